@@ -1,0 +1,40 @@
+# Set-up and everyday commands. `make run` and `make test` build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+THREE_DMOL := static/3Dmol-min.js
+
+.PHONY: venv run test bench checkpoints-table clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+# 3Dmol.js for the 3D viewer, served by the app itself so it works offline (not committed).
+# Without npm or a registry, the viewer falls back to the CDN copy.
+$(THREE_DMOL):
+	@mkdir -p static
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent 3dmol@2.5.5 >/dev/null 2>&1 && tar xzf 3dmol-2.5.5.tgz) \
+	  && cp $$tmp/package/build/3Dmol-min.js $(THREE_DMOL) && echo "installed $(THREE_DMOL)" \
+	  || echo "note: could not fetch 3Dmol.js with npm; the 3D viewer will load it from the CDN"; rm -rf $$tmp
+
+venv: $(STAMP) $(THREE_DMOL)
+
+run: venv
+	$(VENV)/bin/streamlit run app.py
+
+test: venv
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) bench/throughput.py
+	$(PY) bench/reproduce.py --evaluate
+
+checkpoints-table: venv
+	$(PY) -m molapp.cli.checkpoints_table
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -1,0 +1,10 @@
+"""molapp — the Streamlit entry point: `streamlit run app.py` (or `make run`)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="molapp", page_icon="🧪", layout="wide")
+navigation = st.navigation([
+    st.Page("pages/predict.py", title="Predict & explain", icon="🔬", default=True),
+    st.Page("pages/checkpoints.py", title="Checkpoints", icon="📋"),
+])
+navigation.run()

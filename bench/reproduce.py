@@ -1,0 +1,59 @@
+"""Reproduce the shipped checkpoints' metrics on the canonical splits.
+
+    .venv/bin/python bench/reproduce.py --evaluate   # re-score each shipped checkpoint (minutes)
+    .venv/bin/python bench/reproduce.py --train      # retrain each from its card's command (hours on 2 cores)
+
+--evaluate compares the re-scored test/valid means with the card and fails on a
+difference over 1e-4. --train reruns the card's exact command into bench/work/<name>
+and writes bench/results/<model>-<dataset>-<split>-seed<k>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from molapp.training.evaluate import evaluate_checkpoint  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--evaluate", action="store_true")
+    mode.add_argument("--train", action="store_true")
+    parser.add_argument("--checkpoints", nargs="*", default=None, help="checkpoint directories (default: all shipped)")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+
+    directories = [Path(p) for p in args.checkpoints] if args.checkpoints else sorted(p.parent for p in (ROOT / "checkpoints").glob("*/card.json"))
+    failures = 0
+    for directory in directories:
+        card = json.loads((directory / "card.json").read_text())
+        if args.train:
+            command = shlex.split(card["command"])[3:]  # drop "python -m molapp.train"
+            out = command.index("--out")
+            command[out + 1] = str(ROOT / "bench" / "work" / directory.name)
+            full = [sys.executable, "-m", "molapp.train", *command, "--results-dir", str(ROOT / "bench" / "results")]
+            print("$", " ".join(full), flush=True)
+            subprocess.run(full, cwd=ROOT, check=True)
+            continue
+        scores = evaluate_checkpoint(directory, args.data_dir, workers=2)
+        for part in ("valid", "test"):
+            values = [v for group in scores[part].values() for k, v in group.items() if k != "mean" and v == v]
+            mean = sum(values) / len(values)
+            expected = card["metrics"][part]["mean"]
+            ok = abs(mean - expected) <= 1e-4
+            failures += not ok
+            print(f"{directory.name:32s} {part:5s} {card['metric']} {mean:.4f}  card {expected:.4f}  {'ok' if ok else 'MISMATCH'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

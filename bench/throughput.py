@@ -1,0 +1,107 @@
+"""Throughput on the first 10,000 SMILES of hiv.csv: RDKit parsing alone (the yardstick),
+featurization on one core, and the predict CLI end to end (SMILES in → 12 Tox21
+probabilities out) with its peak memory. Writes bench/results/throughput-hiv10k.json.
+
+    .venv/bin/python bench/throughput.py [--checkpoint checkpoints/graphmem-tox21-scaffold] [--n 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+from rdkit import Chem
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from molapp.chem.standardize import standardize  # noqa: E402
+from molapp.data.registry import csv_path  # noqa: E402
+from molapp.featurizers.graph import MolGraphFeaturizer  # noqa: E402
+
+
+def run_with_peak_rss(command: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS of the whole process tree (MB, sampled every 50 ms), stderr."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    root = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    return wall, peak / 1e6, process.stderr.read()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default="checkpoints/graphmem-tox21-scaffold")
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", default="bench/results/throughput-hiv10k.json")
+    args = parser.parse_args()
+
+    smiles = pd.read_csv(csv_path("hiv", args.data_dir)).smiles.head(args.n).tolist()
+
+    start = time.perf_counter()
+    mols = [Chem.MolFromSmiles(s) for s in smiles]
+    parse_seconds = time.perf_counter() - start
+
+    featurizer = MolGraphFeaturizer()
+    good = [m for m in mols if m is not None]
+    start = time.perf_counter()
+    for mol in good:
+        featurizer(mol)
+    featurize_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    records = [standardize(s) for s in smiles]
+    for record in records:
+        if record.ok:
+            featurizer(record.mol)
+    standardize_featurize_seconds = time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory() as tmp:
+        input_path = Path(tmp) / "hiv.smi"
+        input_path.write_text("".join(f"{s} hiv-{i}\n" for i, s in enumerate(smiles)))
+        output_path = Path(tmp) / "out.csv"
+        command = [sys.executable, "-m", "molapp.predict", "--checkpoint", args.checkpoint, "--input", str(input_path), "--output", str(output_path)]
+        wall, peak_mb, log = run_with_peak_rss(command)
+        rows = len(pd.read_csv(output_path))
+
+    result = {
+        "benchmark": f"first {args.n} SMILES of hiv.csv",
+        "checkpoint": args.checkpoint,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "rdkit_parse_seconds": round(parse_seconds, 2),
+        "featurize_molecules_per_second_one_core": round(len(good) / featurize_seconds),
+        "standardize_and_featurize_molecules_per_second_one_core": round(len(smiles) / standardize_featurize_seconds),
+        "predict_cli_seconds": round(wall, 2),
+        "predict_cli_molecules_per_second": round(args.n / wall),
+        "predict_cli_over_parse": round(wall / parse_seconds, 2),
+        "predict_cli_peak_rss_mb": round(peak_mb),
+        "rows_written": rows,
+        "command": "python bench/throughput.py " + " ".join(sys.argv[1:]),
+        "predict_cli_log": log.strip().splitlines()[-1] if log.strip() else "",
+    }
+    Path(ROOT / args.out).parent.mkdir(parents=True, exist_ok=True)
+    (ROOT / args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Streamlit views of molapp: pages in ../../pages stay thin and call these."""

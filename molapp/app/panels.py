@@ -1,0 +1,55 @@
+"""Assay panels: one per shipped checkpoint, named for people."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKPOINT_DIR = Path(os.environ.get("MOLAPP_CHECKPOINTS", ROOT / "checkpoints"))  # override for tests
+
+DATASET_TITLES = {
+    "tox21": ("Tox21", "toxicity assays"),
+    "hiv": ("HIV", "antiviral assay"),
+    "bace": ("BACE", "BACE-1 assay"),
+    "bbbp": ("BBBP", "blood-brain barrier task"),
+    "clintox": ("ClinTox", "clinical tasks"),
+    "sider": ("SIDER", "side-effect classes"),
+    "esol": ("ESOL", "solubility task"),
+    "lipophilicity": ("Lipophilicity", "logD task"),
+    "freesolv": ("FreeSolv", "hydration free energy task"),
+}
+MODEL_TITLES = {"graphmem": "GraphMem", "mt-graphmem": "MT-GraphMem, joint training"}
+
+
+@dataclass(frozen=True)
+class Panel:
+    path: Path
+    card: dict
+
+    @property
+    def title(self) -> str:
+        """e.g. 'Tox21 — 12 toxicity assays (GraphMem, scaffold split)'."""
+        card = self.card
+        count = len(card["tasks"])
+        model = MODEL_TITLES.get(card["model"], card["model"])
+        if isinstance(card["dataset"], str):
+            name, noun = DATASET_TITLES.get(card["dataset"], (card["dataset"], "tasks"))
+            return f"{name} — {count} {noun} ({model}, {card['split']} split)"
+        names = ", ".join(DATASET_TITLES.get(d, (d,))[0] for d in card["dataset"])
+        return f"Joint panel — {count} tasks from {names} ({model}, {card['split']} split)"
+
+    def task_label(self, task: str) -> str:
+        return self.card.get("task_labels", {}).get(task, task)
+
+    def test_metric(self, task: str) -> float | None:
+        value = self.card["metrics"]["test"].get(task)
+        return None if value is None or value != value else float(value)
+
+
+def list_panels(directory: Path = CHECKPOINT_DIR) -> list[Panel]:
+    """Shipped checkpoints, single-dataset panels first."""
+    panels = [Panel(p.parent, json.loads(p.read_text())) for p in sorted(directory.glob("*/card.json"))]
+    return sorted(panels, key=lambda p: (not isinstance(p.card["dataset"], str), p.card["split"] != "scaffold", p.path.name))

@@ -1,0 +1,20 @@
+"""What the app loads once per process (st.cache_resource), never per rerun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from molapp.inference.domain import DomainIndex
+from molapp.inference.predictor import Predictor
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def predictor(path: str) -> Predictor:
+    return Predictor.load(path, "auto")
+
+
+@st.cache_resource(show_spinner="Loading training-set index…")
+def domain_index(path: str) -> DomainIndex:
+    return DomainIndex.load(Path(path))

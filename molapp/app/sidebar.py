@@ -1,0 +1,47 @@
+"""The sidebar every page shares: assay panel, task queries, decision threshold, device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from molapp.app import resources, state
+from molapp.app.panels import Panel, list_panels
+from molapp.inference.predictor import Predictor, device_name
+
+
+@dataclass
+class Settings:
+    panel: Panel
+    predictor: Predictor
+    tasks: list[str]
+    threshold: float
+
+
+def render_sidebar() -> Settings:
+    panels = list_panels()
+    if not panels:
+        st.error("No checkpoints found in `checkpoints/`. Train one with `python -m molapp.train` (see the README).")
+        st.stop()
+    titles = [p.title for p in panels]
+    with st.sidebar:
+        st.header("Assay panel")
+        title = st.selectbox("Assay panel", titles, key=state.PANEL, label_visibility="collapsed")
+        panel = panels[titles.index(title)]
+        predictor = resources.predictor(str(panel.path))
+        all_tasks = list(panel.card["tasks"])
+        tasks = st.multiselect(
+            "Task queries",
+            all_tasks,
+            default=all_tasks,
+            format_func=panel.task_label,
+            key=f"{state.TASKS}.{panel.path.name}",
+            help="Each selected task is a query q the model reads before reasoning over the molecule.",
+        )
+        threshold = 0.5
+        if panel.card["task_type"] == "classification":
+            threshold = st.slider("Call active at probability ≥", 0.05, 0.95, 0.5, 0.05, key=state.THRESHOLD)
+        st.caption(f"Runs on: **{device_name(predictor.device)}**")
+        st.caption(f"Checkpoint `{panel.path.name}` · {panel.card['config']['hops']} hops · hidden {panel.card['config']['hidden']}")
+    return Settings(panel, predictor, tasks, threshold)

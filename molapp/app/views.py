@@ -1,0 +1,185 @@
+"""The blocks the Predict page is made of: input, molecule card, results, applicability
+domain, attention (2D and 3D). Each takes what it shows and draws it."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit_jsme import st_jsme
+
+from molapp.app import resources, state
+from molapp.app.examples import EXAMPLES, EXAMPLES_BY_NAME
+from molapp.app.panels import ROOT
+from molapp.app.sidebar import Settings
+from molapp.explain.attention import Explanation, explain
+from molapp.explain.depict import conformer_molblock, molecule_svg, three_dmol_url, viewer_html, weights_svg
+from molapp.inference.predictor import Predictor
+
+DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
+INPUT_MODES = ["Paste SMILES", "Draw", "Examples"]
+
+
+def molecule_input() -> tuple[str, str]:
+    """The molecule to predict, as (name, SMILES), from the SMILES box, the editor or the
+    example picker. The editor starts from the molecule last shown."""
+    current_name, current_smiles = st.session_state.get(state.MOLECULE, (EXAMPLES[0].name, EXAMPLES[0].smiles))
+    mode = st.radio("Input", INPUT_MODES, horizontal=True, key=state.INPUT_MODE, label_visibility="collapsed")
+    if mode == "Paste SMILES":
+        text = st.text_input("SMILES", value=current_smiles, key=state.SMILES_TEXT, placeholder="e.g. CC(=O)Oc1ccccc1C(=O)O")
+        chosen = (current_name if text == current_smiles else "pasted", text)
+    elif mode == "Draw":
+        st.caption("Draw or edit the structure, then press **Apply**.")
+        drawn = st_jsme(current_smiles, key=state.EDITOR)
+        chosen = ("drawn", drawn) if drawn else (current_name, current_smiles)
+    else:
+        name = st.selectbox("Teaching molecule", [e.name for e in EXAMPLES], key=state.EXAMPLE)
+        example = EXAMPLES_BY_NAME[name]
+        st.caption(example.note)
+        chosen = (example.name, example.smiles)
+    st.session_state[state.MOLECULE] = chosen
+    return chosen
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _explain(checkpoint: str, smiles: str, tasks: tuple[str, ...], _predictor: Predictor) -> Explanation:
+    return explain(_predictor, smiles, list(tasks))
+
+
+def explanation(settings: Settings, smiles: str) -> Explanation:
+    """Predictions and attention for the chosen tasks, one forward pass, cached per input."""
+    return _explain(str(settings.panel.path), smiles, tuple(settings.tasks), settings.predictor)
+
+
+def input_error(name: str, smiles: str, result: Explanation) -> None:
+    shown = smiles if smiles.strip() else "(empty)"
+    st.error(f"Cannot predict **{name}** `{shown}`: {result.error}.")
+
+
+def molecule_card(name: str, result: Explanation) -> None:
+    picture, facts = st.columns([3, 2])
+    picture.image(molecule_svg(result.mol), width=360)
+    with facts:
+        st.subheader(name)
+        st.code(result.canonical_smiles, language=None)
+        if result.changes:
+            st.info("Standardized: " + "; ".join(result.changes))
+        st.caption(f"{result.mol.GetNumAtoms()} heavy atoms · predicted on {result.device} in {result.seconds * 1000:.0f} ms")
+
+
+def results_table(settings: Settings, result: Explanation) -> pd.DataFrame:
+    panel = settings.panel
+    classification = panel.card["task_type"] == "classification"
+    rows = []
+    for task, value in zip(result.tasks, result.values):
+        row = {"task": task, "assay": panel.task_label(task)}
+        if classification:
+            row["probability"] = float(value)
+            row["call"] = "active" if value >= settings.threshold else "inactive"
+            row["test ROC-AUC"] = panel.test_metric(task)
+        else:
+            row["prediction"] = float(value)
+            row["test RMSE"] = panel.test_metric(task)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def results(settings: Settings, result: Explanation, name: str) -> None:
+    st.subheader("Predictions")
+    table = results_table(settings, result)
+    classification = "probability" in table
+    value_column = "probability" if classification else "prediction"
+    chart, numbers = st.columns(2)
+    colours = ["#c0392b" if c == "active" else "#7f8c8d" for c in table.get("call", ["inactive"] * len(table))]
+    figure = go.Figure(go.Bar(x=table[value_column], y=table["task"], orientation="h", marker_color=colours,
+                              hovertext=table["assay"], hovertemplate="%{hovertext}<br>%{x:.3f}<extra></extra>"))
+    if classification:
+        figure.add_vline(x=settings.threshold, line_dash="dash", line_color="#34495e")
+        figure.update_xaxes(range=[0, 1], title="probability")
+    figure.update_layout(height=80 + 28 * len(table), margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
+    chart.plotly_chart(figure, width="stretch", key="results-chart")
+    numbers.dataframe(
+        table.drop(columns=["assay"]),
+        hide_index=True,
+        column_config={"probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0, max_value=1),
+                       "test ROC-AUC": st.column_config.NumberColumn(format="%.3f", help="The model's ROC-AUC for this task on its test split")},
+    )
+    export = table.assign(molecule=name, input_smiles=result.input_smiles, canonical_smiles=result.canonical_smiles)
+    buffer = io.StringIO()
+    export.to_csv(buffer, index=False)
+    st.download_button("Download results (CSV)", buffer.getvalue(), file_name="molapp-predictions.csv", mime="text/csv")
+
+
+def applicability_domain(settings: Settings, result: Explanation) -> None:
+    st.subheader("Applicability domain")
+    index = resources.domain_index(str(settings.panel.path))
+    neighbours = index.nearest(result.canonical_smiles, k=5)
+    best = neighbours[0].similarity if neighbours else 0.0
+    if best < DOMAIN_SIMILARITY_THRESHOLD:
+        st.warning(f"Outside the training domain: the most similar training molecule has Tanimoto similarity "
+                   f"{best:.2f} (below {DOMAIN_SIMILARITY_THRESHOLD}). Treat these predictions with caution.")
+    else:
+        st.success(f"Within the training domain: nearest training molecule at Tanimoto similarity {best:.2f}.")
+    classification = settings.panel.card["task_type"] == "classification"
+
+    def measured(value: float | None) -> str:
+        if value is None:
+            return "–"
+        return ("active" if value >= 0.5 else "inactive") if classification else f"{value:.2f}"
+
+    rows = [{"training molecule": n.smiles, "similarity": round(n.similarity, 3),
+             **{t: measured(n.labels.get(t)) for t in result.tasks}} for n in neighbours]
+    st.caption("Nearest training-set molecules (Morgan radius 2, 2048 bits) and their measured labels (–: not measured).")
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _hop_choice(hops: int) -> int | None:
+    options = ["average over hops"] + [f"hop {t}" for t in range(1, hops + 1)]
+    choice = st.select_slider("Reasoning step", options, value=options[0], key=state.HOP)
+    return None if choice == options[0] else int(choice.split()[1])
+
+
+def top_atoms(result: Explanation, weights: np.ndarray, count: int = 8) -> pd.DataFrame:
+    order = np.argsort(-weights)[:count]
+    atoms = [result.mol.GetAtomWithIdx(int(i)) for i in order]
+    return pd.DataFrame({
+        "atom": [f"{a.GetSymbol()}{a.GetIdx()}" for a in atoms],
+        "aromatic": [a.GetIsAromatic() for a in atoms],
+        "neighbours": [", ".join(f"{n.GetSymbol()}{n.GetIdx()}" for n in a.GetNeighbors()) for a in atoms],
+        "weight": [round(float(weights[i]), 4) for i in order],
+        "× uniform": [round(float(weights[i]) * len(weights), 2) for i in order],
+    })
+
+
+def attention(settings: Settings, result: Explanation) -> None:
+    st.subheader("Why: where GraphMem looked")
+    st.caption("Attention p of the controller over the atoms (memory cells) at each reasoning step, for a task query. "
+               "These are the weights the predictions above were computed with. Uniform attention would give every atom 1/N.")
+    labels = {t: settings.panel.task_label(t) for t in result.tasks}
+    first, second = st.columns(2)
+    task = first.selectbox("Task query", result.tasks, format_func=labels.get, key=state.ATTENTION_TASK)
+    others = [t for t in result.tasks if t != task] or result.tasks
+    compare = second.selectbox("Compare with", others, format_func=labels.get, key=state.COMPARE_TASK)
+    hop = _hop_choice(result.attention.shape[0])
+    step = "averaged over hops" if hop is None else f"hop {hop}"
+    left, right = st.columns(2)
+    for column, shown in ((left, task), (right, compare)):
+        weights = result.attention_for(shown, hop)
+        value = result.values[result.tasks.index(shown)]
+        column.markdown(f"**{labels[shown]}** · prediction {value:.3f} · {step}")
+        column.image(weights_svg(result.mol, weights), width=420)
+    weights = result.attention_for(task, hop)
+    table, viewer = st.columns([2, 3])
+    with table:
+        st.markdown(f"**Most attended atoms — {task}**")
+        st.dataframe(top_atoms(result, weights), hide_index=True)
+    with viewer:
+        st.markdown(f"**3D — {task}, {step}** (sphere colour and size: attention)")
+        molblock = conformer_molblock(result.canonical_smiles)
+        if molblock:
+            st.iframe(viewer_html(molblock, weights, three_dmol_url(ROOT)), height=360)
+        else:
+            st.info("RDKit could not embed a 3D conformer for this molecule.")

@@ -1,0 +1,89 @@
+"""Reading molecules: one SMILES, SMILES files, CSV and SDF.
+
+Readers yield `InputRow`s lazily, in input order, one per input record, so a file of
+millions of rows streams through in bounded memory and no row is ever dropped: a record
+that cannot even be read comes back with `error` set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from rdkit import Chem
+
+
+@dataclass(frozen=True)
+class InputRow:
+    """One input record: its 0-based position, an ID, the SMILES as given."""
+
+    row: int
+    id: str
+    smiles: str
+    error: str = ""  # set when the record itself could not be read (e.g. a broken SDF block)
+
+
+def from_smiles(smiles: Iterable[str], ids: Iterable[str] | None = None) -> Iterator[InputRow]:
+    """Rows from in-memory SMILES (IDs default to the 1-based row number)."""
+    id_list = list(ids) if ids is not None else None
+    for row, smi in enumerate(smiles):
+        ident = id_list[row] if id_list is not None else str(row + 1)
+        yield InputRow(row, str(ident), smi if isinstance(smi, str) else "")
+
+
+def read_smiles_file(path: str | Path) -> Iterator[InputRow]:
+    """A .smi/.txt file: one SMILES per line, optionally followed by whitespace and an ID."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for row, line in enumerate(handle):
+            parts = line.strip().split(maxsplit=1)
+            smiles = parts[0] if parts else ""
+            ident = parts[1].strip() if len(parts) > 1 else str(row + 1)
+            yield InputRow(row, ident, smiles)
+
+
+def read_csv(
+    path: str | Path,
+    smiles_column: str = "smiles",
+    id_column: str | None = None,
+    chunk_size: int = 50_000,
+) -> Iterator[InputRow]:
+    """A CSV file with a SMILES column (and optionally an ID column), read in chunks."""
+    header = pd.read_csv(path, nrows=0).columns
+    for column in (smiles_column, id_column):
+        if column is not None and column not in header:
+            raise ValueError(f"{path}: no column named {column!r}; columns are {', '.join(map(str, header))}")
+    usecols = [smiles_column] + ([id_column] if id_column else [])
+    row = 0
+    for chunk in pd.read_csv(path, usecols=usecols, dtype=str, keep_default_na=False, chunksize=chunk_size):
+        smiles = chunk[smiles_column].tolist()
+        ids = chunk[id_column].tolist() if id_column else [str(row + i + 1) for i in range(len(chunk))]
+        for smi, ident in zip(smiles, ids):
+            yield InputRow(row, ident, smi)
+            row += 1
+
+
+def read_sdf(path: str | Path, id_property: str | None = None) -> Iterator[InputRow]:
+    """An SDF file; each record becomes its SMILES. ID: `id_property`, else the title line."""
+    supplier = Chem.ForwardSDMolSupplier(str(path), sanitize=True)
+    for row, mol in enumerate(supplier):
+        if mol is None:
+            yield InputRow(row, str(row + 1), "", error=f"unreadable SDF record {row + 1}")
+            continue
+        ident = mol.GetProp(id_property) if id_property and mol.HasProp(id_property) else mol.GetProp("_Name")
+        yield InputRow(row, ident.strip() or str(row + 1), Chem.MolToSmiles(mol))
+
+
+def read_molecules(
+    path: str | Path, smiles_column: str = "smiles", id_column: str | None = None
+) -> Iterator[InputRow]:
+    """Pick the reader from the file name: .csv(.gz) → CSV, .sdf/.sd → SDF, else SMILES lines."""
+    name = str(path).lower()
+    if not Path(path).exists():
+        raise FileNotFoundError(f"input file not found: {path}")
+    if name.endswith((".csv", ".csv.gz")):
+        return read_csv(path, smiles_column, id_column)
+    if name.endswith((".sdf", ".sd")):
+        return read_sdf(path, id_column)
+    return read_smiles_file(path)

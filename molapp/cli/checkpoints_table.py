@@ -1,0 +1,70 @@
+"""`python -m molapp.cli.checkpoints_table`: write the table of shipped checkpoints, generated
+from their cards, into checkpoints/README.md and between the markers in README.md."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+START, END = "<!-- checkpoints-table:start -->", "<!-- checkpoints-table:end -->"
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None or value != value else f"{value:.3f}"
+
+
+def checkpoint_rows(directory: Path) -> list[dict]:
+    cards = []
+    for card_path in sorted(directory.glob("*/card.json")):
+        card = json.loads(card_path.read_text())
+        card["_name"] = card_path.parent.name
+        card["_size_mb"] = sum(p.stat().st_size for p in card_path.parent.iterdir()) / 1e6
+        cards.append(card)
+    return cards
+
+
+def table(directory: Path) -> str:
+    lines = [
+        "| checkpoint | model | data | split | tasks | test | valid | per dataset (test) | hidden × hops | train time | size |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for card in checkpoint_rows(directory):
+        data = card["dataset"] if isinstance(card["dataset"], str) else " + ".join(card["dataset"])
+        metric = "ROC-AUC" if card["metric"] == "roc_auc" else "RMSE"
+        per_dataset = card["metrics"]["test"].get("per_dataset")
+        per = ", ".join(f"{k} {_fmt(v)}" for k, v in per_dataset.items()) if per_dataset else ""
+        config = card["config"]
+        lines.append(
+            f"| `{card['_name']}` | {card['model']} | {data} | {card['split']} | {len(card['tasks'])} "
+            f"| {metric} {_fmt(card['metrics']['test']['mean'])} | {_fmt(card['metrics']['valid']['mean'])} | {per} "
+            f"| {config['hidden']} × {config['hops']} | {card['train_seconds'] / 60:.0f} min | {card['_size_mb']:.1f} MB |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    directory = ROOT / "checkpoints"
+    body = table(directory)
+    readme = directory / "README.md"
+    readme.write_text(
+        "# Shipped checkpoints\n\n"
+        "Generated from each checkpoint's `card.json` by `make checkpoints-table`; do not edit by hand.\n"
+        "Test and valid figures are the mean over tasks on the canonical splits in `../shared/data/splits`.\n\n"
+        + body + "\n\nEach directory: `weights.safetensors` (weights), `card.json` (what, how trained, metrics per task, "
+        "the exact training command), `domain.safetensors` + `domain.json` (applicability-domain index: training-set "
+        "Morgan fingerprints, SMILES and labels).\n"
+    )
+    top = ROOT / "README.md"
+    if top.exists():
+        text = top.read_text()
+        if START in text and END in text:
+            text = re.sub(re.escape(START) + ".*?" + re.escape(END), START + "\n" + body + "\n" + END, text, flags=re.S)
+            top.write_text(text)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,153 @@
+"""`python -m molapp.train`: train GraphMem on a dataset (or MT-GraphMem on several) with
+the canonical split, and write a checkpoint directory.
+
+    python -m molapp.train --dataset tox21 --model graphmem --split scaffold \\
+        --out checkpoints/graphmem-tox21-scaffold
+    python -m molapp.train --dataset tox21,hiv,bace,bbbp,clintox,sider --model mt-graphmem \\
+        --split scaffold --out checkpoints/mt-graphmem-scaffold
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
+from molapp.inference.domain import FP_BITS, FP_RADIUS, DomainIndex
+from molapp.inference.predictor import resolve_device
+from molapp.models.checkpoint import save_checkpoint
+from molapp.training.groups import build_groups
+from molapp.training.trainer import TrainConfig, train
+
+DOMAIN_INDEX_LIMIT = 20_000  # training molecules kept in the applicability-domain index
+
+
+def package_versions() -> dict:
+    import rdkit
+    import torch_geometric
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "torch_geometric": torch_geometric.__version__, "rdkit": rdkit.__version__, "numpy": np.__version__}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m molapp.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", required=True, help="a dataset name, or a comma-separated list for joint training")
+    parser.add_argument("--model", choices=["graphmem", "mt-graphmem"], default="graphmem")
+    parser.add_argument("--split", choices=["random", "scaffold"], default="scaffold")
+    parser.add_argument("--out", required=True, help="checkpoint directory to write")
+    parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs (default: $MOLAPP_DATA)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--workers", type=int, default=1, help="processes for featurization")
+    parser.add_argument("--results-dir", default=None, help="also write bench/results-style JSON here")
+    defaults = TrainConfig()
+    for field_name, value in defaults.to_dict().items():
+        parser.add_argument(f"--{field_name.replace('_', '-')}", type=type(value), default=value)
+    args = parser.parse_args(argv)
+
+    names = [n.strip().lower() for n in args.dataset.split(",") if n.strip()]
+    if args.model == "graphmem" and len(names) > 1:
+        parser.error("several datasets are joint training: use --model mt-graphmem")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    config = TrainConfig(**{k: getattr(args, k) for k in TrainConfig().to_dict()})
+
+    groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers)
+    if len(set(task_types)) != 1:
+        parser.error("joint training needs datasets of one task type")
+    task_type = task_types[0]
+    print(f"training {args.model} on {', '.join(names)} ({len(tasks)} tasks, {args.split} split) on {device}", file=sys.stderr)
+    result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device)
+
+    metrics = {part: _flatten(result.metrics[part], len(groups) > 1) for part in ("valid", "test")}
+    train_smiles = [m.canonical_smiles for g in groups for m in g.train.molecules]
+    train_labels = np.full((len(train_smiles), len(tasks)), np.nan, dtype=np.float32)
+    offset = 0
+    for group in groups:
+        train_labels[offset : offset + len(group.train), group.task_ids] = group.train.labels
+        offset += len(group.train)
+    keep = np.sort(np.random.default_rng(0).permutation(len(train_smiles))[:DOMAIN_INDEX_LIMIT])
+    domain = DomainIndex.build([train_smiles[i] for i in keep], train_labels[keep], tasks)
+
+    card = {
+        "model": args.model,
+        "command": "python -m molapp.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "dataset": names[0] if len(names) == 1 else names,
+        "tasks": tasks,
+        "task_labels": {t: g.train.spec.label(t) for g in groups for t in g.tasks},
+        "task_dataset": {t: g.name for g in groups for t in g.tasks},
+        "task_type": task_type,
+        "metric": "roc_auc" if task_type == "classification" else "rmse",
+        "units": {g.name: g.train.spec.units for g in groups},
+        "split": args.split,
+        "split_source": split_sources,
+        "seed": config.seed,
+        "hyperparameters": config.to_dict(),
+        "featurizer": FEATURIZER_VERSION,
+        "metrics": metrics,
+        "sizes": {g.name: {"train": len(g.train), "valid": len(g.valid), "test": len(g.test)} for g in groups},
+        "epochs_run": result.epochs,
+        "best_epoch": result.best_epoch,
+        "train_seconds": round(result.train_seconds, 1),
+        "trained_on": f"{platform.machine()} {device.type}, {torch.get_num_threads()} threads",
+        "trained_at": time.strftime("%Y-%m-%d"),
+        "packages": package_versions(),
+        "applicability_domain": {
+            "fingerprint": f"Morgan radius {FP_RADIUS}, {FP_BITS} bits, Tanimoto",
+            "index_molecules": len(keep),
+            "training_molecules": len(train_smiles),
+        },
+    }
+    if result.target_mean is not None:
+        card["target_mean"], card["target_std"] = result.target_mean, result.target_std
+    out = save_checkpoint(args.out, result.model, card)
+    domain.save(out)
+    print(f"wrote {out}: test {card['metric']} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
+    if args.results_dir:
+        write_results(card, Path(args.results_dir), result.metrics)
+    return 0
+
+
+def _flatten(by_group: dict, joint: bool) -> dict:
+    """{task: v, ..., "mean": v}, plus "per_dataset" means for joint training."""
+    flat = {task: v for scores in by_group.values() for task, v in scores.items() if task != "mean"}
+    values = [v for v in flat.values() if v == v]
+    flat["mean"] = float(np.mean(values)) if values else float("nan")
+    if joint:
+        flat["per_dataset"] = {name: scores["mean"] for name, scores in by_group.items()}
+    return flat
+
+
+def write_results(card: dict, results_dir: Path, by_group: dict) -> list[Path]:
+    """One bench/results JSON per dataset of the run: `<model>-<dataset>-<split>-seed<k>.json`."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in by_group["test"]:
+        record = {
+            "model": card["model"],
+            "dataset": name,
+            "split": card["split"],
+            "seed": card["seed"],
+            "metric": card["metric"],
+            "test": by_group["test"][name]["mean"],
+            "per_task": {k: v for k, v in by_group["test"][name].items() if k != "mean"},
+            "valid": by_group["valid"][name]["mean"],
+            "train_seconds": card["train_seconds"],
+            "trained_with": card["dataset"],
+        }
+        path = results_dir / f"{card['model']}-{name}-{card['split']}-seed{card['seed']}.json"
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

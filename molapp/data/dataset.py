@@ -1,0 +1,63 @@
+"""Labelled molecules of a benchmark dataset, featurized, with missing labels as NaN.
+
+Missing labels are NaN and masked out of every loss and metric, never read as 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
+from molapp.data.registry import DatasetSpec, csv_path, get_spec
+
+
+@dataclass
+class LabelledMolecules:
+    """Rows of one dataset: `rows` are CSV data-row indices, `labels` [n, num_tasks] (NaN =
+    not measured), `molecules` their featurization (some may carry an error)."""
+
+    spec: DatasetSpec
+    rows: np.ndarray
+    smiles: list[str]
+    labels: np.ndarray
+    molecules: list[FeaturizedMolecule]
+
+    def subset(self, rows: list[int] | np.ndarray) -> LabelledMolecules:
+        """The given CSV rows (in that order), keeping only molecules that featurized."""
+        position = {int(r): i for i, r in enumerate(self.rows)}
+        keep = [position[int(r)] for r in rows if int(r) in position and self.molecules[position[int(r)]].ok]
+        return LabelledMolecules(
+            self.spec,
+            self.rows[keep],
+            [self.smiles[i] for i in keep],
+            self.labels[keep],
+            [self.molecules[i] for i in keep],
+        )
+
+    @property
+    def graphs(self):
+        return [m.graph for m in self.molecules]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def read_labels(name: str, data_dir: str | Path | None = None) -> tuple[DatasetSpec, list[str], np.ndarray]:
+    """The dataset's SMILES column and its task columns as float32 [n, num_tasks], NaN missing."""
+    spec = get_spec(name)
+    frame = pd.read_csv(csv_path(name, data_dir))
+    missing = [c for c in [spec.smiles_column, *spec.tasks] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{spec.filename} lacks the columns {missing}")
+    labels = frame[spec.tasks].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32)
+    return spec, frame[spec.smiles_column].fillna("").astype(str).tolist(), labels
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, workers: int = 1) -> LabelledMolecules:
+    spec, smiles, labels = read_labels(name, data_dir)
+    molecules = featurize_smiles(smiles, workers=workers)
+    return LabelledMolecules(spec, np.arange(len(smiles)), smiles, labels, molecules)

@@ -1,0 +1,60 @@
+"""SMILES → standardized, featurized molecules, for training and prediction alike.
+
+`featurize_smiles` is the one path from text to model input; it spreads the RDKit work
+over worker processes when asked (RDKit holds the GIL) and keeps input order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from molapp.chem.standardize import standardize
+from molapp.featurizers.graph import MolGraph, MolGraphFeaturizer
+
+_featurizer = MolGraphFeaturizer()
+
+
+@dataclass
+class FeaturizedMolecule:
+    """Standardization outcome and graph of one input; `graph` is None exactly when `error`."""
+
+    canonical_smiles: str
+    graph: MolGraph | None
+    changes: list[str] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.graph is not None
+
+
+def featurize_one(smiles: str) -> FeaturizedMolecule:
+    record = standardize(smiles)
+    if not record.ok:
+        return FeaturizedMolecule("", None, record.changes, record.error)
+    try:
+        graph = _featurizer(record.mol)
+    except Exception as exc:  # noqa: BLE001 - an RDKit surprise must flag the row, not crash the batch
+        return FeaturizedMolecule(record.canonical_smiles, None, record.changes, f"could not featurize: {exc}")
+    return FeaturizedMolecule(record.canonical_smiles, graph, record.changes)
+
+
+def _featurize_chunk(smiles: Sequence[str]) -> list[FeaturizedMolecule]:
+    return [featurize_one(s) for s in smiles]
+
+
+def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256) -> list[FeaturizedMolecule]:
+    """Featurize in input order; `workers` > 1 uses that many processes."""
+    return [m for part in iter_featurized_chunks(smiles, workers, chunk) for m in part]
+
+
+def iter_featurized_chunks(smiles: Sequence[str], workers: int = 1, chunk: int = 256) -> Iterator[list[FeaturizedMolecule]]:
+    """Yield featurized chunks of `chunk` molecules in input order."""
+    pieces = [list(smiles[i : i + chunk]) for i in range(0, len(smiles), chunk)]
+    if workers <= 1 or len(pieces) <= 1:
+        yield from map(_featurize_chunk, pieces)
+        return
+    with mp.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_featurize_chunk, pieces)

@@ -1,0 +1,115 @@
+"""Pictures of molecules and of per-atom weights: RDKit 2D SVG with a colour bar, and a 3D
+conformer (ETKDG) for py3Dmol with atoms coloured and sized by the same weights."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem import AllChem
+from rdkit.Chem.Draw import rdMolDraw2D
+
+# A sequential white → yellow → orange → red scale (the "YlOrRd" family): readable on
+# white, and monotone in lightness so printouts keep the order.
+_STOPS = np.array([[255, 255, 229], [254, 217, 118], [253, 141, 60], [227, 26, 28], [128, 0, 38]], dtype=float) / 255
+THREE_DMOL_LOCAL = "app/static/3Dmol-min.js"  # served by Streamlit's static file serving
+THREE_DMOL_CDN = "https://cdn.jsdelivr.net/npm/3dmol@2.5.5/build/3Dmol-min.js"
+
+
+def colour(value: float) -> tuple[float, float, float]:
+    """RGB in [0, 1] for a value in [0, 1]."""
+    position = float(np.clip(value, 0, 1)) * (len(_STOPS) - 1)
+    low = int(np.floor(position))
+    high = min(low + 1, len(_STOPS) - 1)
+    mix = position - low
+    return tuple((1 - mix) * _STOPS[low] + mix * _STOPS[high])
+
+
+def hex_colour(value: float) -> str:
+    return "#" + "".join(f"{round(c * 255):02x}" for c in colour(value))
+
+
+def _strip_xml_header(svg: str) -> str:
+    return svg.split("?>", 1)[1] if svg.startswith("<?xml") else svg
+
+
+def molecule_svg(mol: Chem.Mol, width: int = 360, height: int = 260) -> str:
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    drawer.drawOptions().clearBackground = False
+    rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+    drawer.FinishDrawing()
+    return _strip_xml_header(drawer.GetDrawingText())
+
+
+def weights_svg(mol: Chem.Mol, weights: np.ndarray, width: int = 420, height: int = 300, label: str = "attention weight") -> str:
+    """The molecule with each atom's disc coloured (and sized) by its weight, scaled to the
+    largest weight, and a colour bar from 0 to that weight beneath."""
+    weights = np.asarray(weights, dtype=float)
+    top = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
+    scaled = weights / top
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    options = drawer.drawOptions()
+    options.clearBackground = False
+    options.fillHighlights = True
+    atoms = list(range(mol.GetNumAtoms()))
+    rdMolDraw2D.PrepareAndDrawMolecule(
+        drawer,
+        mol,
+        highlightAtoms=atoms,
+        highlightAtomColors={i: colour(scaled[i]) for i in atoms},
+        highlightAtomRadii={i: 0.25 + 0.3 * scaled[i] for i in atoms},
+        highlightBonds=[],
+    )
+    drawer.FinishDrawing()
+    body = _strip_xml_header(drawer.GetDrawingText()).replace("<svg ", '<svg x="0" y="0" ', 1)
+    stops = "".join(f'<stop offset="{i / (len(_STOPS) - 1):.2f}" stop-color="{hex_colour(i / (len(_STOPS) - 1))}"/>' for i in range(len(_STOPS)))
+    bar_y, bar_w = height + 8, width - 80
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 44}" viewBox="0 0 {width} {height + 44}">'
+        f'<rect width="100%" height="100%" fill="white"/>{body}'
+        f'<defs><linearGradient id="attention-scale">{stops}</linearGradient></defs>'
+        f'<rect x="40" y="{bar_y}" width="{bar_w}" height="12" fill="url(#attention-scale)" stroke="#888" stroke-width="0.5"/>'
+        f'<text x="40" y="{bar_y + 27}" font-size="11" font-family="sans-serif" fill="#333">0</text>'
+        f'<text x="{40 + bar_w}" y="{bar_y + 27}" font-size="11" font-family="sans-serif" fill="#333" text-anchor="end">{top:.3f}</text>'
+        f'<text x="{width / 2}" y="{bar_y + 27}" font-size="11" font-family="sans-serif" fill="#333" text-anchor="middle">{label}</text>'
+        "</svg>"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def conformer_molblock(canonical_smiles: str) -> str:
+    """A 3D conformer (ETKDG, fixed seed, MMFF-relaxed) with explicit hydrogens appended
+    after the heavy atoms, so heavy atom i keeps index i. Empty string if embedding fails."""
+    mol = Chem.AddHs(Chem.MolFromSmiles(canonical_smiles))
+    params = AllChem.ETKDGv3()
+    params.randomSeed = 0xF00D
+    if AllChem.EmbedMolecule(mol, params) != 0:
+        return ""
+    try:
+        AllChem.MMFFOptimizeMolecule(mol, maxIters=200)
+    except Exception:  # noqa: BLE001 - no MMFF parameters: keep the ETKDG geometry
+        pass
+    return Chem.MolToMolBlock(mol)
+
+
+def three_dmol_url(root: Path) -> str:
+    """Local copy of 3Dmol.js when set-up installed it (works offline), else the CDN."""
+    return "/" + THREE_DMOL_LOCAL if (root / "static" / "3Dmol-min.js").exists() else THREE_DMOL_CDN
+
+
+def viewer_html(molblock: str, weights: np.ndarray, js_url: str, width: int = 460, height: int = 340) -> str:
+    """py3Dmol viewer: sticks, plus a sphere per heavy atom coloured and sized by weight."""
+    import py3Dmol
+
+    weights = np.asarray(weights, dtype=float)
+    scaled = weights / (weights.max() if weights.size and weights.max() > 0 else 1.0)
+    view = py3Dmol.view(width=width, height=height, js=js_url)
+    view.addModel(molblock, "mol")
+    view.setStyle({"stick": {"radius": 0.14, "colorscheme": "grayCarbon"}})
+    for index, value in enumerate(scaled):
+        view.addStyle({"index": index}, {"sphere": {"radius": round(0.25 + 0.45 * value, 3), "color": hex_colour(value), "opacity": 0.85}})
+    view.zoomTo()
+    html = view._make_html()
+    return f"<html><body style='margin:0'>{html}</body></html>" if "<html" not in html else html

@@ -1,0 +1,173 @@
+"""RDKit molecule → torch_geometric `Data`: one-hot atom and bond features, bond relations.
+
+GraphMem's memory is multi-relational (paper Eq. 2–3): each bond also carries an
+`edge_type`, its relation index (single, double, triple, aromatic).
+
+One Python pass reads each atom's and bond's properties into a small integer table; the
+one-hot matrices are built from it with numpy, so no per-feature Python work is done. The
+result is plain numpy (`MolGraph`): building a torch_geometric `Data` per molecule costs
+more than featurizing it, so batches are assembled directly (`molapp.data.collate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from rdkit import Chem
+from torch_geometric.data import Data
+
+FEATURIZER_VERSION = "molgraph-v1"
+
+ELEMENTS = ["H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Se", "Br", "I", "Sn", "As"]
+DEGREES = [0, 1, 2, 3, 4, 5]  # 6 and up share the last slot
+FORMAL_CHARGES = [-2, -1, 0, 1, 2]  # beyond share the ends
+TOTAL_HS = [0, 1, 2, 3, 4]
+HYBRIDIZATIONS = [
+    Chem.HybridizationType.SP,
+    Chem.HybridizationType.SP2,
+    Chem.HybridizationType.SP3,
+    Chem.HybridizationType.SP3D,
+    Chem.HybridizationType.SP3D2,
+]  # anything else: an "other" slot
+CHIRAL_TAGS = [
+    Chem.ChiralType.CHI_UNSPECIFIED,
+    Chem.ChiralType.CHI_TETRAHEDRAL_CW,
+    Chem.ChiralType.CHI_TETRAHEDRAL_CCW,
+]  # anything else: an "other" slot
+
+BOND_TYPES = [Chem.BondType.SINGLE, Chem.BondType.DOUBLE, Chem.BondType.TRIPLE, Chem.BondType.AROMATIC]
+RELATION_NAMES = ["single", "double", "triple", "aromatic"]
+BOND_STEREO = [Chem.BondStereo.STEREONONE, Chem.BondStereo.STEREOZ, Chem.BondStereo.STEREOE]  # + "other"
+
+_ELEMENT_INDEX = {symbol: i for i, symbol in enumerate(ELEMENTS)}
+_ELEMENT_BY_Z = np.full(119, len(ELEMENTS), dtype=np.int64)  # "other element"
+for _symbol, _i in _ELEMENT_INDEX.items():
+    _ELEMENT_BY_Z[Chem.GetPeriodicTable().GetAtomicNumber(_symbol)] = _i
+_HYBRID_INDEX = {h: i for i, h in enumerate(HYBRIDIZATIONS)}
+_CHIRAL_INDEX = {c: i for i, c in enumerate(CHIRAL_TAGS)}
+_BOND_INDEX = {b: i for i, b in enumerate(BOND_TYPES)}
+_STEREO_INDEX = {s: i for i, s in enumerate(BOND_STEREO)}
+
+# Blocks of the atom feature vector: (name, size). Binary flags are one slot each.
+ATOM_BLOCKS = [
+    ("element", len(ELEMENTS) + 1),
+    ("degree", len(DEGREES)),
+    ("formal_charge", len(FORMAL_CHARGES)),
+    ("total_hs", len(TOTAL_HS)),
+    ("hybridization", len(HYBRIDIZATIONS) + 1),
+    ("aromatic", 1),
+    ("in_ring", 1),
+    ("chirality", len(CHIRAL_TAGS) + 1),
+]
+BOND_BLOCKS = [("bond_type", len(BOND_TYPES)), ("conjugated", 1), ("in_ring", 1), ("stereo", len(BOND_STEREO) + 1)]
+ATOM_DIM = sum(size for _, size in ATOM_BLOCKS)
+BOND_DIM = sum(size for _, size in BOND_BLOCKS)
+NUM_RELATIONS = len(BOND_TYPES)
+
+_ATOM_OFFSETS = np.cumsum([0] + [size for _, size in ATOM_BLOCKS[:-1]])
+_BOND_OFFSETS = np.cumsum([0] + [size for _, size in BOND_BLOCKS[:-1]])
+
+
+@dataclass(frozen=True)
+class MolGraph:
+    """A featurized molecule as numpy arrays (cheap to build, pickle and concatenate).
+
+    x [num_atoms, ATOM_DIM] float32 one-hot; edge_index [2, 2·num_bonds] int64 (both
+    directions); edge_attr [2·num_bonds, BOND_DIM] float32; edge_type [2·num_bonds] int64,
+    the relation index 0..3.
+    """
+
+    x: np.ndarray
+    edge_index: np.ndarray
+    edge_attr: np.ndarray
+    edge_type: np.ndarray
+
+    @property
+    def num_atoms(self) -> int:
+        return self.x.shape[0]
+
+    def to_data(self) -> Data:
+        return Data(
+            x=torch.from_numpy(self.x),
+            edge_index=torch.from_numpy(self.edge_index),
+            edge_attr=torch.from_numpy(self.edge_attr),
+            edge_type=torch.from_numpy(self.edge_type),
+            num_nodes=self.num_atoms,
+        )
+
+
+def _atom_table(mol: Chem.Mol) -> np.ndarray:
+    """(num_atoms, 8) integer slots before offsets; a flag's slot is -1 when off."""
+    rows = [
+        (
+            atom.GetAtomicNum(),
+            atom.GetDegree(),
+            atom.GetFormalCharge(),
+            atom.GetTotalNumHs(),
+            _HYBRID_INDEX.get(atom.GetHybridization(), len(HYBRIDIZATIONS)),
+            atom.GetIsAromatic(),
+            atom.IsInRing(),
+            _CHIRAL_INDEX.get(atom.GetChiralTag(), len(CHIRAL_TAGS)),
+        )
+        for atom in mol.GetAtoms()
+    ]
+    table = np.array(rows, dtype=np.int64).reshape(-1, 8)
+    table[:, 0] = _ELEMENT_BY_Z[table[:, 0]]
+    table[:, 1] = np.minimum(table[:, 1], DEGREES[-1])
+    table[:, 2] = np.clip(table[:, 2], FORMAL_CHARGES[0], FORMAL_CHARGES[-1]) - FORMAL_CHARGES[0]
+    table[:, 3] = np.minimum(table[:, 3], TOTAL_HS[-1])
+    table[:, 5] = np.where(table[:, 5] > 0, 0, -1)
+    table[:, 6] = np.where(table[:, 6] > 0, 0, -1)
+    return table
+
+
+def _bond_table(mol: Chem.Mol) -> np.ndarray:
+    """(num_bonds, 6): begin, end, then the slots of type, conjugated, in ring, stereo."""
+    rows = [
+        (
+            bond.GetBeginAtomIdx(),
+            bond.GetEndAtomIdx(),
+            _BOND_INDEX.get(bond.GetBondType(), 0),
+            bond.GetIsConjugated(),
+            bond.IsInRing(),
+            _STEREO_INDEX.get(bond.GetStereo(), len(BOND_STEREO)),
+        )
+        for bond in mol.GetBonds()
+    ]
+    table = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    table[:, 3] = np.where(table[:, 3] > 0, 0, -1)
+    table[:, 4] = np.where(table[:, 4] > 0, 0, -1)
+    return table
+
+
+def _one_hot(table: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
+    out = np.zeros((table.shape[0], width), dtype=np.float32)
+    on = table >= 0
+    out[np.nonzero(on)[0], (table + offsets)[on]] = 1.0
+    return out
+
+
+class MolGraphFeaturizer:
+    """Callable: RDKit `Mol` → `MolGraph` (see there for shapes).
+
+    Dative and other unusual bond types count as single bonds.
+    """
+
+    version = FEATURIZER_VERSION
+    atom_dim = ATOM_DIM
+    bond_dim = BOND_DIM
+    num_relations = NUM_RELATIONS
+
+    def __call__(self, mol: Chem.Mol) -> MolGraph:
+        atoms = _atom_table(mol)
+        bonds = _bond_table(mol)
+        bond_attr = _one_hot(bonds[:, 2:], _BOND_OFFSETS, BOND_DIM)
+        ends = bonds[:, :2]
+        return MolGraph(
+            x=_one_hot(atoms, _ATOM_OFFSETS, ATOM_DIM),
+            edge_index=np.ascontiguousarray(np.concatenate([ends, ends[:, ::-1]]).T),
+            edge_attr=np.concatenate([bond_attr, bond_attr]),
+            edge_type=np.concatenate([bonds[:, 2], bonds[:, 2]]),
+        )

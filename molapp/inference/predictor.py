@@ -1,0 +1,120 @@
+"""Prediction with a GraphMem checkpoint: the Python API the app and the predict CLI share.
+
+Load once (`Predictor.load`), then `predict` a list of SMILES: every input comes back, in
+order, with its canonical SMILES, status and error, and one value per requested task
+(a probability for classification, a value in the dataset's units for regression).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from molapp.data.collate import collate
+from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
+from molapp.featurizers.graph import MolGraph
+from molapp.models.checkpoint import load_checkpoint
+from molapp.models.graphmem import GraphMem
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """`auto`: CUDA when present, else CPU. Asking for `cuda` without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but PyTorch sees no CUDA GPU here")
+    return torch.device(device)
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+
+
+def output_transform(card: dict):
+    """Model output → reported value: sigmoid for classification, un-standardized for
+    regression (targets were standardized with the training set's mean and std)."""
+    if card["task_type"] == "classification":
+        return lambda raw, task_ids: torch.sigmoid(raw)
+    mean = torch.tensor(card["target_mean"])
+    std = torch.tensor(card["target_std"])
+    return lambda raw, task_ids: raw * std.to(raw.device)[task_ids] + mean.to(raw.device)[task_ids]
+
+
+@torch.inference_mode()
+def predict_graphs(
+    model: GraphMem,
+    graphs: Sequence[MolGraph],
+    task_ids: torch.Tensor,
+    card: dict,
+    batch_size: int = 128,
+) -> np.ndarray:
+    """Values [len(graphs), Q] for the queried tasks, batched over molecules and queries."""
+    device = next(model.parameters()).device
+    task_ids = task_ids.to(device)
+    transform = output_transform(card)
+    out = np.zeros((len(graphs), len(task_ids)), dtype=np.float32)
+    for start in range(0, len(graphs), batch_size):
+        batch = collate(graphs[start : start + batch_size]).to(device)
+        raw = model(batch, task_ids).logits
+        out[start : start + batch_size] = transform(raw, task_ids).float().cpu().numpy()
+    return out
+
+
+@dataclass
+class Prediction:
+    """Predictions for a list of inputs, in input order. `values` [n, len(tasks)] is NaN on
+    rows whose `status` is "error"."""
+
+    tasks: list[str]
+    smiles: list[str]
+    molecules: list[FeaturizedMolecule]
+    values: np.ndarray
+    device: str = "CPU"
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> list[str]:
+        return ["ok" if m.ok else "error" for m in self.molecules]
+
+
+class Predictor:
+    """A loaded checkpoint, ready to predict. Load it once per process."""
+
+    def __init__(self, model: GraphMem, card: dict, device: torch.device) -> None:
+        self.model = model
+        self.card = card
+        self.device = device
+        self.tasks: list[str] = list(card["tasks"])
+
+    @classmethod
+    def load(cls, checkpoint: str | Path, device: str = "auto") -> Predictor:
+        resolved = resolve_device(device)
+        model, card = load_checkpoint(checkpoint, resolved)
+        return cls(model, card, resolved)
+
+    def task_ids(self, tasks: Sequence[str] | None) -> torch.Tensor:
+        if not tasks:
+            return torch.arange(len(self.tasks))
+        unknown = [t for t in tasks if t not in self.tasks]
+        if unknown:
+            raise ValueError(f"unknown task(s) {', '.join(unknown)}; this checkpoint predicts: {', '.join(self.tasks)}")
+        return torch.tensor([self.tasks.index(t) for t in tasks])
+
+    def predict_featurized(self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int = 128) -> np.ndarray:
+        """Values [len(molecules), Q]; NaN rows for molecules that failed."""
+        ids = self.task_ids(tasks)
+        values = np.full((len(molecules), len(ids)), np.nan, dtype=np.float32)
+        good = [i for i, m in enumerate(molecules) if m.ok]
+        if good:
+            values[good] = predict_graphs(self.model, [molecules[i].graph for i in good], ids, self.card, batch_size)
+        return values
+
+    def predict(self, smiles: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 128, workers: int = 1) -> Prediction:
+        chosen = list(tasks) if tasks else self.tasks
+        molecules = featurize_smiles(list(smiles), workers=workers)
+        values = self.predict_featurized(molecules, chosen, batch_size)
+        return Prediction(chosen, list(smiles), molecules, values, device_name(self.device))

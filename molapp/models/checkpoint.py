@@ -1,0 +1,46 @@
+"""Checkpoints: a directory with `weights.safetensors` (no pickle anywhere), `card.json`
+(what the model is, how it was trained, how well it does) and the applicability-domain
+index (`domain.safetensors` + `domain.json`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from molapp.featurizers.graph import FEATURIZER_VERSION
+from molapp.models.graphmem import GraphMem, GraphMemConfig
+
+MODEL_KINDS = ("graphmem", "mt-graphmem")
+
+
+def save_checkpoint(directory: str | Path, model: GraphMem, card: dict) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / "weights.safetensors"))
+    card = {**card, "config": model.config.to_dict()}
+    (directory / "card.json").write_text(json.dumps(card, indent=2, allow_nan=True) + "\n")
+    return directory
+
+
+def read_card(directory: str | Path) -> dict:
+    path = Path(directory) / "card.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{directory} is not a molapp checkpoint (no card.json)")
+    return json.loads(path.read_text())
+
+
+def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[GraphMem, dict]:
+    """Model (eval mode, on `device`) and card. Weights are read with safetensors only."""
+    card = read_card(directory)
+    if card.get("model") not in MODEL_KINDS:
+        raise ValueError(f"{directory}: model {card.get('model')!r} is not one of {', '.join(MODEL_KINDS)}")
+    if card.get("featurizer") != FEATURIZER_VERSION:
+        raise ValueError(f"{directory}: trained with featurizer {card.get('featurizer')!r}, this is {FEATURIZER_VERSION}")
+    model = GraphMem(GraphMemConfig(**card["config"]))
+    model.load_state_dict(load_file(str(Path(directory) / "weights.safetensors")))
+    return model.to(device).eval(), card

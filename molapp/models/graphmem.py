@@ -1,0 +1,96 @@
+"""The GraphMem model: memory initialized from the atoms, a controller initialized from the
+task query, T hops of read/update with shared weights (the paper's M + 1 interacting
+RNNs), and a per-task readout of the final controller state.
+
+Multi-task inference is one batched pass: every requested task query for every molecule
+of the batch (queries × molecules), not one pass per task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Batch
+
+from molapp.nn.graphmem import GraphMemHop, RelationalNeighbourhood
+
+
+@dataclass(frozen=True)
+class GraphMemConfig:
+    atom_dim: int
+    bond_dim: int
+    num_relations: int
+    num_tasks: int
+    hidden: int = 128
+    hops: int = 10
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class GraphMemOutput:
+    """`logits` [B, Q]: one output per molecule and query (a logit for classification, a
+    standardized value for regression). When requested, `attention` [T, N, Q]: the weight
+    p_t,i of every hop t, atom i and query, exactly as used by this forward pass;
+    `embedding` [B, Q, H]: the final controller state h_T."""
+
+    logits: Tensor
+    attention: Tensor | None = None
+    embedding: Tensor | None = None
+
+
+class GraphMem(nn.Module):
+    r"""GraphMem (section III).
+
+    Controller start :math:`h_0 = g(W_q q)` with q the one-hot task query (a single-task
+    model has one constant query); memory start :math:`m^i_0 = g(W_x x_i)`; T hops of
+    `GraphMemHop`; output :math:`y_k = w_k^\top g(W_o h_T) + b_k` for query k.
+    Dropout at the first step (memory and controller start) and the last (h_T).
+    """
+
+    def __init__(self, config: GraphMemConfig) -> None:
+        super().__init__()
+        self.config = config
+        h = config.hidden
+        self.atom_encoder = nn.Linear(config.atom_dim, h)  # W_x
+        self.query_encoder = nn.Embedding(config.num_tasks, h)  # W_q q for one-hot q
+        self.hop = GraphMemHop(h, config.bond_dim, config.num_relations)  # shared by all T hops
+        self.output_hidden = nn.Linear(h, h)  # W_o
+        self.task_weights = nn.Parameter(torch.empty(config.num_tasks, h))  # w_k
+        self.task_bias = nn.Parameter(torch.zeros(config.num_tasks))  # b_k
+        nn.init.xavier_uniform_(self.task_weights)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, batch: Batch, task_ids: Tensor | None = None, return_attention: bool = False, return_embedding: bool = False) -> GraphMemOutput:
+        """`task_ids` [Q]: indices of the tasks queried (default: all, in order)."""
+        if task_ids is None:
+            task_ids = torch.arange(self.config.num_tasks, device=batch.x.device)
+        num_graphs = int(batch.ptr.numel() - 1)
+        num_atoms = batch.x.shape[0]
+        weights = RelationalNeighbourhood.edge_weights(batch.edge_index, batch.edge_type, num_atoms, self.config.num_relations)
+        bond_context = self.hop.neighbourhood.bond_context(batch.edge_attr, batch.edge_index, batch.edge_type, weights, num_atoms)
+
+        memory = self.dropout(torch.relu(self.atom_encoder(batch.x))).unsqueeze(1)  # [N, 1, H]
+        query = self.dropout(torch.relu(self.query_encoder(task_ids)))  # [Q, H]
+        controller = query.unsqueeze(0).expand(num_graphs, -1, -1)  # [B, Q, H]
+
+        attention_per_hop = []
+        for _ in range(self.config.hops):
+            memory, controller, attention = self.hop(
+                memory, controller, bond_context, batch.edge_index, batch.edge_type, weights, batch.batch, num_graphs
+            )
+            if return_attention:
+                attention_per_hop.append(attention)
+
+        final_state = self.dropout(controller)
+        hidden = torch.relu(self.output_hidden(final_state))
+        logits = (hidden * self.task_weights[task_ids]).sum(-1) + self.task_bias[task_ids]
+        return GraphMemOutput(
+            logits=logits,
+            attention=torch.stack(attention_per_hop) if return_attention else None,
+            embedding=controller if return_embedding else None,
+        )

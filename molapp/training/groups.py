@@ -1,0 +1,35 @@
+"""Datasets and their canonical splits as `TaskGroup`s, the unit training and evaluation
+work on. Tasks of several datasets are concatenated in the order given."""
+
+from __future__ import annotations
+
+import sys
+
+from molapp.data.dataset import load_dataset
+from molapp.data.registry import split_path
+from molapp.data.splits import load_canonical_split, random_split, scaffold_split
+from molapp.training.trainer import TaskGroup
+
+
+def build_groups(names: list[str], split: str, data_dir: str | None, workers: int) -> tuple[list[TaskGroup], list[str], list[str], dict]:
+    groups, tasks, split_sources = [], [], {}
+    for name in names:
+        data = load_dataset(name, data_dir, workers=workers)
+        path = split_path(name, split, data_dir)
+        if path is not None:
+            parts = load_canonical_split(path)
+            split_sources[name] = f"canonical ({path.name})"
+        else:
+            parts = random_split(len(data), seed=0) if split == "random" else scaffold_split(data.smiles)
+            split_sources[name] = f"generated {split} (no canonical file found)"
+        unusable = {int(r): m.error for r, m in zip(data.rows, data.molecules) if not m.ok}
+        task_ids = list(range(len(tasks), len(tasks) + len(data.spec.tasks)))
+        clash = set(tasks) & set(data.spec.tasks)
+        if clash:
+            raise ValueError(f"task names {clash} appear in two datasets")
+        tasks += data.spec.tasks
+        groups.append(TaskGroup(name, task_ids, data.subset(parts.train), data.subset(parts.valid), data.subset(parts.test)))
+        dropped = {p: sum(1 for r in getattr(parts, p) if int(r) in unusable) for p in ("train", "valid", "test")}
+        print(f"{name}: train {len(groups[-1].train)}, valid {len(groups[-1].valid)}, test {len(groups[-1].test)}; "
+              f"rows not usable after standardization: {dropped}", file=sys.stderr)
+    return groups, tasks, [g.train.spec.task_type for g in groups], split_sources

@@ -1,0 +1,70 @@
+"""The Streamlit app without a browser (streamlit.testing AppTest), on the checkpoints
+the app finds (the shipped ones, or $MOLAPP_CHECKPOINTS)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from molapp.app import state
+
+from .conftest import ROOT
+
+CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
+
+
+@pytest.fixture()
+def app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+
+
+def results_frame(at: AppTest):
+    return at.dataframe[0].value
+
+
+def test_predict_page_renders_default_molecule(app):
+    assert not app.exception
+    headers = [s.value for s in app.subheader]
+    assert headers[:1] == ["Bisphenol A"] and "Predictions" in headers and "Why: where GraphMem looked" in headers
+    table = results_frame(app)
+    tasks = app.sidebar.multiselect[0].value
+    assert list(table["task"]) == tasks and len(tasks) >= 1
+    assert table["probability"].between(0, 1).all()
+
+
+def test_smiles_gives_predictions_and_task_choice_changes_outputs(app):
+    app.text_input(key=state.SMILES_TEXT).input(CAFFEINE).run()
+    assert not app.exception and not app.error
+    everything = results_frame(app).set_index("task")["probability"]
+    chosen = list(everything.index[-2:])
+    app.sidebar.multiselect[0].set_value(chosen).run()
+    subset = results_frame(app)
+    assert list(subset["task"]) == chosen
+    # the same molecule queried with fewer task queries: the same probabilities for those tasks
+    assert np.allclose(subset["probability"].to_numpy(), everything[chosen].to_numpy(), atol=1e-5)
+    assert [s.value for s in app.selectbox if s.key == state.ATTENTION_TASK][0] in chosen
+
+
+def test_bad_smiles_gives_message_and_no_exception(app):
+    for bad, reason in [("C1CC", "unclosed ring"), ("", "empty SMILES"), ("C[U]", "unsupported element U"), ("C" * 260, "too large")]:
+        app.text_input(key=state.SMILES_TEXT).input(bad).run()
+        assert not app.exception
+        assert len(app.error) == 1 and reason in app.error[0].value
+        assert "Predictions" not in [s.value for s in app.subheader]
+
+
+def test_example_picker_shows_note(app):
+    app.radio(key=state.INPUT_MODE).set_value("Examples").run()
+    app.selectbox(key=state.EXAMPLE).set_value("Benzo[a]pyrene").run()
+    assert not app.exception
+    assert any("NR-AhR" in c.value for c in app.caption)
+    assert [s.value for s in app.subheader][0] == "Benzo[a]pyrene"
+
+
+def test_checkpoints_page_renders():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page("pages/checkpoints.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Checkpoints"]
+    assert len(at.dataframe) == 2

@@ -1,0 +1,134 @@
+"""End to end in a real browser: `streamlit run app.py` on 127.0.0.1 driven by Playwright in
+Debian's chromium. Screenshots go to tests/artifacts/ (not committed).
+
+Skipped, with the reason shown, when chromium is not installed (`.ci/run` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = "/usr/lib/chromium/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="browser tests skipped: Debian chromium is not installed (apt-get install chromium)")
+
+TAMOXIFEN = "CCC(=C(c1ccccc1)c1ccc(OCCN(C)C)cc1)c1ccccc1"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("streamlit did not answer its health check within 60 s")
+    yield url
+    server.terminate()
+    server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 3000})
+        page.goto(app_url)
+        wait_idle(page)
+        yield page
+        browser.close()
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    page.wait_for_timeout(300)  # let a rerun start before waiting for it to finish
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def test_paste_predict_and_attention(page):
+    box = page.get_by_label("SMILES", exact=True)
+    box.fill(TAMOXIFEN)
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_text("Predictions", exact=True).wait_for()
+    main = page.locator("[data-testid='stMain']")
+    assert "Cannot predict" not in main.inner_text()
+    assert main.get_by_text("CCC(=C(c1ccccc1)c1ccc(OCCN(C)C)cc1)c1ccccc1").count() >= 1
+    # the molecule card plus the two attention depictions
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stImage\"] img').length >= 3")
+    viewer = page.frame_locator("iframe[data-testid='stIFrame']").first
+    viewer.locator("canvas").first.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(1500)  # WebGL draws after the canvas appears
+    page.screenshot(path=str(ARTIFACTS / "predict.png"), full_page=True)
+
+
+def test_editor_round_trips_smiles(page):
+    page.get_by_text("Draw", exact=True).click()
+    wait_idle(page)
+    page.wait_for_selector("[id^=jsme_inner_]", timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "editor.png"), full_page=True)
+    page.locator("#jsme_apply_btn").click()
+    wait_idle(page)
+    page.get_by_text("drawn", exact=True).wait_for(timeout=30_000)
+    # the editor's SMILES came back: the same molecule (JSME adds the E/Z it drew)
+    shown = page.locator("[data-testid='stMain'] [data-testid='stCode'] code").first.inner_text()
+    assert shown.replace("/", "").replace("\\", "") == TAMOXIFEN
+    page.get_by_text("Paste SMILES", exact=True).click()
+    wait_idle(page)
+
+
+def test_bad_smiles_shows_message(page):
+    box = page.get_by_label("SMILES", exact=True)
+    box.fill("C1CC")
+    box.press("Enter")
+    wait_idle(page)
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="Cannot predict")
+    alert.wait_for()
+    assert "unclosed ring" in alert.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "bad-smiles.png"), full_page=True)
+
+
+def test_checkpoints_page(page, app_url):
+    page.goto(f"{app_url}/checkpoints")
+    wait_idle(page)
+    page.get_by_text("Checkpoints", exact=True).first.wait_for()
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "checkpoints.png"), full_page=True)

@@ -1,0 +1,85 @@
+"""Reading and standardizing molecules: every row back, bad ones flagged with a reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from molapp.chem.io import from_smiles, read_csv, read_molecules, read_sdf, read_smiles_file
+from molapp.chem.standardize import standardize
+from molapp.data.featurize import featurize_smiles
+
+from .conftest import FIXTURES
+
+
+@pytest.mark.parametrize(
+    "smiles, reason",
+    [
+        ("", "empty SMILES"),
+        ("   ", "empty SMILES"),
+        ("C1CC", "unparseable SMILES"),
+        ("not a smiles", "unparseable SMILES"),
+        ("CC(C)(C)(C)(C)C", "valence error"),
+        ("c1cccc1", "aromaticity error"),
+        ("[H][H]", "no heavy atoms"),
+        ("C" * 251, "too large: 251 heavy atoms"),
+        ("C[U]", "unsupported element U"),
+        ("*CC", "unsupported element *"),
+    ],
+)
+def test_bad_inputs_are_flagged_with_reason(smiles, reason):
+    result = standardize(smiles)
+    assert not result.ok
+    assert result.error.startswith(reason)
+
+
+def test_salts_stripped_and_charges_neutralized_are_recorded():
+    salt = standardize("CC(=O)[O-].[Na+]")
+    assert salt.canonical_smiles == "CC(=O)O"
+    assert salt.changes[0] == "stripped Na+"
+    assert salt.changes[1].startswith("neutralized charges")
+    hcl = standardize("CCN.Cl")
+    assert hcl.canonical_smiles == "CCN" and hcl.changes == ["stripped HCl"]
+    # a nitro group keeps its (sound) charge separation; nothing recorded
+    nitro = standardize("C[N+](=O)[O-]")
+    assert nitro.ok and nitro.changes == []
+    # quaternary ammonium cannot be neutralized: it stays charged
+    assert "[N+]" in standardize("C[N+](C)(C)C").canonical_smiles
+
+
+def test_standardization_is_canonical():
+    assert standardize("OCC").canonical_smiles == standardize("C(O)C").canonical_smiles == "CCO"
+
+
+def test_every_row_comes_back_in_order():
+    rows = list(read_smiles_file(FIXTURES / "bad_rows.smi"))
+    molecules = featurize_smiles([r.smiles for r in rows])
+    assert [r.row for r in rows] == list(range(9))
+    assert [r.id for r in rows][:2] == ["ethanol", "unclosed_ring"]
+    status = ["ok" if m.ok else m.error.split(":")[0] for m in molecules]
+    assert status == [
+        "ok", "unparseable SMILES", "empty SMILES", "valence error", "aromaticity error (cannot kekulize)",
+        "ok", "unsupported element U", "ok", "ok",
+    ]
+    assert molecules[7].canonical_smiles == "CC(=O)O"
+
+
+def test_csv_reader_uses_named_columns(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("name,structure\nA,CCO\nB,\nC,c1ccccc1\n")
+    rows = list(read_csv(path, smiles_column="structure", id_column="name"))
+    assert [(r.row, r.id, r.smiles) for r in rows] == [(0, "A", "CCO"), (1, "B", ""), (2, "C", "c1ccccc1")]
+    with pytest.raises(ValueError, match="no column named 'smiles'"):
+        list(read_csv(path))
+
+
+def test_sdf_reader_flags_unreadable_record():
+    rows = list(read_sdf(FIXTURES / "three_with_bad.sdf", id_property="CMPD"))
+    assert [r.id for r in rows] == ["id-ethanol", "2", "id-phenol"]
+    assert rows[1].error == "unreadable SDF record 2" and rows[0].smiles == "CCO"
+
+
+def test_reader_dispatch_and_in_memory_rows(tmp_path):
+    assert [r.smiles for r in read_molecules(FIXTURES / "bad_rows.smi")][0] == "CCO"
+    assert [r.id for r in from_smiles(["CCO", "CCN"])] == ["1", "2"]
+    with pytest.raises(FileNotFoundError):
+        read_molecules(tmp_path / "missing.smi")

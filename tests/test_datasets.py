@@ -1,0 +1,70 @@
+"""Dataset registry, missing-file handling, and splits (canonical files and generators)."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from molapp.data.dataset import read_labels
+from molapp.data.registry import DATASETS, csv_path, split_path
+from molapp.data.splits import load_canonical_split, random_split, scaffold_of, scaffold_split
+
+from .conftest import needs_shared_data, shared_data_dir
+
+
+def test_missing_file_error_says_which_file_where(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("no internet")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(FileNotFoundError) as error:
+        csv_path("tox21", tmp_path)
+    message = str(error.value)
+    assert "tox21.csv" in message and str(tmp_path / "tox21.csv") in message and "MOLAPP_DATA" in message
+
+
+def test_data_dir_from_environment(tmp_path, monkeypatch):
+    (tmp_path / "esol.csv").write_text("smiles,measured log solubility in mols per litre\nCCO,1.1\nCCN,\n")
+    monkeypatch.setenv("MOLAPP_DATA", str(tmp_path))
+    spec, smiles, labels = read_labels("esol")
+    assert smiles == ["CCO", "CCN"]
+    assert labels[0, 0] == pytest.approx(1.1) and np.isnan(labels[1, 0])  # missing is NaN, never 0
+
+
+def test_random_split_partitions():
+    split = random_split(100, seed=1, invalid=[3])
+    parts = split.train + split.valid + split.test
+    assert sorted(parts) == [i for i in range(100) if i != 3]
+    assert (len(split.train), len(split.valid), len(split.test)) == (79, 10, 10)
+
+
+def test_scaffold_split_keeps_scaffolds_together():
+    smiles = ["c1ccccc1C", "c1ccccc1CC", "c1ccccc1O", "C1CCCCC1N", "C1CCCCC1O", "c1ccncc1", "CCO", "CCN", "C1CC1C", "bad("]
+    split = scaffold_split(smiles)
+    assert split.invalid == [9]
+    where = {i: part for part, rows in split.parts().items() for i in rows}
+    by_scaffold = {}
+    for i, smi in enumerate(smiles[:9]):
+        by_scaffold.setdefault(scaffold_of(smi), set()).add(where[i])
+    assert all(len(parts) == 1 for parts in by_scaffold.values())
+    assert where[0] == "train"  # the largest group (benzene) goes to train first
+
+
+@needs_shared_data
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_registry_matches_the_benchmark_files(name):
+    spec = DATASETS[name]
+    columns = pd.read_csv(csv_path(name, shared_data_dir(), download=False), nrows=0).columns
+    assert spec.smiles_column in columns and all(t in columns for t in spec.tasks)
+
+
+@needs_shared_data
+@pytest.mark.parametrize("kind", ["random", "scaffold"])
+def test_canonical_tox21_split_loads(kind):
+    split = load_canonical_split(split_path("tox21", kind, shared_data_dir()))
+    parts = [set(split.train), set(split.valid), set(split.test)]
+    assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    assert sum(map(len, parts)) + len(split.invalid) == 7831

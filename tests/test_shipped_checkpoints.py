@@ -1,0 +1,56 @@
+"""The checkpoints that ship: complete cards, safe loading, sane predictions, and test
+metrics that re-score to what the card says on the canonical split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from molapp.inference.predictor import Predictor
+from molapp.training.evaluate import evaluate_checkpoint
+
+from .conftest import CHECKPOINTS, needs_shared_data, shared_data_dir
+
+SHIPPED = sorted(p.parent for p in CHECKPOINTS.glob("*/card.json"))
+REQUIRED = {"model", "dataset", "tasks", "task_type", "split", "hyperparameters", "featurizer", "metrics",
+            "train_seconds", "packages", "applicability_domain", "command", "config"}
+
+
+def test_the_required_checkpoints_ship():
+    names = {p.name for p in SHIPPED}
+    assert {"graphmem-tox21-scaffold", "graphmem-tox21-random", "mt-graphmem-scaffold"} <= names
+
+
+@pytest.mark.parametrize("directory", SHIPPED, ids=lambda p: p.name)
+def test_card_is_complete_and_files_are_small(directory):
+    card = json.loads((directory / "card.json").read_text())
+    assert REQUIRED <= set(card)
+    assert card["model"] in {"graphmem", "mt-graphmem"} and card["split"] in {"random", "scaffold"}
+    assert set(card["tasks"]) <= set(card["metrics"]["test"]) and "mean" in card["metrics"]["valid"]
+    assert {p.name for p in directory.iterdir()} == {"weights.safetensors", "card.json", "domain.safetensors", "domain.json"}
+    assert sum(p.stat().st_size for p in directory.iterdir()) < 8e6
+
+
+@pytest.mark.parametrize("directory", SHIPPED, ids=lambda p: p.name)
+def test_shipped_checkpoint_predicts(directory):
+    predictor = Predictor.load(directory, "cpu")
+    result = predictor.predict(["CC(C)(c1ccc(O)cc1)c1ccc(O)cc1", "C1CC", "CCO"])
+    assert result.status == ["ok", "error", "ok"]
+    assert result.values.shape == (3, len(predictor.tasks))
+    assert np.isnan(result.values[1]).all()
+    good = result.values[[0, 2]]
+    assert ((good > 0) & (good < 1)).all()
+
+
+@needs_shared_data
+@pytest.mark.parametrize("directory", [p for p in SHIPPED if p.name.startswith("graphmem-tox21")], ids=lambda p: p.name)
+def test_card_metrics_rescore_on_the_canonical_split(directory):
+    card = json.loads((directory / "card.json").read_text())
+    scores = evaluate_checkpoint(directory, str(shared_data_dir()))
+    for part in ("valid", "test"):
+        rescored = scores[part][card["dataset"]]
+        assert rescored["mean"] == pytest.approx(card["metrics"][part]["mean"], abs=1e-4)
+        for task in card["tasks"]:
+            assert rescored[task] == pytest.approx(card["metrics"][part][task], abs=1e-4)

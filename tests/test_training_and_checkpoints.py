@@ -1,0 +1,121 @@
+"""Training on a tiny fixture learns; checkpoints round-trip; the predict CLI writes every row."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import torch
+
+from molapp.cli import predict as predict_cli
+from molapp.cli.train import write_results
+from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
+from molapp.inference.domain import DomainIndex
+from molapp.inference.predictor import Predictor
+from molapp.models.checkpoint import load_checkpoint, save_checkpoint
+from molapp.training.metrics import per_task_metrics
+from molapp.training.trainer import TaskGroup, TrainConfig, train
+
+from .conftest import FIXTURES
+
+
+def tiny_run(tiny_dataset, task_type="classification", epochs=25):
+    rows = np.arange(len(tiny_dataset))
+    data = tiny_dataset.subset(rows)
+    group = TaskGroup("tiny", [0, 1], data, data, data)
+    config = TrainConfig(hidden=32, hops=3, batch_size=8, max_epochs=epochs, patience=epochs, learning_rate=3e-3)
+    return train([group], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, torch.device("cpu"))
+
+
+def test_training_learns_rule_based_labels(tiny_dataset):
+    result = tiny_run(tiny_dataset)
+    assert result.metrics["valid"]["tiny"]["mean"] > 0.9
+    assert result.best_epoch >= 1 and result.train_seconds > 0
+
+
+def test_regression_training_unstandardizes(tiny_dataset):
+    data = tiny_dataset.subset(np.arange(len(tiny_dataset)))
+    data.labels = np.stack([np.array([m.graph.num_atoms for m in data.molecules], np.float32), np.full(len(data), np.nan, np.float32)], 1)
+    data.labels[0, 1] = 1.0
+    group = TaskGroup("tiny", [0, 1], data, data, data)
+    config = TrainConfig(hidden=32, hops=3, batch_size=8, max_epochs=30, patience=30, learning_rate=3e-3)
+    result = train([group], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "regression", config, torch.device("cpu"))
+    spread = float(np.std(data.labels[:, 0]))
+    assert result.metrics["valid"]["tiny"]["has_N"] < spread  # better than the mean
+
+
+def test_metrics_mask_missing_labels():
+    labels = np.array([[1, np.nan], [0, 1], [1, 0], [0, np.nan]], dtype=np.float32)
+    predictions = np.array([[0.9, 0.0], [0.1, 0.8], [0.8, 0.3], [0.2, 0.99]], dtype=np.float32)
+    scores = per_task_metrics(labels, predictions, ["a", "b"], "classification")
+    assert scores["a"] == 1.0 and scores["b"] == 1.0 and scores["mean"] == 1.0
+
+
+def make_checkpoint(tiny_dataset, directory):
+    result = tiny_run(tiny_dataset, epochs=3)
+    card = {
+        "model": "graphmem", "dataset": "tiny", "tasks": ["has_N", "aromatic"], "task_type": "classification",
+        "metric": "roc_auc", "split": "random", "seed": 0, "featurizer": FEATURIZER_VERSION,
+        "metrics": {"test": {"mean": 0.5}, "valid": {"mean": 0.5}}, "train_seconds": 1.0,
+    }
+    save_checkpoint(directory, result.model, card)
+    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card["tasks"]).save(directory)
+    return result.model
+
+
+def test_checkpoint_round_trip_predicts_identically(tiny_dataset, tmp_path):
+    model = make_checkpoint(tiny_dataset, tmp_path / "ck")
+    loaded, card = load_checkpoint(tmp_path / "ck")
+    assert card["config"]["hidden"] == 32
+    assert not any(p.suffix in {".pt", ".pkl", ".pickle"} for p in (tmp_path / "ck").iterdir())
+    predictor = Predictor(loaded, card, torch.device("cpu"))
+    original = Predictor(model, card, torch.device("cpu"))
+    a = predictor.predict(tiny_dataset.smiles).values
+    b = original.predict(tiny_dataset.smiles).values
+    assert np.array_equal(a, b)
+    assert ((a >= 0) & (a <= 1)).all()
+
+
+def test_domain_index_finds_itself(tiny_dataset, tmp_path):
+    make_checkpoint(tiny_dataset, tmp_path / "ck")
+    index = DomainIndex.load(tmp_path / "ck")
+    nearest = index.nearest("CC(=O)Oc1ccccc1C(=O)O", k=2)
+    assert nearest[0].smiles == "CC(=O)Oc1ccccc1C(=O)O" and nearest[0].similarity == 1.0
+    assert nearest[1].similarity < 1.0
+    similarity = index.max_similarity(["CC(=O)Oc1ccccc1C(=O)O", "[Si](C)(C)(C)C"])
+    assert similarity[0] == 1.0 and similarity[1] < 0.3
+
+
+def test_predict_cli_writes_every_row(tiny_dataset, tmp_path, capsys):
+    make_checkpoint(tiny_dataset, tmp_path / "ck")
+    out = tmp_path / "out.csv"
+    code = predict_cli.main([
+        "--checkpoint", str(tmp_path / "ck"), "--input", str(FIXTURES / "bad_rows.smi"), "--output", str(out),
+        "--tasks", "aromatic", "--chunk-size", "3", "--workers", "2",
+    ])
+    assert code == 0
+    with open(out) as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0].keys()) == ["row", "id", "smiles", "canonical_smiles", "status", "error", "aromatic"]
+    assert [r["row"] for r in rows] == [str(i) for i in range(9)]
+    assert [r["status"] for r in rows] == ["ok", "error", "error", "error", "error", "ok", "error", "ok", "ok"]
+    assert all((r["error"] == "") == (r["status"] == "ok") for r in rows)
+    assert all((r["aromatic"] == "") == (r["status"] == "error") for r in rows)
+    assert "CPU" in capsys.readouterr().err
+
+
+def test_predict_cli_rejects_unknown_task(tiny_dataset, tmp_path, capsys):
+    make_checkpoint(tiny_dataset, tmp_path / "ck")
+    code = predict_cli.main(["--checkpoint", str(tmp_path / "ck"), "--input", str(FIXTURES / "bad_rows.smi"), "--output", str(tmp_path / "o.csv"), "--tasks", "NR-AR"])
+    assert code == 2 and "unknown task(s) NR-AR" in capsys.readouterr().err
+
+
+def test_results_file_format(tmp_path):
+    card = {"model": "graphmem", "dataset": "tox21", "split": "scaffold", "seed": 0, "metric": "roc_auc", "train_seconds": 12.0}
+    by_group = {"test": {"tox21": {"NR-AR": 0.8, "mean": 0.8}}, "valid": {"tox21": {"NR-AR": 0.7, "mean": 0.7}}}
+    (path,) = write_results(card, tmp_path, by_group)
+    record = json.loads(path.read_text())
+    assert path.name == "graphmem-tox21-scaffold-seed0.json"
+    assert {"model", "dataset", "split", "seed", "metric", "test", "per_task", "valid", "train_seconds"} <= set(record)
+    assert record["per_task"] == {"NR-AR": 0.8} and record["test"] == 0.8
