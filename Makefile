@@ -31,7 +31,9 @@ test: venv
 
 bench: venv
 	$(PY) bench/throughput.py
+	$(PY) bench/app_latency.py
 	$(PY) bench/reproduce.py --evaluate
+	$(PY) bench/summarize.py
 
 checkpoints-table: venv
 	$(PY) -m molapp.cli.checkpoints_table

@@ -48,6 +48,15 @@ def main() -> int:
                   f"- predict CLI end to end (SMILES in → 12 probabilities out): {t['predict_cli_seconds']} s, "
                   f"{t['predict_cli_molecules_per_second']} molecules/s, {t['predict_cli_over_parse']}× the parse time, "
                   f"peak RSS {t['predict_cli_peak_rss_mb']} MB"]
+    latency = RESULTS / "app-latency.json"
+    if latency.exists():
+        a = json.loads(latency.read_text())
+        warm = a["warm_predict_and_attention_render"]
+        start = a["app_start_to_first_prediction_seconds"]
+        lines += ["", "## App latency", "", f"`{a['command']}` on {a['machine']}, checkpoint `{a['checkpoint']}`:", "",
+                  f"- warm predict + 2D attention render, one molecule ({warm['molecules']} teaching molecules): "
+                  f"median {warm['median_seconds']} s, max {warm['max_seconds']} s",
+                  f"- app start to first prediction in a browser: {start:.1f} s" if start is not None else "- app start: not measured (no chromium)"]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

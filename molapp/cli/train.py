@@ -26,7 +26,7 @@ from molapp.models.checkpoint import save_checkpoint
 from molapp.training.groups import build_groups
 from molapp.training.trainer import TrainConfig, train
 
-DOMAIN_INDEX_LIMIT = 20_000  # training molecules kept in the applicability-domain index
+DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-domain index (keeps checkpoints a few MB)
 
 
 def package_versions() -> dict:

@@ -79,14 +79,15 @@ class DomainIndex:
         ]
 
     def save(self, directory: Path) -> None:
-        save_file({"fingerprints": self.fingerprints, "labels": self.labels}, str(directory / "domain.safetensors"))
+        # float16 holds 0/1 labels exactly and regression labels to ~3 digits, at half the size
+        save_file({"fingerprints": self.fingerprints, "labels": self.labels.astype(np.float16)}, str(directory / "domain.safetensors"))
         (directory / "domain.json").write_text(json.dumps({"tasks": self.tasks, "smiles": self.smiles}))
 
     @classmethod
     def load(cls, directory: Path) -> DomainIndex:
         arrays = load_file(str(directory / "domain.safetensors"))
         meta = json.loads((directory / "domain.json").read_text())
-        return cls(arrays["fingerprints"], arrays["labels"], meta["smiles"], meta["tasks"])
+        return cls(arrays["fingerprints"], arrays["labels"].astype(np.float32), meta["smiles"], meta["tasks"])
 
     @classmethod
     def build(cls, smiles: list[str], labels: np.ndarray, tasks: list[str]) -> DomainIndex:
