@@ -6,6 +6,7 @@ import csv
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from molapp.cli import predict as predict_cli
@@ -87,12 +88,13 @@ def test_domain_index_finds_itself(tiny_dataset, tmp_path):
     assert similarity[0] == 1.0 and similarity[1] < 0.3
 
 
-def test_predict_cli_writes_every_row(tiny_dataset, tmp_path, capsys):
+@pytest.mark.parametrize("workers", ["0", "2"])  # in-process, and worker processes scoring chunks
+def test_predict_cli_writes_every_row(tiny_dataset, tmp_path, capsys, workers):
     make_checkpoint(tiny_dataset, tmp_path / "ck")
     out = tmp_path / "out.csv"
     code = predict_cli.main([
         "--checkpoint", str(tmp_path / "ck"), "--input", str(FIXTURES / "bad_rows.smi"), "--output", str(out),
-        "--tasks", "aromatic", "--chunk-size", "3", "--workers", "2",
+        "--tasks", "aromatic", "--chunk-size", "3", "--workers", workers,
     ])
     assert code == 0
     with open(out) as handle:
@@ -103,6 +105,9 @@ def test_predict_cli_writes_every_row(tiny_dataset, tmp_path, capsys):
     assert all((r["error"] == "") == (r["status"] == "ok") for r in rows)
     assert all((r["aromatic"] == "") == (r["status"] == "error") for r in rows)
     assert "CPU" in capsys.readouterr().err
+    direct = Predictor.load(tmp_path / "ck", "cpu").predict([r["smiles"] for r in rows], ["aromatic"]).values[:, 0]
+    written = np.array([float(r["aromatic"]) if r["aromatic"] else np.nan for r in rows])
+    assert np.allclose(written, direct, atol=1e-5, equal_nan=True)  # the CLI's numbers are the API's
 
 
 def test_predict_cli_rejects_unknown_task(tiny_dataset, tmp_path, capsys):

@@ -7,8 +7,9 @@
 Input: .smi/.txt (SMILES, optional ID after whitespace), .csv (--smiles-column, optional
 --id-column) or .sdf. Output CSV: one row per input row, in input order, with columns
 row, id, smiles, canonical_smiles, status, error, then one column per task. The file is
-streamed in chunks, so memory stays bounded for millions of rows; RDKit work runs in
-worker processes while the model scores the previous chunk.
+streamed in chunks, so memory stays bounded for millions of rows. On CPU, worker processes
+(one per core, one thread each) featurize and score whole chunks; on a GPU they featurize
+while the GPU scores.
 """
 
 from __future__ import annotations
@@ -37,28 +38,55 @@ def _featurize_rows(rows: list[InputRow]) -> list[FeaturizedMolecule]:
     return [FeaturizedMolecule("", None, [], r.error) if r.error else featurize_one(r.smiles) for r in rows]
 
 
+# A chunk's result as it travels between processes: canonical SMILES, errors, values [n, Q].
+Scored = tuple[list[str], list[str], np.ndarray]
+_worker: dict = {}
+
+
+def _start_scoring_worker(checkpoint: str, tasks: list[str], batch_size: int | None) -> None:
+    # One thread per process: on CPU, processes scale better than threads for small batches.
+    torch.set_num_threads(1)
+    _worker.update(predictor=Predictor.load(checkpoint, "cpu"), tasks=tasks, batch_size=batch_size)
+
+
+def _score_rows(rows: list[InputRow]) -> Scored:
+    molecules = _featurize_rows(rows)
+    values = _worker["predictor"].predict_featurized(molecules, _worker["tasks"], _worker["batch_size"])
+    return [m.canonical_smiles for m in molecules], [m.error for m in molecules], values
+
+
 def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
     while chunk := list(itertools.islice(rows, size)):
         yield chunk
 
 
-def featurized_chunks(rows: Iterator[InputRow], chunk_size: int, workers: int) -> Iterator[tuple[list[InputRow], list[FeaturizedMolecule]]]:
-    """(rows, their featurization) per chunk, in order; `workers` processes do the RDKit work."""
-    chunks = _chunks(rows, chunk_size)
-    if workers <= 1:
-        for chunk in chunks:
-            yield chunk, _featurize_rows(chunk)
-        return
-    with mp.get_context("fork").Pool(workers) as pool:
-        # At most workers + 1 chunks in flight: bounded memory, order kept.
+def _ordered_parallel(function, chunks: Iterator[list], workers: int, initializer=None, initargs=()) -> Iterator[tuple[list, object]]:
+    """(chunk, function(chunk)) in input order, computed by `workers` processes, with at most
+    workers + 2 chunks in flight so memory stays bounded however long the input."""
+    with mp.get_context("fork").Pool(workers, initializer, initargs) as pool:
         pending: list = []
         for chunk in chunks:
-            pending.append((chunk, pool.apply_async(_featurize_rows, (chunk,))))
-            if len(pending) > workers:
+            pending.append((chunk, pool.apply_async(function, (chunk,))))
+            if len(pending) > workers + 1:
                 done, result = pending.pop(0)
                 yield done, result.get()
         for done, result in pending:
             yield done, result.get()
+
+
+def scored_chunks(predictor: Predictor, checkpoint: str, rows: Iterator[InputRow], tasks: list[str], chunk_size: int,
+                  workers: int, batch_size: int | None) -> Iterator[tuple[list[InputRow], Scored]]:
+    """Scored chunks in input order. On CPU with workers, each worker process featurizes and
+    scores whole chunks (data parallel); on a GPU, or with no workers, this process runs the
+    model and the workers (if any) only featurize."""
+    chunks = _chunks(rows, chunk_size)
+    if predictor.device.type == "cpu" and workers > 0:
+        yield from _ordered_parallel(_score_rows, chunks, workers, _start_scoring_worker, (checkpoint, tasks, batch_size))
+        return
+    featurized = _ordered_parallel(_featurize_rows, chunks, workers) if workers > 0 else ((c, _featurize_rows(c)) for c in chunks)
+    for chunk, molecules in featurized:
+        values = predictor.predict_featurized(molecules, tasks, batch_size)
+        yield chunk, ([m.canonical_smiles for m in molecules], [m.error for m in molecules], values)
 
 
 def format_value(value: float) -> str:
@@ -72,11 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="CSV to write")
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--batch-size", type=int, default=128, help="molecules per model batch")
+    parser.add_argument("--batch-size", type=int, default=None, help="molecules per model batch (default: 32 on CPU, 512 on a GPU)")
     parser.add_argument("--smiles-column", default="smiles", help="CSV input: SMILES column")
     parser.add_argument("--id-column", default=None, help="CSV input: ID column; SDF input: ID property")
     parser.add_argument("--chunk-size", type=int, default=1024, help="molecules read and featurized at a time")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for RDKit work")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (CPU: each featurizes and scores; GPU: they featurize; 0: none)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args(argv)
 
@@ -98,12 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         writer = csv.writer(handle)
         writer.writerow(FIXED_COLUMNS + tasks)
         try:
-            for chunk, molecules in featurized_chunks(rows, args.chunk_size, args.workers):
-                values = predictor.predict_featurized(molecules, tasks, args.batch_size)
-                for row, molecule, value in zip(chunk, molecules, values):
-                    status = "ok" if molecule.ok else "error"
+            chunks = scored_chunks(predictor, args.checkpoint, rows, tasks, args.chunk_size, args.workers, args.batch_size)
+            for chunk, (canonical, errors, values) in chunks:
+                for row, smiles, error, value in zip(chunk, canonical, errors, values):
+                    status = "error" if error else "ok"
                     counts[status] += 1
-                    writer.writerow([row.row, row.id, row.smiles, molecule.canonical_smiles, status, molecule.error, *map(format_value, value)])
+                    writer.writerow([row.row, row.id, row.smiles, smiles, status, error, *map(format_value, value)])
                 progress.update(len(chunk))
         except ValueError as exc:  # e.g. a CSV without the named column
             print(f"error: {exc}", file=sys.stderr)

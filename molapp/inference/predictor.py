@@ -20,6 +20,11 @@ from molapp.featurizers.graph import MolGraph
 from molapp.models.checkpoint import load_checkpoint
 from molapp.models.graphmem import GraphMem
 
+# Small batches are faster on CPU (the per-query memory of a small batch stays in cache);
+# a GPU wants large ones.
+DEFAULT_BATCH_SIZE = 32
+CUDA_BATCH_SIZE = 512
+
 
 def resolve_device(device: str = "auto") -> torch.device:
     """`auto`: CUDA when present, else CPU. Asking for `cuda` without a GPU is an error."""
@@ -50,7 +55,7 @@ def predict_graphs(
     graphs: Sequence[MolGraph],
     task_ids: torch.Tensor,
     card: dict,
-    batch_size: int = 128,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> np.ndarray:
     """Values [len(graphs), Q] for the queried tasks, batched over molecules and queries."""
     device = next(model.parameters()).device
@@ -89,6 +94,7 @@ class Predictor:
         self.card = card
         self.device = device
         self.tasks: list[str] = list(card["tasks"])
+        self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else DEFAULT_BATCH_SIZE
 
     @classmethod
     def load(cls, checkpoint: str | Path, device: str = "auto") -> Predictor:
@@ -104,16 +110,16 @@ class Predictor:
             raise ValueError(f"unknown task(s) {', '.join(unknown)}; this checkpoint predicts: {', '.join(self.tasks)}")
         return torch.tensor([self.tasks.index(t) for t in tasks])
 
-    def predict_featurized(self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int = 128) -> np.ndarray:
+    def predict_featurized(self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int | None = None) -> np.ndarray:
         """Values [len(molecules), Q]; NaN rows for molecules that failed."""
         ids = self.task_ids(tasks)
         values = np.full((len(molecules), len(ids)), np.nan, dtype=np.float32)
         good = [i for i, m in enumerate(molecules) if m.ok]
         if good:
-            values[good] = predict_graphs(self.model, [molecules[i].graph for i in good], ids, self.card, batch_size)
+            values[good] = predict_graphs(self.model, [molecules[i].graph for i in good], ids, self.card, batch_size or self.batch_size)
         return values
 
-    def predict(self, smiles: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 128, workers: int = 1) -> Prediction:
+    def predict(self, smiles: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int | None = None, workers: int = 1) -> Prediction:
         chosen = list(tasks) if tasks else self.tasks
         molecules = featurize_smiles(list(smiles), workers=workers)
         values = self.predict_featurized(molecules, chosen, batch_size)

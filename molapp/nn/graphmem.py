@@ -35,6 +35,9 @@ class AttentiveRead(nn.Module):
         m_t = \sum_i p^i_t m^i_{t-1}
 
     the softmax taken over the atoms of each molecule, separately for each query.
+    Computed as :math:`\operatorname{softmax}_i(2 v^\top \sigma(2 z))` with
+    :math:`\tanh z = 2\sigma(2z) - 1`: the constant :math:`-v^\top 1` cancels in the softmax,
+    so the weights are the same, and sigmoid is about three times cheaper than tanh on CPU.
     `memory_key` is :math:`W_a m_{t-1}` [N, Q|1, H] (computed with the other projections
     of the memory), `controller_key` is :math:`U_a h_{t-1}` [B, Q, H].
     Returns the read vector [B, Q, H] and the attention weights p [N, Q].
@@ -45,8 +48,8 @@ class AttentiveRead(nn.Module):
         self.score = nn.Linear(hidden, 1, bias=False)  # v
 
     def forward(self, memory: Tensor, memory_key: Tensor, controller_key: Tensor, batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:
-        content = torch.tanh(memory_key + controller_key.index_select(0, batch))  # [N, Q, H]
-        attention = softmax(self.score(content).squeeze(-1), batch, num_nodes=num_graphs, dim=0)  # [N, Q]
+        content = (memory_key + controller_key.index_select(0, batch)).mul_(2).sigmoid_()  # [N, Q, H]
+        attention = softmax(2 * self.score(content).squeeze(-1), batch, num_nodes=num_graphs, dim=0)  # [N, Q]
         read = scatter(attention.unsqueeze(-1) * memory, batch, dim=0, dim_size=num_graphs, reduce="sum")
         return read, attention
 
@@ -89,7 +92,7 @@ class RelationalNeighbourhood(nn.Module):
         r"""memory [N, Q|1, H] → :math:`\sum_r V^m_r \sum_{j \in N_r(i)} p_j m_j`, [N, Q|1, H]."""
         source, target = edge_index
         edge_scale = self.relation_scale.index_select(0, edge_type) * weights.unsqueeze(-1)  # [E, H]
-        messages = memory.index_select(0, source) * edge_scale.unsqueeze(1)  # [E, Q|1, H]
+        messages = memory.index_select(0, source).mul_(edge_scale.unsqueeze(1))  # [E, Q|1, H]
         aggregated = scatter(messages, target, dim=0, dim_size=memory.shape[0], reduce="sum")
         return self.memory_projection(aggregated)
 
@@ -138,6 +141,6 @@ class GraphMemHop(nn.Module):
 
         context = self.neighbourhood(memory, edge_index, edge_type, edge_weights)
         written = self.write_projection(controller).index_select(0, batch)  # U_m h_t, to each atom
-        memory_proposal = torch.relu(memory_self + written + context + bond_context)
+        memory_proposal = (memory_self + written).add_(context).add_(bond_context).relu_()
         memory = self.skip(memory_proposal, memory, memory_gate)
         return memory, controller, attention

@@ -99,7 +99,7 @@ def evaluate(model: GraphMem, groups: list[TaskGroup], part: str, card_stub: dic
     scores = {}
     for group in groups:
         data: LabelledMolecules = getattr(group, part)
-        predictions = predict_graphs(model, data.graphs, torch.tensor(group.task_ids), card_stub, batch_size=256)
+        predictions = predict_graphs(model, data.graphs, torch.tensor(group.task_ids), card_stub)
         scores[group.name] = per_task_metrics(data.labels, predictions, group.tasks, card_stub["task_type"])
     return scores
 
