@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from molapp.chem.io import from_smiles, read_csv, read_molecules, read_sdf, read_smiles_file
+from molapp.chem.io import read_csv, read_molecules, read_sdf, read_smiles_file
 from molapp.chem.standardize import standardize
 from molapp.data.featurize import featurize_smiles
 
@@ -78,8 +78,8 @@ def test_sdf_reader_flags_unreadable_record():
     assert rows[1].error == "unreadable SDF record 2" and rows[0].smiles == "CCO"
 
 
-def test_reader_dispatch_and_in_memory_rows(tmp_path):
+def test_reader_dispatch(tmp_path):
     assert [r.smiles for r in read_molecules(FIXTURES / "bad_rows.smi")][0] == "CCO"
-    assert [r.id for r in from_smiles(["CCO", "CCN"])] == ["1", "2"]
+    assert [r.id for r in read_molecules(FIXTURES / "three_with_bad.sdf")] == ["ethanol", "2", "phenol"]
     with pytest.raises(FileNotFoundError):
         read_molecules(tmp_path / "missing.smi")

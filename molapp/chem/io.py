@@ -7,7 +7,7 @@ that cannot even be read comes back with `error` set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +23,6 @@ class InputRow:
     id: str
     smiles: str
     error: str = ""  # set when the record itself could not be read (e.g. a broken SDF block)
-
-
-def from_smiles(smiles: Iterable[str], ids: Iterable[str] | None = None) -> Iterator[InputRow]:
-    """Rows from in-memory SMILES (IDs default to the 1-based row number)."""
-    id_list = list(ids) if ids is not None else None
-    for row, smi in enumerate(smiles):
-        ident = id_list[row] if id_list is not None else str(row + 1)
-        yield InputRow(row, str(ident), smi if isinstance(smi, str) else "")
 
 
 def read_smiles_file(path: str | Path) -> Iterator[InputRow]:

@@ -7,7 +7,7 @@ over worker processes when asked (RDKit holds the GIL) and keeps input order.
 from __future__ import annotations
 
 import multiprocessing as mp
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from molapp.chem.standardize import standardize
@@ -46,15 +46,9 @@ def _featurize_chunk(smiles: Sequence[str]) -> list[FeaturizedMolecule]:
 
 
 def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256) -> list[FeaturizedMolecule]:
-    """Featurize in input order; `workers` > 1 uses that many processes."""
-    return [m for part in iter_featurized_chunks(smiles, workers, chunk) for m in part]
-
-
-def iter_featurized_chunks(smiles: Sequence[str], workers: int = 1, chunk: int = 256) -> Iterator[list[FeaturizedMolecule]]:
-    """Yield featurized chunks of `chunk` molecules in input order."""
+    """Featurize in input order; `workers` > 1 spreads chunks over that many processes."""
     pieces = [list(smiles[i : i + chunk]) for i in range(0, len(smiles), chunk)]
     if workers <= 1 or len(pieces) <= 1:
-        yield from map(_featurize_chunk, pieces)
-        return
+        return [m for piece in pieces for m in _featurize_chunk(piece)]
     with mp.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(_featurize_chunk, pieces)
+        return [m for part in pool.imap(_featurize_chunk, pieces) for m in part]

@@ -8,7 +8,7 @@ order, with its canonical SMILES, status and error, and one value per requested 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +79,6 @@ class Prediction:
     molecules: list[FeaturizedMolecule]
     values: np.ndarray
     device: str = "CPU"
-    notes: dict = field(default_factory=dict)
 
     @property
     def status(self) -> list[str]:
