@@ -68,3 +68,13 @@ def test_canonical_tox21_split_loads(kind):
     parts = [set(split.train), set(split.valid), set(split.test)]
     assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
     assert sum(map(len, parts)) + len(split.invalid) == 7831
+
+
+def test_train_cli_reports_missing_data_without_a_trace(tmp_path, monkeypatch, capsys):
+    from molapp.cli import train as train_cli
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    code = train_cli.main(["--dataset", "bace", "--data-dir", str(tmp_path), "--out", str(tmp_path / "ck")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: bace.csv not found") and "Traceback" not in err
+    assert train_cli.main(["--dataset", "nosuch", "--out", str(tmp_path / "ck")]) == 2

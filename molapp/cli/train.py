@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     config = TrainConfig(**{k: getattr(args, k) for k in TrainConfig().to_dict()})
 
-    groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers)
+    try:
+        groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers)
+    except (FileNotFoundError, ValueError) as exc:  # missing data file, unknown dataset
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if len(set(task_types)) != 1:
         parser.error("joint training needs datasets of one task type")
     task_type = task_types[0]
