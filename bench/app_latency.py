@@ -10,9 +10,7 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,11 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from molapp.app.examples import EXAMPLES  # noqa: E402
+from molapp.app.serve import CHROMIUM, free_port, launch_chromium, start_app  # noqa: E402
 from molapp.explain.attention import explain  # noqa: E402
 from molapp.explain.depict import weights_svg  # noqa: E402
 from molapp.inference.predictor import Predictor  # noqa: E402
-
-CHROMIUM = "/usr/lib/chromium/chromium"
 
 
 def warm_latency(checkpoint: str) -> dict:
@@ -45,18 +42,12 @@ def start_to_first_prediction() -> float | None:
         return None
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     start = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    server = start_app(port)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+            browser = launch_chromium(playwright)
             page = browser.new_page()
             while True:
                 try:

@@ -6,19 +6,16 @@ Skipped, with the reason shown, when chromium is not installed (`.ci/run` instal
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from molapp.app.serve import CHROMIUM, free_port, launch_chromium, start_app
+
 from .conftest import ROOT
 
-CHROMIUM = "/usr/lib/chromium/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="browser tests skipped: Debian chromium is not installed (apt-get install chromium)")
 
@@ -26,21 +23,10 @@ TAMOXIFEN = "CCC(=C(c1ccccc1)c1ccc(OCCN(C)C)cc1)c1ccccc1"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url():
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    server = start_app(port)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -63,12 +49,7 @@ def page(app_url):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 3000})
         page.goto(app_url)
         wait_idle(page)

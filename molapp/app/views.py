@@ -113,10 +113,15 @@ def results(settings: Settings, result: Explanation, name: str) -> None:
     st.download_button("Download results (CSV)", buffer.getvalue(), file_name="molapp-predictions.csv", mime="text/csv")
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _nearest(checkpoint: str, canonical_smiles: str) -> list:
+    # Searching the whole training index is the page's costliest step: once per molecule, not per rerun.
+    return resources.domain_index(checkpoint).nearest(canonical_smiles, k=5)
+
+
 def applicability_domain(settings: Settings, result: Explanation) -> None:
     st.subheader("Applicability domain")
-    index = resources.domain_index(str(settings.panel.path))
-    neighbours = index.nearest(result.canonical_smiles, k=5)
+    neighbours = _nearest(str(settings.panel.path), result.canonical_smiles)
     best = neighbours[0].similarity if neighbours else 0.0
     if best < DOMAIN_SIMILARITY_THRESHOLD:
         st.warning(f"Outside the training domain: the most similar training molecule has Tanimoto similarity "

@@ -49,10 +49,13 @@ def _start_scoring_worker(checkpoint: str, tasks: list[str], batch_size: int | N
     _worker.update(predictor=Predictor.load(checkpoint, "cpu"), tasks=tasks, batch_size=batch_size)
 
 
+def _scored(molecules: list[FeaturizedMolecule], values: np.ndarray) -> Scored:
+    return [m.canonical_smiles for m in molecules], [m.error for m in molecules], values
+
+
 def _score_rows(rows: list[InputRow]) -> Scored:
     molecules = _featurize_rows(rows)
-    values = _worker["predictor"].predict_featurized(molecules, _worker["tasks"], _worker["batch_size"])
-    return [m.canonical_smiles for m in molecules], [m.error for m in molecules], values
+    return _scored(molecules, _worker["predictor"].predict_featurized(molecules, _worker["tasks"], _worker["batch_size"]))
 
 
 def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -85,8 +88,7 @@ def scored_chunks(predictor: Predictor, checkpoint: str, rows: Iterator[InputRow
         return
     featurized = _ordered_parallel(_featurize_rows, chunks, workers) if workers > 0 else ((c, _featurize_rows(c)) for c in chunks)
     for chunk, molecules in featurized:
-        values = predictor.predict_featurized(molecules, tasks, batch_size)
-        yield chunk, ([m.canonical_smiles for m in molecules], [m.error for m in molecules], values)
+        yield chunk, _scored(molecules, predictor.predict_featurized(molecules, tasks, batch_size))
 
 
 def format_value(value: float) -> str:
