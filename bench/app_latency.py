@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from molapp.app.examples import EXAMPLES  # noqa: E402
 from molapp.app.serve import CHROMIUM, free_port, launch_chromium, start_app  # noqa: E402
-from molapp.explain.attention import explain  # noqa: E402
+from molapp.explain.explanation import explain  # noqa: E402
 from molapp.explain.depict import weights_svg  # noqa: E402
 from molapp.inference.predictor import Predictor  # noqa: E402
 

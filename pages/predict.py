@@ -1,4 +1,5 @@
-"""Predict & explain: one molecule in, predictions per task query, and where GraphMem looked."""
+"""Predict & explain: one molecule in, predictions per task, and why — where GraphMem looked,
+or how MemGNN/GMN clustered the atoms."""
 
 import streamlit as st
 
@@ -18,4 +19,7 @@ if not result.ok:
 views.molecule_card(name, result)
 views.results(settings, result, name)
 views.applicability_domain(settings, result)
-views.attention(settings, result)
+if result.attention is not None:
+    views.attention(settings, result)
+else:
+    views.clusters(settings, result)

@@ -51,3 +51,25 @@ def tiny_dataset() -> LabelledMolecules:
 def small_model() -> GraphMem:
     torch.manual_seed(0)
     return GraphMem(GraphMemConfig(ATOM_DIM, BOND_DIM, NUM_RELATIONS, num_tasks=3, hidden=16, hops=4, dropout=0.0)).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_memgnn_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
+    """A MemGNN checkpoint with two clustering layers (6 keys, then 3), two epochs on the
+    tiny dataset, alone in its folder."""
+    from molapp.featurizers.graph import FEATURIZER_VERSION
+    from molapp.inference.domain import DomainIndex
+    from molapp.models.checkpoint import save_checkpoint
+    from molapp.training.trainer import TaskGroup, TrainConfig, train
+
+    directory = tmp_path_factory.mktemp("checkpoints") / "memgnn-tiny"
+    data = tiny_dataset.subset(np.arange(len(tiny_dataset)))
+    config = TrainConfig(hidden=16, keys="6,3,1", heads=2, query_layers=1, batch_size=8, max_epochs=2, patience=2)
+    result = train([TaskGroup("tiny", [0, 1], data, data, data)], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification",
+                   config, torch.device("cpu"), kind="memgnn")
+    card = {"model": "memgnn", "dataset": "tiny", "tasks": ["has_N", "aromatic"], "task_type": "classification", "metric": "roc_auc",
+            "split": "random", "seed": 0, "featurizer": FEATURIZER_VERSION, "train_seconds": 1.0,
+            "metrics": {"test": result.metrics["test"]["tiny"], "valid": result.metrics["valid"]["tiny"]}}
+    save_checkpoint(directory, result.model, card)
+    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card["tasks"]).save(directory)
+    return directory

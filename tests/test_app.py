@@ -68,3 +68,37 @@ def test_checkpoints_page_renders():
     assert not at.exception
     assert [t.value for t in at.title] == ["Checkpoints"]
     assert len(at.dataframe) == 2
+
+
+def choose_panel(at: AppTest, dataset: str, model_title: str) -> AppTest:
+    panel = at.sidebar.selectbox(key=state.PANEL)
+    return panel.set_value(next(o for o in panel.options if o.startswith(dataset) and f"({model_title}," in o)).run()
+
+
+def test_memgnn_panel_shows_units_and_clusters(app):
+    choose_panel(app, "ESOL", "MemGNN")
+    app.text_input(key=state.SMILES_TEXT).input("CC(=O)Oc1ccccc1C(=O)O").run()
+    assert not app.exception and not app.error
+    headers = [s.value for s in app.subheader]
+    assert "Why: how MemGNN grouped the atoms" in headers and "Why: where GraphMem looked" not in headers
+    predictions = results_frame(app)
+    assert predictions["units"].iloc[0] == "log mol/L" and predictions["test RMSE"].iloc[0] > 0
+    table = app.dataframe[-1].value
+    assert list(table.columns) == ["colour", "cluster", "atoms", "strength", "is exactly", "holds"]
+    atoms = [a for row in table["atoms"] for a in row.split(", ")]
+    assert sorted(atoms, key=lambda a: int(a[1:])) == [f"{s}{i}" for i, s in enumerate("CCOOCCCCCCCOO")]  # every atom in one cluster
+    assert table["strength"].between(0, 1).all()
+
+
+def test_layer_selector_for_several_memory_layers(tiny_memgnn_checkpoint, monkeypatch):
+    monkeypatch.setenv("MOLAPP_CHECKPOINTS", str(tiny_memgnn_checkpoint.parent))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    assert not at.exception
+    layer = at.radio(key=state.MEMORY_LAYER)
+    assert layer.options == ["layer 1", "layer 2"]
+    first = at.dataframe[-1].value
+    layer.set_value("layer 2").run()
+    second = at.dataframe[-1].value
+    assert not at.exception
+    assert len(second) <= 3 and len(first) <= 6  # layer 1 has 6 keys, layer 2 has 3
+    assert sorted(a for row in second["atoms"] for a in row.split(", ")) == sorted(a for row in first["atoms"] for a in row.split(", "))

@@ -113,3 +113,25 @@ def test_checkpoints_page(page, app_url):
     page.get_by_text("Checkpoints", exact=True).first.wait_for()
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(ARTIFACTS / "checkpoints.png"), full_page=True)
+
+
+def test_memgnn_clusters(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    page.get_by_role("option").filter(has_text="ESOL").filter(has_text="MemGNN").first.click()
+    wait_idle(page)
+    box = page.get_by_label("SMILES", exact=True)
+    box.fill("CC(=O)Oc1ccccc1C(=O)O")
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_text("Why: how MemGNN grouped the atoms", exact=True).wait_for()
+    main = page.locator("[data-testid='stMain']")
+    assert "log mol/L" in main.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
+    # molecule card + cluster depiction, and the 3D view coloured by cluster
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stImage\"] img').length >= 2")
+    viewer = page.frame_locator("iframe[data-testid='stIFrame']").first
+    viewer.locator("canvas").first.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "clusters.png"), full_page=True)

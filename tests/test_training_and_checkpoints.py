@@ -110,6 +110,19 @@ def test_predict_cli_writes_every_row(tiny_dataset, tmp_path, capsys, workers):
     assert np.allclose(written, direct, atol=1e-5, equal_nan=True)  # the CLI's numbers are the API's
 
 
+def test_predict_cli_with_a_memgnn_checkpoint(tiny_memgnn_checkpoint, tmp_path):
+    out = tmp_path / "out.csv"
+    code = predict_cli.main(["--checkpoint", str(tiny_memgnn_checkpoint), "--input", str(FIXTURES / "bad_rows.smi"),
+                             "--output", str(out), "--workers", "0"])
+    assert code == 0
+    with open(out) as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 9 and list(rows[0])[-2:] == ["has_N", "aromatic"]
+    direct = Predictor.load(tiny_memgnn_checkpoint, "cpu").predict([r["smiles"] for r in rows]).values
+    written = np.array([[float(r[t]) if r[t] else np.nan for t in ("has_N", "aromatic")] for r in rows])
+    assert np.allclose(written, direct, atol=1e-5, equal_nan=True)
+
+
 def test_predict_cli_rejects_unknown_task(tiny_dataset, tmp_path, capsys):
     make_checkpoint(tiny_dataset, tmp_path / "ck")
     code = predict_cli.main(["--checkpoint", str(tmp_path / "ck"), "--input", str(FIXTURES / "bad_rows.smi"), "--output", str(tmp_path / "o.csv"), "--tasks", "NR-AR"])

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from molapp.app.panels import Panel, list_panels
+from molapp.models.registry import architecture_summary
 
 
 def overview() -> None:
@@ -18,7 +19,7 @@ def overview() -> None:
             "metric": "ROC-AUC" if card["metric"] == "roc_auc" else "RMSE",
             "test (mean over tasks)": round(card["metrics"]["test"]["mean"], 3),
             "valid": round(card["metrics"]["valid"]["mean"], 3),
-            "hops × hidden": f"{card['config']['hops']} × {card['config']['hidden']}",
+            "architecture": architecture_summary(card),
             "training time (min)": round(card["train_seconds"] / 60, 1),
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True)

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECKPOINT_DIR = Path(os.environ.get("MOLAPP_CHECKPOINTS", ROOT / "checkpoints"))  # override for tests
+
+
+def checkpoint_dir() -> Path:
+    """The shipped checkpoints, or the folder `MOLAPP_CHECKPOINTS` names."""
+    return Path(os.environ.get("MOLAPP_CHECKPOINTS", ROOT / "checkpoints"))
+
 
 DATASET_TITLES = {
     "tox21": ("Tox21", "toxicity assays"),
@@ -21,7 +26,7 @@ DATASET_TITLES = {
     "lipophilicity": ("Lipophilicity", "logD task"),
     "freesolv": ("FreeSolv", "hydration free energy task"),
 }
-MODEL_TITLES = {"graphmem": "GraphMem", "mt-graphmem": "MT-GraphMem, joint training"}
+MODEL_TITLES = {"graphmem": "GraphMem", "mt-graphmem": "MT-GraphMem, joint training", "memgnn": "MemGNN", "gmn": "GMN"}
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,18 @@ class Panel:
     def task_label(self, task: str) -> str:
         return self.card.get("task_labels", {}).get(task, task)
 
+    def units(self, task: str) -> str:
+        """The task's units (regression), e.g. 'log mol/L'; empty for classification."""
+        dataset = self.card.get("task_dataset", {}).get(task, self.card["dataset"])
+        return self.card.get("units", {}).get(dataset, "") if isinstance(dataset, str) else ""
+
     def test_metric(self, task: str) -> float | None:
         value = self.card["metrics"]["test"].get(task)
         return None if value is None or value != value else float(value)
 
 
-def list_panels(directory: Path = CHECKPOINT_DIR) -> list[Panel]:
+def list_panels(directory: Path | None = None) -> list[Panel]:
     """Shipped checkpoints, single-dataset panels first."""
+    directory = directory or checkpoint_dir()
     panels = [Panel(p.parent, json.loads(p.read_text())) for p in sorted(directory.glob("*/card.json"))]
     return sorted(panels, key=lambda p: (not isinstance(p.card["dataset"], str), p.card["split"] != "scaffold", p.path.name))

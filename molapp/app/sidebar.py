@@ -9,6 +9,7 @@ import streamlit as st
 from molapp.app import resources, state
 from molapp.app.panels import Panel, list_panels
 from molapp.inference.predictor import Predictor, device_name
+from molapp.models.registry import architecture_summary
 
 
 @dataclass
@@ -43,5 +44,5 @@ def render_sidebar() -> Settings:
         if panel.card["task_type"] == "classification":
             threshold = st.slider("Call active at probability ≥", 0.05, 0.95, 0.5, 0.05, key=state.THRESHOLD)
         st.caption(f"Runs on: **{device_name(predictor.device)}**")
-        st.caption(f"Checkpoint `{panel.path.name}` · {panel.card['config']['hops']} hops · hidden {panel.card['config']['hidden']}")
+        st.caption(f"Checkpoint `{panel.path.name}` · {architecture_summary(panel.card)}")
     return Settings(panel, predictor, tasks, threshold)

@@ -11,3 +11,4 @@ MOLECULE = "molapp.molecule"  # (name, SMILES) of the molecule on screen
 ATTENTION_TASK = "molapp.attention_task"
 COMPARE_TASK = "molapp.compare_task"
 HOP = "molapp.hop"
+MEMORY_LAYER = "molapp.memory_layer"  # which memory layer's clusters are drawn

@@ -13,10 +13,12 @@ from streamlit_jsme import st_jsme
 
 from molapp.app import resources, state
 from molapp.app.examples import EXAMPLES, EXAMPLES_BY_NAME
-from molapp.app.panels import ROOT
+from molapp.app.panels import MODEL_TITLES, ROOT
 from molapp.app.sidebar import Settings
-from molapp.explain.attention import Explanation, explain
-from molapp.explain.depict import conformer_molblock, molecule_svg, three_dmol_url, viewer_html, weights_svg
+from molapp.explain.explanation import Explanation, explain
+from molapp.explain.clusters import atom_label, clusters as find_clusters, functional_groups
+from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer_molblock,
+                                   molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
@@ -82,6 +84,7 @@ def results_table(settings: Settings, result: Explanation) -> pd.DataFrame:
             row["test ROC-AUC"] = panel.test_metric(task)
         else:
             row["prediction"] = float(value)
+            row["units"] = panel.units(task)
             row["test RMSE"] = panel.test_metric(task)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -99,13 +102,17 @@ def results(settings: Settings, result: Explanation, name: str) -> None:
     if classification:
         figure.add_vline(x=settings.threshold, line_dash="dash", line_color="#34495e")
         figure.update_xaxes(range=[0, 1], title="probability")
+    else:
+        figure.update_xaxes(title=", ".join(sorted(set(table["units"]))) or "prediction")
     figure.update_layout(height=80 + 28 * len(table), margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
     chart.plotly_chart(figure, width="stretch", key="results-chart")
     numbers.dataframe(
         table.drop(columns=["assay"]),
         hide_index=True,
         column_config={"probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0, max_value=1),
-                       "test ROC-AUC": st.column_config.NumberColumn(format="%.3f", help="The model's ROC-AUC for this task on its test split")},
+                       "prediction": st.column_config.NumberColumn(format="%.2f"),
+                       "test ROC-AUC": st.column_config.NumberColumn(format="%.3f", help="The model's ROC-AUC for this task on its test split"),
+                       "test RMSE": st.column_config.NumberColumn(format="%.3f", help="The model's root-mean-square error on its test split, in the task's units")},
     )
     export = table.assign(molecule=name, input_smiles=result.input_smiles, canonical_smiles=result.canonical_smiles)
     buffer = io.StringIO()
@@ -185,6 +192,67 @@ def attention(settings: Settings, result: Explanation) -> None:
         st.markdown(f"**3D — {task}, {step}** (sphere colour and size: attention)")
         molblock = conformer_molblock(result.canonical_smiles)
         if molblock:
-            st.iframe(viewer_html(molblock, weights, three_dmol_url(ROOT)), height=360)
+            st.iframe(viewer_html(molblock, attention_spheres(weights), three_dmol_url(ROOT)), height=360)
         else:
             st.info("RDKit could not embed a 3D conformer for this molecule.")
+
+
+def cluster_table(result: Explanation, assignment: np.ndarray) -> pd.DataFrame:
+    groups = functional_groups(result.mol)
+    found = find_clusters(result.mol, assignment, groups)
+    colours = cluster_colours(assignment.argmax(1))
+    rows = []
+    for cluster in found:
+        exact = [g.name for g in cluster.is_group]
+        inside = [g.name for g in cluster.holds if g not in cluster.is_group]
+        rows.append({
+            "colour": colours[cluster.key],
+            "cluster": f"key {cluster.key}",
+            "atoms": ", ".join(atom_label(result.mol, i) for i in cluster.atoms),
+            "strength": round(cluster.strength, 2),
+            "is exactly": ", ".join(exact) or "–",
+            "holds": ", ".join(dict.fromkeys(inside)) or "–",
+        })
+    return pd.DataFrame(rows)
+
+
+def _layer_choice(layers: int) -> int:
+    if layers == 1:
+        return 0
+    options = [f"layer {i + 1}" for i in range(layers)]
+    return options.index(st.radio("Memory layer", options, horizontal=True, key=state.MEMORY_LAYER))
+
+
+def clusters(settings: Settings, result: Explanation) -> None:
+    model = MODEL_TITLES.get(settings.panel.card["model"], settings.panel.card["model"])
+    st.subheader(f"Why: how {model} grouped the atoms")
+    st.caption("Each memory layer assigns every atom softly to its memory keys (cluster centroids) and pools each cluster "
+               "into one node. Atoms are coloured by their strongest cluster, paler where the assignment is weaker; bonds "
+               "inside a cluster take its colour. These are the assignments the predictions above were computed with.")
+    layer = _layer_choice(len(result.assignments))
+    assignment = result.assignments[layer]
+    table = cluster_table(result, assignment)
+    groups = sum(1 for g in functional_groups(result.mol) if len(g.atoms) >= 2)
+    exact = int((table["is exactly"] != "–").sum())
+    molblock = conformer_molblock(result.canonical_smiles)
+    picture, viewer = st.columns(2)
+    picture.markdown("**2D** (atom numbers as in the table)")
+    picture.image(clusters_svg(result.mol, assignment), width=420)
+    with viewer:
+        st.markdown("**3D — the same clusters** (sphere colour: cluster; opacity: assignment strength)")
+        if molblock:
+            st.iframe(viewer_html(molblock, cluster_spheres(assignment), three_dmol_url(ROOT)), height=320)
+        else:
+            st.info("RDKit could not embed a 3D conformer for this molecule.")
+    st.markdown(f"**{len(table)} clusters** of {assignment.shape[1]} keys used · {exact} of them exactly a functional group "
+                f"· {groups} multi-atom groups in the molecule (RDKit SMARTS)")
+    st.dataframe(
+        table.style.apply(lambda column: [f"background-color: {c}; color: {c}" for c in column], subset=["colour"]),
+        hide_index=True,
+        column_config={
+            "colour": st.column_config.TextColumn(width="small"),
+            "strength": st.column_config.NumberColumn(format="%.2f", help="Mean assignment of the cluster's atoms to their key (1: certain; 1/keys: no preference)"),
+            "is exactly": st.column_config.TextColumn(help="The cluster's atoms are exactly this functional group (one or more matches of it)"),
+            "holds": st.column_config.TextColumn(help="Functional groups lying wholly inside the cluster"),
+        },
+    )

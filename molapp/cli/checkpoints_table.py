@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+from molapp.models.registry import architecture_summary
+
 ROOT = Path(__file__).resolve().parents[2]
 START, END = "<!-- checkpoints-table:start -->", "<!-- checkpoints-table:end -->"
 
@@ -27,7 +29,7 @@ def checkpoint_rows(directory: Path) -> list[dict]:
 
 def table(directory: Path) -> str:
     lines = [
-        "| checkpoint | model | data | split | tasks | test | valid | per dataset (test) | hidden × hops | train time | size |",
+        "| checkpoint | model | data | split | tasks | test | valid | per dataset (test) | architecture | train time | size |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for card in checkpoint_rows(directory):
@@ -35,11 +37,10 @@ def table(directory: Path) -> str:
         metric = "ROC-AUC" if card["metric"] == "roc_auc" else "RMSE"
         per_dataset = card["metrics"]["test"].get("per_dataset")
         per = ", ".join(f"{k} {_fmt(v)}" for k, v in per_dataset.items()) if per_dataset else ""
-        config = card["config"]
         lines.append(
             f"| `{card['_name']}` | {card['model']} | {data} | {card['split']} | {len(card['tasks'])} "
             f"| {metric} {_fmt(card['metrics']['test']['mean'])} | {_fmt(card['metrics']['valid']['mean'])} | {per} "
-            f"| {config['hidden']} × {config['hops']} | {card['train_seconds'] / 60:.0f} min | {card['_size_mb']:.1f} MB |"
+            f"| {architecture_summary(card)} | {card['train_seconds'] / 60:.0f} min | {card['_size_mb']:.1f} MB |"
         )
     return "\n".join(lines)
 

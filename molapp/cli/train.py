@@ -1,10 +1,12 @@
-"""`python -m molapp.train`: train GraphMem on a dataset (or MT-GraphMem on several) with
-the canonical split, and write a checkpoint directory.
+"""`python -m molapp.train`: train GraphMem, MemGNN or GMN on a dataset (or MT-GraphMem on
+several) with the canonical split, and write a checkpoint directory.
 
     python -m molapp.train --dataset tox21 --model graphmem --split scaffold \\
         --out checkpoints/graphmem-tox21-scaffold
     python -m molapp.train --dataset tox21,hiv,bace,bbbp,clintox,sider --model mt-graphmem \\
         --split scaffold --out checkpoints/mt-graphmem-scaffold
+    python -m molapp.train --dataset esol --model memgnn --split random \\
+        --out checkpoints/memgnn-esol-random
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM
 from molapp.inference.domain import FP_BITS, FP_RADIUS, DomainIndex
 from molapp.inference.predictor import resolve_device
 from molapp.models.checkpoint import save_checkpoint
+from molapp.models.registry import MODEL_KINDS
 from molapp.training.groups import build_groups
 from molapp.training.trainer import TrainConfig, train
 
@@ -39,7 +42,7 @@ def package_versions() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m molapp.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", required=True, help="a dataset name, or a comma-separated list for joint training")
-    parser.add_argument("--model", choices=["graphmem", "mt-graphmem"], default="graphmem")
+    parser.add_argument("--model", choices=list(MODEL_KINDS), default="graphmem")
     parser.add_argument("--split", choices=["random", "scaffold"], default="scaffold")
     parser.add_argument("--out", required=True, help="checkpoint directory to write")
     parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs (default: $MOLAPP_DATA)")
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     names = [n.strip().lower() for n in args.dataset.split(",") if n.strip()]
-    if args.model == "graphmem" and len(names) > 1:
+    if args.model != "mt-graphmem" and len(names) > 1:
         parser.error("several datasets are joint training: use --model mt-graphmem")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("joint training needs datasets of one task type")
     task_type = task_types[0]
     print(f"training {args.model} on {', '.join(names)} ({len(tasks)} tasks, {args.split} split) on {device}", file=sys.stderr)
-    result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device)
+    result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device, kind=args.model)
 
     metrics = {part: _flatten(result.metrics[part], len(groups) > 1) for part in ("valid", "test")}
     train_smiles = [m.canonical_smiles for g in groups for m in g.train.molecules]

@@ -14,6 +14,9 @@ from rdkit.Chem.Draw import rdMolDraw2D
 # A sequential white → yellow → orange → red scale (the "YlOrRd" family): readable on
 # white, and monotone in lightness so printouts keep the order.
 _STOPS = np.array([[255, 255, 229], [254, 217, 118], [253, 141, 60], [227, 26, 28], [128, 0, 38]], dtype=float) / 255
+# Qualitative colours for clusters (Okabe–Ito, then Tableau): distinct for colour-blind readers too.
+CLUSTER_PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#999999",
+                   "#4E79A7", "#59A14F", "#B07AA1", "#FF9DA7", "#9C755F", "#EDC948", "#76B7B2", "#E15759"]
 THREE_DMOL_LOCAL = "app/static/3Dmol-min.js"  # served by Streamlit's static file serving
 THREE_DMOL_CDN = "https://cdn.jsdelivr.net/npm/3dmol@2.5.5/build/3Dmol-min.js"
 
@@ -78,6 +81,48 @@ def weights_svg(mol: Chem.Mol, weights: np.ndarray, width: int = 420, height: in
     )
 
 
+def _rgb(hex_code: str) -> tuple[float, float, float]:
+    return tuple(int(hex_code[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def faded(hex_code: str, strength: float) -> tuple[float, float, float]:
+    """The colour mixed with white: full at strength 1, pale at 0 (the soft assignment)."""
+    mix = 0.25 + 0.75 * float(np.clip(strength, 0, 1))
+    return tuple(mix * c + (1 - mix) for c in _rgb(hex_code))
+
+
+def cluster_colours(cluster_of_atom: np.ndarray) -> dict[int, str]:
+    """Cluster id → palette colour, in order of the clusters' first atoms."""
+    return {int(c): CLUSTER_PALETTE[i % len(CLUSTER_PALETTE)] for i, c in enumerate(dict.fromkeys(cluster_of_atom.tolist()))}
+
+
+def clusters_svg(mol: Chem.Mol, assignment: np.ndarray, width: int = 420, height: int = 300) -> str:
+    """The molecule with each atom (and each bond inside one cluster) coloured by its
+    cluster (argmax of the soft assignment [N, K]); paler where the atom's assignment is
+    weaker. Atom indices are drawn so the cluster table can be read against the picture."""
+    owner = assignment.argmax(1)
+    strength = assignment.max(1)
+    colours = cluster_colours(owner)
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    options = drawer.drawOptions()
+    options.clearBackground = False
+    options.fillHighlights = True
+    options.addAtomIndices = True
+    atoms = list(range(mol.GetNumAtoms()))
+    bonds = [b for b in mol.GetBonds() if owner[b.GetBeginAtomIdx()] == owner[b.GetEndAtomIdx()]]
+    rdMolDraw2D.PrepareAndDrawMolecule(
+        drawer,
+        mol,
+        highlightAtoms=atoms,
+        highlightAtomColors={i: faded(colours[int(owner[i])], strength[i]) for i in atoms},
+        highlightAtomRadii={i: 0.4 for i in atoms},
+        highlightBonds=[b.GetIdx() for b in bonds],
+        highlightBondColors={b.GetIdx(): faded(colours[int(owner[b.GetBeginAtomIdx()])], 1.0) for b in bonds},
+    )
+    drawer.FinishDrawing()
+    return _strip_xml_header(drawer.GetDrawingText())
+
+
 @functools.lru_cache(maxsize=64)
 def conformer_molblock(canonical_smiles: str) -> str:
     """A 3D conformer (ETKDG, fixed seed, MMFF-relaxed) with explicit hydrogens appended
@@ -99,17 +144,30 @@ def three_dmol_url(root: Path) -> str:
     return "/" + THREE_DMOL_LOCAL if (root / "static" / "3Dmol-min.js").exists() else THREE_DMOL_CDN
 
 
-def viewer_html(molblock: str, weights: np.ndarray, js_url: str, width: int = 460, height: int = 340) -> str:
-    """py3Dmol viewer: sticks, plus a sphere per heavy atom coloured and sized by weight."""
-    import py3Dmol
-
+def attention_spheres(weights: np.ndarray) -> list[dict]:
+    """3D sphere style per heavy atom, coloured and sized by weight (scaled to the largest)."""
     weights = np.asarray(weights, dtype=float)
     scaled = weights / (weights.max() if weights.size and weights.max() > 0 else 1.0)
+    return [{"radius": round(0.25 + 0.45 * value, 3), "color": hex_colour(value), "opacity": 0.85} for value in scaled]
+
+
+def cluster_spheres(assignment: np.ndarray) -> list[dict]:
+    """3D sphere style per heavy atom in its cluster's colour (as `clusters_svg`), more
+    opaque where the assignment is stronger."""
+    owner = assignment.argmax(1)
+    colours = cluster_colours(owner)
+    return [{"radius": 0.5, "color": colours[int(k)], "opacity": round(0.35 + 0.6 * float(s), 3)} for k, s in zip(owner, assignment.max(1))]
+
+
+def viewer_html(molblock: str, spheres: list[dict], js_url: str, width: int = 460, height: int = 340) -> str:
+    """py3Dmol viewer: sticks, plus a sphere per heavy atom in the given style."""
+    import py3Dmol
+
     view = py3Dmol.view(width=width, height=height, js=js_url)
     view.addModel(molblock, "mol")
     view.setStyle({"stick": {"radius": 0.14, "colorscheme": "grayCarbon"}})
-    for index, value in enumerate(scaled):
-        view.addStyle({"index": index}, {"sphere": {"radius": round(0.25 + 0.45 * value, 3), "color": hex_colour(value), "opacity": 0.85}})
+    for index, sphere in enumerate(spheres):
+        view.addStyle({"index": index}, {"sphere": sphere})
     view.zoomTo()
     html = view._make_html()
     return f"<html><body style='margin:0'>{html}</body></html>" if "<html" not in html else html

@@ -1,4 +1,4 @@
-"""Prediction with a GraphMem checkpoint: the Python API the app and the predict CLI share.
+"""Prediction with a checkpoint (any model kind): the Python API the app and the predict CLI share.
 
 Load once (`Predictor.load`), then `predict` a list of SMILES: every input comes back, in
 order, with its canonical SMILES, status and error, and one value per requested task
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from molapp.data.collate import collate
 from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
 from molapp.featurizers.graph import MolGraph
 from molapp.models.checkpoint import load_checkpoint
-from molapp.models.graphmem import GraphMem
 
 # Small batches are faster on CPU (the per-query memory of a small batch stays in cache);
 # a GPU wants large ones.
@@ -51,7 +51,7 @@ def output_transform(card: dict):
 
 @torch.inference_mode()
 def predict_graphs(
-    model: GraphMem,
+    model: nn.Module,
     graphs: Sequence[MolGraph],
     task_ids: torch.Tensor,
     card: dict,
@@ -88,7 +88,7 @@ class Prediction:
 class Predictor:
     """A loaded checkpoint, ready to predict. Load it once per process."""
 
-    def __init__(self, model: GraphMem, card: dict, device: torch.device) -> None:
+    def __init__(self, model: nn.Module, card: dict, device: torch.device) -> None:
         self.model = model
         self.card = card
         self.device = device

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 from molapp.featurizers.graph import FEATURIZER_VERSION
-from molapp.models.graphmem import GraphMem, GraphMemConfig
-
-MODEL_KINDS = ("graphmem", "mt-graphmem")
+from molapp.models.registry import MODEL_KINDS, build_model
 
 
-def save_checkpoint(directory: str | Path, model: GraphMem, card: dict) -> Path:
+def save_checkpoint(directory: str | Path, model: nn.Module, card: dict) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -34,13 +33,13 @@ def read_card(directory: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[GraphMem, dict]:
+def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
     """Model (eval mode, on `device`) and card. Weights are read with safetensors only."""
     card = read_card(directory)
     if card.get("model") not in MODEL_KINDS:
         raise ValueError(f"{directory}: model {card.get('model')!r} is not one of {', '.join(MODEL_KINDS)}")
     if card.get("featurizer") != FEATURIZER_VERSION:
         raise ValueError(f"{directory}: trained with featurizer {card.get('featurizer')!r}, this is {FEATURIZER_VERSION}")
-    model = GraphMem(GraphMemConfig(**card["config"]))
+    model = build_model(card["model"], card["config"])
     model.load_state_dict(load_file(str(Path(directory) / "weights.safetensors")))
     return model.to(device).eval(), card

@@ -1,5 +1,6 @@
-"""GraphMem's attention for one molecule: predictions and the per-hop, per-atom, per-query
-attention weights from one and the same forward pass.
+"""Why a model predicted what it did, for one molecule: predictions together with what the
+model computed on the way, from one and the same forward pass — GraphMem's attention per
+hop, atom and task query; MemGNN's and GMN's soft assignment of atoms to memory clusters.
 
 The molecule is re-read from its canonical SMILES, so atom i of the attention arrays is
 atom i of `Explanation.mol`, the molecule every depiction draws.
@@ -19,15 +20,19 @@ from molapp.chem.standardize import standardize
 from molapp.data.collate import collate
 from molapp.featurizers.graph import MolGraphFeaturizer
 from molapp.inference.predictor import Predictor, device_name, output_transform
+from molapp.models.registry import has_attention
 
 _featurizer = MolGraphFeaturizer()
 
 
 @dataclass
 class Explanation:
-    """`values` [Q] (probability or value per task query); `attention` [T, N, Q] — hop t,
-    atom i, query q, summing to 1 over atoms; `embedding` [Q, H], the final controller
-    state per query. `error` is set (and the arrays are None) when the input is unusable."""
+    """`values` [Q] (probability or value per task query). GraphMem: `attention` [T, N, Q] —
+    hop t, atom i, query q, summing to 1 over atoms; `embedding` [Q, H], the final controller
+    state per query. MemGNN/GMN: `assignments`, per memory layer with more than one key,
+    [N, K_l] — how much atom i belongs to cluster k of layer l (the deeper layers' through
+    the layers before them), summing to 1 over clusters; `embedding` [H]. `error` is set
+    (and the arrays are None) when the input is unusable."""
 
     input_smiles: str
     tasks: list[str]
@@ -37,6 +42,7 @@ class Explanation:
     mol: Chem.Mol | None = None
     values: np.ndarray | None = None
     attention: np.ndarray | None = None
+    assignments: list[np.ndarray] | None = None
     embedding: np.ndarray | None = None
     device: str = "CPU"
     seconds: float = 0.0
@@ -51,8 +57,21 @@ class Explanation:
         return self.attention[:, :, q].mean(0) if hop is None else self.attention[hop - 1, :, q]
 
 
+def atom_assignments(per_layer: list[torch.Tensor]) -> list[np.ndarray]:
+    """Each memory layer's clusters as a soft assignment of the atoms [N, K_l]: the first
+    layer's C, then C₀ C₁ ⋯ C_l for the deeper ones (one molecule); layers with one key
+    (everything in one node) are left out."""
+    composed, out = per_layer[0], []
+    for depth, assignment in enumerate(per_layer):
+        if depth:
+            composed = composed @ assignment[0]
+        if composed.shape[-1] > 1:
+            out.append(composed.float().cpu().numpy())
+    return out
+
+
 def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = None) -> Explanation:
-    """Predict `tasks` for one molecule and return the attention that produced it."""
+    """Predict `tasks` for one molecule and return what produced the prediction."""
     chosen = list(tasks) if tasks else list(predictor.tasks)
     record = standardize(smiles)
     if not record.ok:
@@ -61,8 +80,12 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
     mol = Chem.MolFromSmiles(record.canonical_smiles)
     task_ids = predictor.task_ids(chosen).to(predictor.device)
     batch = collate([_featurizer(mol)]).to(predictor.device)
+    attention_model = has_attention(predictor.card["model"])
     with torch.inference_mode():
-        out = predictor.model(batch, task_ids, return_attention=True, return_embedding=True)
+        if attention_model:
+            out = predictor.model(batch, task_ids, return_attention=True, return_embedding=True)
+        else:
+            out = predictor.model(batch, task_ids, return_assignments=True, return_embedding=True)
         values = output_transform(predictor.card)(out.logits, task_ids)
     return Explanation(
         smiles,
@@ -71,7 +94,8 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
         record.changes,
         mol=mol,
         values=values[0].float().cpu().numpy(),
-        attention=out.attention.float().cpu().numpy(),
+        attention=out.attention.float().cpu().numpy() if attention_model else None,
+        assignments=None if attention_model else atom_assignments(out.assignments),
         embedding=out.embedding[0].float().cpu().numpy(),
         device=device_name(predictor.device),
         seconds=time.perf_counter() - start,
