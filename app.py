@@ -5,6 +5,8 @@ import streamlit as st
 st.set_page_config(page_title="molapp", page_icon="🧪", layout="wide")
 navigation = st.navigation([
     st.Page("pages/predict.py", title="Predict & explain", icon="🔬", default=True),
+    st.Page("pages/triage.py", title="Triage", icon="🧮"),
+    st.Page("pages/map.py", title="Embedding map", icon="🗺️"),
     st.Page("pages/checkpoints.py", title="Checkpoints", icon="📋"),
 ])
 navigation.run()

@@ -108,6 +108,21 @@ def main() -> int:
                   f"- warm predict + 2D attention render, one molecule ({warm['molecules']} teaching molecules): "
                   f"median {warm['median_seconds']} s, max {warm['max_seconds']} s",
                   f"- app start to first prediction in a browser: {start:.1f} s" if start is not None else "- app start: not measured (no chromium)"]
+    triage = RESULTS / "triage-and-map.json"
+    if triage.exists():
+        t = json.loads(triage.read_text())
+        tri, place = t["triage"], t["map_placement"]
+        lines += ["", "## Triage and the embedding map", "", f"`{t['command']}` on {t['machine']}:", "",
+                  f"- Triage page path, {tri['molecules']:,} hiv.csv molecules with `{tri['checkpoint']}` (every task, domain, "
+                  f"drug-likeness; {tri['rows_back']:,} rows back, {tri['flagged']} flagged): {tri['seconds']} s "
+                  f"({tri['molecules_per_second']} molecules/s; target < {tri['target_seconds']} s)",
+                  f"- {place['new_molecules']:,} new molecules placed on the map of `{place['checkpoint']}` "
+                  f"({place['reference_molecules']:,} reference molecules): {place['seconds']} s (target < {place['target_seconds']} s)"]
+    million = RESULTS / "predict-1m.json"
+    if million.exists():
+        m = json.loads(million.read_text())
+        lines += [f"- predict CLI, 1,000,000 SMILES streamed with `{m['checkpoint']}`: {m['rows_written']:,} rows in {m['seconds']} s "
+                  f"({m['molecules_per_second']} molecules/s), peak RSS {m['peak_rss_mb']} MB (target < {m['target_peak_rss_mb']} MB)"]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -36,7 +36,8 @@ runs=(
   "--dataset lipophilicity --model graphmem --split scaffold --out bench/work/graphmem-lipophilicity-scaffold"
 )
 for i in "${!runs[@]}"; do
-  if (( i % streams == stream )); then
+  out=$(sed -E 's/.*--out ([^ ]+).*/\1/' <<<"${runs[$i]}")
+  if (( i % streams == stream )) && [[ ! -f $out/card.json ]]; then  # a finished run is not redone
     echo "== run $i: ${runs[$i]}" >&2
     # shellcheck disable=SC2086
     train ${runs[$i]}

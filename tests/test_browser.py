@@ -135,3 +135,29 @@ def test_memgnn_clusters(page, app_url):
     viewer.locator("canvas").first.wait_for(state="visible", timeout=30_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "clusters.png"), full_page=True)
+
+
+def test_map_shows_the_molecule_among_known_compounds(page):
+    # continues the session of the test above: ESOL MemGNN panel, aspirin on the Predict page
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Embedding map").click()
+    wait_idle(page)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator(".js-plotly-plot .legendtext").filter(has_text="your molecules").count() == 1
+    assert page.locator(".js-plotly-plot .textpoint").filter(has_text="pasted").count() == 1  # the star is labelled
+    page.screenshot(path=str(ARTIFACTS / "map.png"), full_page=True)
+
+
+def test_triage_upload_and_score(page):
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Triage").click()
+    wait_idle(page)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(ROOT / "tests" / "fixtures" / "triage.csv"))
+    wait_idle(page)
+    page.get_by_role("button", name="Score 10 molecules").click()
+    wait_idle(page, timeout=120_000)
+    page.get_by_text("Top 7 molecules").wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "10 of 10 rows" in page.locator("[data-testid='stMain']").inner_text()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "triage.png"), full_page=True)

@@ -137,3 +137,12 @@ def test_results_file_format(tmp_path):
     assert path.name == "graphmem-tox21-scaffold-seed0.json"
     assert {"model", "dataset", "split", "seed", "metric", "test", "per_task", "valid", "train_seconds"} <= set(record)
     assert record["per_task"] == {"NR-AR": 0.8} and record["test"] == 0.8
+
+
+def test_batches_never_end_with_a_single_molecule():
+    from molapp.training.trainer import batches
+
+    assert [len(b) for b in batches(np.arange(129), 64)] == [64, 65]
+    assert [len(b) for b in batches(np.arange(130), 64)] == [64, 64, 2]
+    assert [len(b) for b in batches(np.arange(1), 64)] == [1]
+    assert np.array_equal(np.concatenate(batches(np.arange(129), 64)), np.arange(129))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from molapp.explain.embedding_map import EmbeddingMap
 from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import Predictor
 
@@ -18,3 +19,8 @@ def predictor(path: str) -> Predictor:
 @st.cache_resource(show_spinner="Loading training-set index…")
 def domain_index(path: str) -> DomainIndex:
     return DomainIndex.load(Path(path))
+
+
+@st.cache_resource(show_spinner="Loading the embedding map…")
+def embedding_map(path: str) -> EmbeddingMap:
+    return EmbeddingMap.load(Path(path))

@@ -7,10 +7,12 @@ that cannot even be read comes back with `error` set.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rdkit import Chem
 
@@ -79,3 +81,25 @@ def read_molecules(
     if name.endswith((".sdf", ".sd")):
         return read_sdf(path, id_column)
     return read_smiles_file(path)
+
+
+def write_sdf(frame: pd.DataFrame, smiles_column: str = "canonical_smiles", id_column: str = "id") -> str:
+    """A table as SDF text: one record per row, in order, its structure from `smiles_column`
+    and every other column as an SD property (empty for missing values). A row without a
+    structure (an input that could not be used) becomes a record with no atoms, so the
+    file still has every row and its error."""
+    buffer = io.StringIO()
+    writer = Chem.SDWriter(buffer)
+    columns = [c for c in frame.columns if c != smiles_column]
+    for record in frame.itertuples(index=False):
+        values = dict(zip(frame.columns, record))
+        smiles = values[smiles_column]
+        mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) and smiles else None
+        mol = mol if mol is not None else Chem.Mol()
+        mol.SetProp("_Name", str(values.get(id_column, "")))
+        for column in columns:
+            value = values[column]
+            mol.SetProp(str(column), "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+        writer.write(mol)
+    writer.close()
+    return buffer.getvalue()

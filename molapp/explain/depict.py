@@ -1,14 +1,16 @@
 """Pictures of molecules and of per-atom weights: RDKit 2D SVG with a colour bar, and a 3D
-conformer (ETKDG) for py3Dmol with atoms coloured and sized by the same weights."""
+conformer (ETKDG) for py3Dmol with atoms coloured and sized by the same weights; cluster
+colourings; table thumbnails and grids."""
 
 from __future__ import annotations
 
+import base64
 import functools
 from pathlib import Path
 
 import numpy as np
 from rdkit import Chem
-from rdkit.Chem import AllChem
+from rdkit.Chem import AllChem, Draw
 from rdkit.Chem.Draw import rdMolDraw2D
 
 # A sequential white → yellow → orange → red scale (the "YlOrRd" family): readable on
@@ -171,3 +173,22 @@ def viewer_html(molblock: str, spheres: list[dict], js_url: str, width: int = 46
     view.zoomTo()
     html = view._make_html()
     return f"<html><body style='margin:0'>{html}</body></html>" if "<html" not in html else html
+
+
+@functools.lru_cache(maxsize=8192)
+def thumbnail_url(smiles: str, width: int = 160, height: int = 110) -> str:
+    """A small depiction as an SVG data URL (for image columns of tables); '' if unparseable."""
+    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    if mol is None:
+        return ""
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    drawer.drawOptions().clearBackground = False
+    rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+    drawer.FinishDrawing()
+    return "data:image/svg+xml;base64," + base64.b64encode(drawer.GetDrawingText().encode()).decode()
+
+
+def grid_svg(smiles: list[str], legends: list[str], per_row: int = 4, size: tuple[int, int] = (240, 190)) -> str:
+    """Molecules in a grid with a legend under each (RDKit's grid drawer)."""
+    mols = [Chem.MolFromSmiles(s) for s in smiles]
+    return Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=size, legends=legends, useSVG=True)

@@ -59,12 +59,16 @@ class DomainIndex:
     smiles: list[str]
     tasks: list[str]
 
-    def max_similarity(self, smiles: list[str], chunk: int = 256) -> np.ndarray:
+    def max_similarity(self, smiles: list[str], chunk: int = 2048) -> np.ndarray:
         """Highest Tanimoto similarity of each molecule to the training set, [q]."""
-        queries = fingerprints(smiles)
-        return np.concatenate(
-            [tanimoto(queries[i : i + chunk], self.fingerprints).max(1) for i in range(0, len(queries), chunk)]
-        ) if len(queries) else np.zeros(0, np.float32)
+        return self.max_similarity_of(fingerprints(smiles), chunk)
+
+    def max_similarity_of(self, packed: np.ndarray, chunk: int = 2048) -> np.ndarray:
+        """The same from packed fingerprints [q, FP_BITS/8]. Large query chunks: each chunk
+        unpacks the whole reference once."""
+        if not len(packed):
+            return np.zeros(0, np.float32)
+        return np.concatenate([tanimoto(packed[i : i + chunk], self.fingerprints).max(1) for i in range(0, len(packed), chunk)])
 
     def nearest(self, smiles: str, k: int = 5) -> list[Neighbour]:
         similarity = tanimoto(fingerprints([smiles]), self.fingerprints)[0]

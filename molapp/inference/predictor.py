@@ -69,6 +69,25 @@ def predict_graphs(
     return out
 
 
+@torch.inference_mode()
+def predict_and_embed(
+    model: nn.Module, graphs: Sequence[MolGraph], card: dict, query: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values for every task [n, T] and the molecule embeddings [n, H] from the same pass:
+    GraphMem's final controller state for task query `query`, MemGNN's/GMN's readout node."""
+    device = next(model.parameters()).device
+    task_ids = torch.arange(len(card["tasks"]), device=device)
+    transform = output_transform(card)
+    values, embeddings = [], []
+    for start in range(0, len(graphs), batch_size):
+        batch = collate(graphs[start : start + batch_size]).to(device)
+        out = model(batch, task_ids, return_embedding=True)
+        values.append(transform(out.logits, task_ids).float().cpu().numpy())
+        embedding = out.embedding[:, query] if out.embedding.dim() == 3 else out.embedding  # GraphMem: [B, Q, H]
+        embeddings.append(embedding.float().cpu().numpy())
+    return np.concatenate(values), np.concatenate(embeddings)
+
+
 @dataclass
 class Prediction:
     """Predictions for a list of inputs, in input order. `values` [n, len(tasks)] is NaN on

@@ -132,6 +132,15 @@ def overall(scores: dict) -> float:
     return float(np.nanmean([s["mean"] for s in scores.values()]))
 
 
+def batches(order: np.ndarray, size: int) -> list[np.ndarray]:
+    """`order` cut into batches of `size`; a last batch of one molecule joins the one before,
+    since batch normalization cannot train on a batch that may hold a single atom."""
+    chunks = [order[i : i + size] for i in range(0, len(order), size)]
+    if len(chunks) > 1 and len(chunks[-1]) == 1:
+        chunks[-2:] = [np.concatenate(chunks[-2:])]
+    return chunks
+
+
 def clustering_phase(model: torch.nn.Module, groups: list[TaskGroup], config: TrainConfig, optimizer: torch.optim.Optimizer,
                      rng: np.random.Generator, device: torch.device) -> float:
     """The epoch-end phase on the clustering loss alone (Eq. 11 with λ = 0): mini-batch
@@ -140,8 +149,8 @@ def clustering_phase(model: torch.nn.Module, groups: list[TaskGroup], config: Tr
     graphs = [m.graph for g in groups for m in g.train.molecules]
     sample = rng.permutation(len(graphs))[: config.clustering_molecules]
     losses = []
-    for i in range(0, len(sample), config.batch_size):
-        batch = collate([graphs[j] for j in sample[i : i + config.batch_size]]).to(device)
+    for chunk in batches(sample, config.batch_size):
+        batch = collate([graphs[j] for j in chunk]).to(device)
         loss = model(batch).clustering_loss
         optimizer.zero_grad()
         loss.backward()
@@ -198,8 +207,7 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         model.train()
         plan = []
         for g_index, group in enumerate(groups):
-            order = rng.permutation(len(group.train))
-            plan += [(g_index, order[i : i + config.batch_size]) for i in range(0, len(order), config.batch_size)]
+            plan += [(g_index, chunk) for chunk in batches(rng.permutation(len(group.train)), config.batch_size)]
         rng.shuffle(plan)
         running = 0.0
         progress = tqdm(plan, desc=f"epoch {epoch}", leave=False, mininterval=5)

@@ -1,0 +1,176 @@
+"""The blocks the Map page is made of: which map, what colours it, the user's molecules
+placed on it, the chart (with selection), the selected molecules, and a second model's
+map of the same molecules beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from molapp.app import resources, state
+from molapp.app.panels import MODEL_TITLES, Panel, list_panels
+from molapp.app.sidebar import Settings
+from molapp.data.featurize import featurize_smiles
+from molapp.explain.depict import grid_svg
+from molapp.explain.embedding_map import SPLITS, EmbeddingMap, outcome
+from molapp.inference.predictor import predict_and_embed
+
+PLACED_LIMIT = 1000  # the user's molecules placed at once (the top rows of the Triage table)
+SPLIT_COLOURS = {"train": "#9ecae1", "valid": "#fdae6b", "test": "#e6550d"}
+OUTCOME_COLOURS = {"TP": "#1a9641", "FN": "#a6d96a", "FP": "#d7191c", "TN": "#bababa", "": "#eeeeee"}
+
+
+@dataclass
+class Placed:
+    """The user's molecules on a map: `names`, `smiles`, `coordinates` [m, 2], `values` [m, T]."""
+
+    names: list[str]
+    smiles: list[str]
+    coordinates: np.ndarray
+    values: np.ndarray
+
+
+def panels_with_maps() -> list[Panel]:
+    return [p for p in list_panels() if EmbeddingMap.exists(p.path)]
+
+
+def user_molecules() -> list[tuple[str, str]]:
+    """(name, SMILES) of the molecule on the Predict page and the Triage page's rows on screen."""
+    chosen = []
+    if state.MOLECULE in st.session_state:
+        name, smiles = st.session_state[state.MOLECULE]
+        chosen.append((f"{name} (Predict)", smiles))
+    view = st.session_state.get(state.TRIAGE_VIEW)
+    if view is not None:
+        ok = view[view["status"] == "ok"].head(PLACED_LIMIT)
+        chosen += [(f"{ident} (Triage)", smiles) for ident, smiles in zip(ok["id"].astype(str), ok["canonical_smiles"])]
+    return chosen
+
+
+@st.cache_data(max_entries=32, show_spinner="Placing your molecules on the map…")
+def _place(checkpoint: str, names: tuple[str, ...], smiles: tuple[str, ...]) -> Placed:
+    predictor = resources.predictor(checkpoint)
+    reference = resources.embedding_map(checkpoint)
+    molecules = featurize_smiles(list(smiles), workers=2 if len(smiles) > 256 else 1)
+    keep = [i for i, m in enumerate(molecules) if m.ok]
+    if not keep:
+        return Placed([], [], np.zeros((0, 2)), np.zeros((0, len(predictor.tasks))))
+    query = predictor.tasks.index(reference.query_task) if reference.query_task else None
+    values, embeddings = predict_and_embed(predictor.model, [molecules[i].graph for i in keep], predictor.card, query, predictor.batch_size)
+    return Placed([names[i] for i in keep], [molecules[i].canonical_smiles for i in keep], reference.place(embeddings), values)
+
+
+def place(panel: Panel, molecules: list[tuple[str, str]]) -> Placed:
+    return _place(str(panel.path), tuple(n for n, _ in molecules), tuple(s for _, s in molecules))
+
+
+def colouring(panel: Panel, reference: EmbeddingMap) -> tuple[str, str]:
+    """The colouring chosen: (what, task)."""
+    classification = panel.card["task_type"] == "classification"
+    options = ["measured label", "predicted " + ("probability" if classification else "value"), "split"] + (["outcome (TP/FP/TN/FN)"] if classification else [])
+    left, right = st.columns(2)
+    what = left.selectbox("Colour by", options, key=state.MAP_COLOUR)
+    default = reference.tasks.index(reference.query_task) if reference.query_task else 0
+    task = right.selectbox("Task", reference.tasks, index=default, format_func=panel.task_label, key=state.MAP_TASK)
+    return what, task
+
+
+def figure(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshold: float, placed: Placed | None, height: int = 620) -> go.Figure:
+    k = reference.tasks.index(task)
+    index = np.arange(len(reference.ids))
+    custom = np.stack([index, np.array(reference.ids, dtype=object), np.array(reference.smiles, dtype=object)], axis=1)
+    hover = "%{customdata[1]}<br>%{customdata[2]}<br>%{text}<extra></extra>"
+    classification = panel.card["task_type"] == "classification"
+    fig = go.Figure()
+
+    def categorical(categories: np.ndarray, colours: dict[str, str], label: str) -> None:
+        for name, colour in colours.items():
+            members = categories == name
+            if members.any():
+                fig.add_trace(go.Scattergl(x=reference.coordinates[members, 0], y=reference.coordinates[members, 1], mode="markers",
+                                           name=name or "not measured", marker=dict(size=5, color=colour), customdata=custom[members],
+                                           text=[f"{label}: {name or 'not measured'}"] * int(members.sum()), hovertemplate=hover))
+
+    if what == "split":
+        categorical(np.array(SPLITS, dtype=object)[reference.split], SPLIT_COLOURS, "split")
+    elif what.startswith("outcome"):
+        categorical(outcome(reference.labels[:, k], reference.predictions[:, k], threshold), OUTCOME_COLOURS, "outcome")
+    else:
+        values = reference.labels[:, k] if what == "measured label" else reference.predictions[:, k]
+        measured = ~np.isnan(values)
+        if (~measured).any():
+            fig.add_trace(go.Scattergl(x=reference.coordinates[~measured, 0], y=reference.coordinates[~measured, 1], mode="markers",
+                                       name="not measured", marker=dict(size=4, color="#e5e5e5"), customdata=custom[~measured],
+                                       text=["not measured"] * int((~measured).sum()), hovertemplate=hover))
+        units = panel.units(task)
+        title = task if classification else f"{task} ({units})" if units else task
+        fig.add_trace(go.Scattergl(
+            x=reference.coordinates[measured, 0], y=reference.coordinates[measured, 1], mode="markers", name=what,
+            marker=dict(size=5, color=values[measured], colorscale="Viridis" if not classification else "RdYlBu_r",
+                        cmin=0 if classification else None, cmax=1 if classification else None,
+                        colorbar=dict(title=dict(text=title, side="right"), thickness=12)),
+            customdata=custom[measured], text=[f"{what}: {v:.2f}" for v in values[measured]], hovertemplate=hover, showlegend=False))
+    if placed is not None and len(placed.names):
+        fig.add_trace(go.Scatter(
+            x=placed.coordinates[:, 0], y=placed.coordinates[:, 1], mode="markers+text" if len(placed.names) <= 12 else "markers",
+            name="your molecules", text=placed.names, textposition="top center",
+            marker=dict(symbol="star", size=16, color="#ffd700", line=dict(color="black", width=1.5)),
+            customdata=np.stack([np.full(len(placed.names), -1), np.array(placed.names, dtype=object), np.array(placed.smiles, dtype=object)], axis=1),
+            hovertext=[f"predicted {task}: {v:.2f}" for v in placed.values[:, k]],
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{hovertext}<extra>your molecule</extra>"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), dragmode="lasso", legend=dict(orientation="h", y=1.02),
+                      xaxis=dict(showticklabels=False, title="t-SNE 1"), yaxis=dict(showticklabels=False, title="t-SNE 2"))
+    return fig
+
+
+def chart(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshold: float, placed: Placed | None, key: str, height: int = 620) -> list[int]:
+    """The map; returns the reference indices the user selected (box or lasso, or a click)."""
+    event = st.plotly_chart(figure(panel, reference, what, task, threshold, placed, height), key=key, on_select="rerun",
+                            selection_mode=("points", "box", "lasso"), width="stretch")
+    points = event.selection.points if event and event.selection else []
+    return sorted({int(p["customdata"][0]) for p in points if p.get("customdata") and int(p["customdata"][0]) >= 0})
+
+
+def describe(panel: Panel, reference: EmbeddingMap) -> str:
+    model = MODEL_TITLES.get(panel.card["model"], panel.card["model"])
+    embedding = f"final controller state h_T for the task query **{reference.query_task}**" if reference.query_task else "readout node after the last memory layer"
+    return (f"{len(reference.ids):,} molecules of {reference.dataset} embedded by {model} ({embedding}), laid out by t-SNE "
+            f"(openTSNE, perplexity {reference.perplexity:g}). Stars: your molecules, placed with openTSNE's transform.")
+
+
+def selection(panel: Panel, reference: EmbeddingMap, selected: list[int], task: str, count: int = 12) -> None:
+    if not selected:
+        st.caption("Select points on the map (lasso or box; click for one) to see their structures, labels and predictions here.")
+        return
+    st.subheader(f"{len(selected)} selected")
+    k = reference.tasks.index(task)
+    table = pd.DataFrame({
+        "id": [reference.ids[i] for i in selected],
+        "smiles": [reference.smiles[i] for i in selected],
+        "split": [SPLITS[reference.split[i]] for i in selected],
+        f"measured {task}": [reference.labels[i, k] for i in selected],
+        f"predicted {task}": [reference.predictions[i, k] for i in selected],
+    })
+    shown = selected[:count]
+    legends = [f"{reference.ids[i]} · measured {reference.labels[i, k]:.2f} · predicted {reference.predictions[i, k]:.2f}" for i in shown]
+    st.image(grid_svg([reference.smiles[i] for i in shown], legends), width="stretch")
+    st.dataframe(table, hide_index=True, column_config={f"predicted {task}": st.column_config.NumberColumn(format="%.3f")})
+
+
+def comparison_choices(panel: Panel, reference: EmbeddingMap) -> list[Panel]:
+    """Other checkpoints with a map of the same molecules."""
+    return [p for p in panels_with_maps() if p.path != panel.path and resources.embedding_map(str(p.path)).dataset == reference.dataset
+            and resources.embedding_map(str(p.path)).ids == reference.ids]
+
+
+def settings_panel_map(settings: Settings) -> EmbeddingMap | None:
+    if not EmbeddingMap.exists(settings.panel.path):
+        titles = ", ".join(p.title for p in panels_with_maps()) or "none"
+        st.info(f"This checkpoint has no embedding map. Panels with one: {titles}. "
+                f"Build one with `python -m molapp.cli.build_map --checkpoint {settings.panel.path.name}`.")
+        return None
+    return resources.embedding_map(str(settings.panel.path))

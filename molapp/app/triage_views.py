@@ -1,0 +1,190 @@
+"""The blocks the Triage page is made of: input, scoring with progress, filters, the ranked
+table, the top molecules as a grid, and exports."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from molapp.app import resources, state
+from molapp.app.sidebar import Settings
+from molapp.chem.druglikeness import PROPERTIES
+from molapp.chem.io import InputRow, read_sdf, write_sdf
+from molapp.explain.depict import grid_svg, thumbnail_url
+from molapp.inference.triage import DOMAIN_COLUMN, FIXED_COLUMNS, TRIAGE_LIMIT, rows_from_smiles_text, score
+
+SOURCES = ["Upload CSV", "Upload SDF", "Paste SMILES"]
+SHOWN_ROWS = 1000  # rows drawn with structures; filters and exports cover all rows
+NO_ID = "(row number)"
+
+
+def _digest(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+    return digest.hexdigest()[:16]
+
+
+def _guess(columns: list[str], names: tuple[str, ...]) -> int | None:
+    lowered = [c.lower() for c in columns]
+    return next((lowered.index(n) for n in names if n in lowered), None)
+
+
+def molecules_input() -> tuple[list[InputRow], str] | None:
+    """The molecules to triage and a digest of the input (for caching), or None."""
+    source = st.radio("Input", SOURCES, horizontal=True, key=state.TRIAGE_SOURCE, label_visibility="collapsed")
+    if source == "Paste SMILES":
+        text = st.text_area("SMILES, one per line (an ID may follow after a space)", key=state.TRIAGE_PASTE, height=160,
+                            placeholder="CC(=O)Oc1ccccc1C(=O)O aspirin\nCn1cnc2c1c(=O)n(C)c(=O)n2C caffeine")
+        rows = rows_from_smiles_text(text)
+        return (rows, _digest("paste", text)) if rows else None
+    if source == "Upload CSV":
+        upload = st.file_uploader("CSV file", type=["csv"])
+        if upload is None:
+            return None
+        data = upload.getvalue()
+        try:
+            frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            st.error(f"Cannot read **{upload.name}** as CSV: {exc}")
+            return None
+        columns = list(frame.columns)
+        left, right = st.columns(2)
+        smiles_column = left.selectbox("SMILES column", columns, index=_guess(columns, ("smiles", "canonical_smiles", "smi")) or 0,
+                                     key=state.TRIAGE_SMILES_COLUMN)
+        id_guess = _guess(columns, ("id", "name", "compound_id", "mol_id"))
+        id_column = right.selectbox("ID column", [NO_ID, *columns], index=0 if id_guess is None else 1 + id_guess,
+                                 key=state.TRIAGE_ID_COLUMN)
+        ids = frame[id_column].tolist() if id_column != NO_ID else [str(i + 1) for i in range(len(frame))]
+        rows = [InputRow(i, str(ident), str(smiles)) for i, (ident, smiles) in enumerate(zip(ids, frame[smiles_column].tolist()))]
+        return rows, _digest("csv", data, smiles_column, id_column)
+    upload = st.file_uploader("SDF file", type=["sdf", "sd"])
+    if upload is None:
+        return None
+    data = upload.getvalue()
+    with tempfile.NamedTemporaryFile(suffix=".sdf") as handle:
+        handle.write(data)
+        handle.flush()
+        rows = list(read_sdf(handle.name))
+    return rows, _digest("sdf", data)
+
+
+def scored(settings: Settings, rows: list[InputRow], digest: str) -> pd.DataFrame | None:
+    """The scored table for these rows and this checkpoint: from the session when already
+    scored (a filter change never re-scores), else after the user presses Score."""
+    key = (str(settings.panel.path), digest)
+    cached = st.session_state.get(state.TRIAGE_RESULT)
+    if cached and cached["key"] == key:
+        return cached["table"]
+    if len(rows) > TRIAGE_LIMIT:
+        st.error(f"{len(rows):,} molecules is more than the app scores ({TRIAGE_LIMIT:,}). Use the predict CLI: "
+                 f"`python -m molapp.predict --checkpoint {settings.panel.path.relative_to(settings.panel.path.parents[1])} "
+                 "--input FILE --output predictions.csv` (streams millions of rows).")
+        return None
+    if not st.button(f"Score {len(rows):,} molecules", type="primary"):
+        st.caption(f"{len(rows):,} molecules read. Scoring runs every task of the panel, the applicability domain and drug-likeness.")
+        return None
+    bar = st.progress(0.0, text="Starting…")
+
+    def progress(done: int, total: int, seconds: float) -> None:
+        left = seconds / done * (total - done) if done else 0
+        bar.progress(done / total, text=f"Scored {done:,} of {total:,} molecules · about {left:.0f} s left")
+
+    table = score(settings.predictor, resources.domain_index(str(settings.panel.path)), rows, progress=progress)
+    bar.empty()
+    st.session_state[state.TRIAGE_RESULT] = {"key": key, "table": table}
+    return table
+
+
+def filters(settings: Settings, table: pd.DataFrame) -> pd.DataFrame:
+    """Rows passing the filters, ranked."""
+    classification = settings.panel.card["task_type"] == "classification"
+    keep = np.ones(len(table), dtype=bool)
+    with st.expander("Filters and ranking", expanded=True):
+        show_errors = st.checkbox("Show rows that could not be used", value=True)
+        columns = st.columns(3)
+        for k, task in enumerate(settings.tasks):
+            values = table[task].to_numpy(dtype=float)
+            finite = values[np.isfinite(values)]
+            low, high = (0.0, 1.0) if classification else (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            if high <= low:
+                continue
+            chosen = columns[k % 3].slider(settings.panel.task_label(task), low, high, (low, high), key=f"molapp.triage.filter.{task}")
+            if chosen != (low, high):
+                keep &= (values >= chosen[0]) & (values <= chosen[1])
+        left, middle, right = st.columns(3)
+        domain = left.slider("Min. domain similarity", 0.0, 1.0, 0.0, 0.05, key="molapp.triage.filter.domain")
+        if domain > 0:
+            keep &= table[DOMAIN_COLUMN].to_numpy(dtype=float) >= domain
+        if middle.checkbox("No PAINS alerts", key="molapp.triage.filter.pains"):
+            keep &= table["PAINS"].fillna("").eq("").to_numpy() & table["status"].eq("ok").to_numpy()
+        if middle.checkbox("No Brenk alerts", key="molapp.triage.filter.brenk"):
+            keep &= table["Brenk"].fillna("").eq("").to_numpy() & table["status"].eq("ok").to_numpy()
+        if right.checkbox("Passes Lipinski", key="molapp.triage.filter.lipinski"):
+            keep &= table["Lipinski"].eq(True).to_numpy()
+        if right.checkbox("Passes Veber", key="molapp.triage.filter.veber"):
+            keep &= table["Veber"].eq(True).to_numpy()
+        if not show_errors:
+            keep &= table["status"].eq("ok").to_numpy()
+        rank_options = [*settings.tasks, DOMAIN_COLUMN, "QED", "MW", "cLogP", "TPSA", "row"]
+        first, second = st.columns(2)
+        rank_by = first.selectbox("Rank by", rank_options, format_func=lambda c: settings.panel.task_label(c) if c in settings.tasks else c,
+                                  key="molapp.triage.rank")
+        descending = second.toggle("Highest first", value=rank_by != "row", key="molapp.triage.descending")
+    view = table[keep].sort_values(rank_by, ascending=not descending, na_position="last", kind="stable")
+    st.session_state[state.TRIAGE_VIEW] = view
+    return view
+
+
+def summary(table: pd.DataFrame, view: pd.DataFrame) -> None:
+    errors = int(table["status"].eq("error").sum())
+    st.markdown(f"**{len(view):,} of {len(table):,} rows** pass the filters · {errors:,} input rows could not be used "
+                "(kept, flagged with the reason)")
+
+
+def ranked_table(settings: Settings, view: pd.DataFrame) -> None:
+    shown = view.head(SHOWN_ROWS)
+    frame = shown[["row", "id"]].assign(structure=[thumbnail_url(s) for s in shown["canonical_smiles"].fillna("")])
+    frame = pd.concat([frame, shown[["status", "error", *settings.tasks, DOMAIN_COLUMN, *PROPERTIES, "smiles"]]], axis=1)
+    classification = settings.panel.card["task_type"] == "classification"
+    task_config = {
+        task: st.column_config.ProgressColumn(task, format="%.3f", min_value=0, max_value=1, help=settings.panel.task_label(task))
+        if classification else st.column_config.NumberColumn(f"{task} ({settings.panel.units(task)})", format="%.2f", help=settings.panel.task_label(task))
+        for task in settings.tasks
+    }
+    st.dataframe(frame, hide_index=True, row_height=80, height=min(620, 40 + 81 * len(frame)), column_config={
+        "structure": st.column_config.ImageColumn("structure", width="medium"),
+        DOMAIN_COLUMN: st.column_config.NumberColumn(format="%.2f", help="Highest Tanimoto similarity (Morgan r2) to a training molecule"),
+        **task_config,
+    })
+    if len(view) > SHOWN_ROWS:
+        st.caption(f"Showing the top {SHOWN_ROWS:,} rows of {len(view):,}; the exports hold them all.")
+
+
+def top_grid(settings: Settings, view: pd.DataFrame, count: int = 12) -> None:
+    top = view[view["status"] == "ok"].head(count)
+    if top.empty:
+        return
+    st.subheader(f"Top {len(top)} molecules")
+    key_tasks = settings.tasks[:2]
+    def short(task: str) -> str:  # grid legends are small: long task names are left to the table
+        return f"{task} " if len(task) <= 14 else ""
+
+    legends = [f"{row['id']} · " + " · ".join(f"{short(t)}{row[t]:.2f}" for t in key_tasks) for _, row in top.iterrows()]
+    st.image(grid_svg(top["canonical_smiles"].tolist(), legends), width="stretch")
+
+
+def exports(table: pd.DataFrame, view: pd.DataFrame) -> None:
+    st.subheader("Export")
+    which = st.radio("Rows", ["Filtered rows", "All rows"], horizontal=True, key="molapp.triage.export_rows")
+    frame = view if which == "Filtered rows" else table
+    left, right = st.columns(2)
+    left.download_button(f"CSV ({len(frame):,} rows)", lambda: frame.to_csv(index=False), file_name="molapp-triage.csv", mime="text/csv",
+                         on_click="ignore")
+    right.download_button(f"SDF ({len(frame):,} records, predictions as SD properties)", lambda: write_sdf(frame),
+                          file_name="molapp-triage.sdf", mime="chemical/x-mdl-sdfile", on_click="ignore")

@@ -1,0 +1,51 @@
+"""Drug-likeness of a molecule, as triage tables show it: size and polarity descriptors,
+Lipinski's and Veber's rules, QED, and structural alerts (PAINS, Brenk) from RDKit's
+FilterCatalog."""
+
+from __future__ import annotations
+
+import functools
+
+from rdkit import Chem
+from rdkit.Chem import QED, Crippen, Descriptors, rdMolDescriptors
+from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+
+# Column names, in display order.
+PROPERTIES = ["MW", "cLogP", "HBD", "HBA", "TPSA", "rotatable bonds", "QED", "Lipinski", "Veber", "PAINS", "Brenk"]
+
+
+@functools.lru_cache(maxsize=2)
+def _catalog(name: str) -> FilterCatalog:
+    params = FilterCatalogParams()
+    params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, name))
+    return FilterCatalog(params)
+
+
+def alerts(mol: Chem.Mol, catalog: str) -> str:
+    """Names of the catalog's alerts the molecule matches, '; '-joined ('' for none)."""
+    return "; ".join(dict.fromkeys(m.GetDescription() for m in _catalog(catalog).GetMatches(mol)))
+
+
+def drug_likeness(mol: Chem.Mol) -> dict:
+    """One molecule's `PROPERTIES`. Lipinski passes with at most one violation of MW ≤ 500,
+    cLogP ≤ 5, HBD ≤ 5, HBA ≤ 10; Veber with ≤ 10 rotatable bonds and TPSA ≤ 140 Å²."""
+    mw = Descriptors.MolWt(mol)
+    clogp = Crippen.MolLogP(mol)
+    hbd = rdMolDescriptors.CalcNumHBD(mol)
+    hba = rdMolDescriptors.CalcNumHBA(mol)
+    tpsa = rdMolDescriptors.CalcTPSA(mol)
+    rotatable = rdMolDescriptors.CalcNumRotatableBonds(mol)
+    violations = (mw > 500) + (clogp > 5) + (hbd > 5) + (hba > 10)
+    return {
+        "MW": round(mw, 2),
+        "cLogP": round(clogp, 2),
+        "HBD": hbd,
+        "HBA": hba,
+        "TPSA": round(tpsa, 1),
+        "rotatable bonds": rotatable,
+        "QED": round(QED.qed(mol), 3),
+        "Lipinski": bool(violations <= 1),
+        "Veber": bool(rotatable <= 10 and tpsa <= 140),
+        "PAINS": alerts(mol, "PAINS"),
+        "Brenk": alerts(mol, "BRENK"),
+    }

@@ -1,0 +1,108 @@
+"""The embedding map: where molecules sit among known compounds in the model's own
+representation. A reference set (the checkpoint's dataset) is embedded by the model
+(GraphMem: the final controller state h_T for one task query; MemGNN/GMN: the readout
+node) and laid out in 2D by t-SNE (openTSNE) when the checkpoint is built; new molecules
+are placed into that fitted map with openTSNE's `transform`, which moves only the new
+points against the fixed reference.
+
+Saved beside the checkpoint as `map.safetensors` (coordinates, embeddings, labels,
+predictions, split) and `map.json` (IDs, SMILES, tasks, settings) — no pickle. The t-SNE
+affinities `transform` needs are rebuilt from the stored embeddings on load.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+SPLITS = ["train", "valid", "test"]
+PERPLEXITY = 30.0
+
+
+@dataclass
+class EmbeddingMap:
+    """`coordinates` [n, 2]; `embeddings` [n, H]; `labels`, `predictions` [n, T] (NaN: not
+    measured); `split` [n] index into SPLITS; `query_task` the GraphMem task query whose
+    h_T is the embedding (None for MemGNN/GMN)."""
+
+    coordinates: np.ndarray
+    embeddings: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    split: np.ndarray
+    ids: list[str]
+    smiles: list[str]
+    tasks: list[str]
+    query_task: str | None
+    dataset: str
+    perplexity: float = PERPLEXITY
+
+    def __post_init__(self) -> None:
+        self._fitted = None
+
+    def save(self, directory: Path) -> None:
+        save_file({
+            "coordinates": self.coordinates.astype(np.float32),
+            "embeddings": self.embeddings.astype(np.float16),  # neighbours in the map need ~3 digits
+            "labels": self.labels.astype(np.float16),
+            "predictions": self.predictions.astype(np.float16),
+            "split": self.split.astype(np.uint8),
+        }, str(Path(directory) / "map.safetensors"))
+        meta = {"ids": self.ids, "smiles": self.smiles, "tasks": self.tasks, "query_task": self.query_task,
+                "dataset": self.dataset, "perplexity": self.perplexity, "splits": SPLITS}
+        (Path(directory) / "map.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, directory: Path) -> EmbeddingMap:
+        arrays = load_file(str(Path(directory) / "map.safetensors"))
+        meta = json.loads((Path(directory) / "map.json").read_text())
+        return cls(arrays["coordinates"], arrays["embeddings"].astype(np.float32), arrays["labels"].astype(np.float32),
+                   arrays["predictions"].astype(np.float32), arrays["split"].astype(np.int64), meta["ids"], meta["smiles"],
+                   meta["tasks"], meta["query_task"], meta["dataset"], meta["perplexity"])
+
+    @staticmethod
+    def exists(directory: Path) -> bool:
+        return (Path(directory) / "map.safetensors").exists() and (Path(directory) / "map.json").exists()
+
+    def _embedding(self):
+        """The fitted openTSNE embedding, rebuilt once: affinities from the stored embeddings
+        (exact neighbours, same perplexity), positions from the stored coordinates."""
+        if self._fitted is None:
+            from openTSNE import TSNEEmbedding
+            from openTSNE.affinity import PerplexityBasedNN
+
+            affinities = PerplexityBasedNN(self.embeddings, perplexity=self.perplexity, method="exact", random_state=0, n_jobs=1)
+            self._fitted = TSNEEmbedding(self.coordinates.astype(np.float64), affinities, random_state=0)
+        return self._fitted
+
+    def place(self, embeddings: np.ndarray) -> np.ndarray:
+        """Coordinates [m, 2] for new molecules' embeddings [m, H], in this map."""
+        if not len(embeddings):
+            return np.zeros((0, 2), np.float32)
+        return np.asarray(self._embedding().transform(embeddings.astype(np.float32)), dtype=np.float32)
+
+
+def fit_coordinates(embeddings: np.ndarray, perplexity: float = PERPLEXITY, seed: int = 0, workers: int = 2) -> np.ndarray:
+    """t-SNE layout [n, 2] of the reference embeddings (openTSNE, exact neighbours so that
+    `EmbeddingMap.place` rebuilds the same affinities)."""
+    from openTSNE import TSNE
+
+    tsne = TSNE(perplexity=perplexity, neighbors="exact", random_state=seed, n_jobs=workers)
+    return np.asarray(tsne.fit(embeddings.astype(np.float32)), dtype=np.float32)
+
+
+def outcome(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """'TP', 'FP', 'TN', 'FN' per molecule for one classification task ('' when not measured)."""
+    measured = ~np.isnan(labels)
+    positive = labels >= 0.5
+    called = probabilities >= threshold
+    out = np.full(labels.shape, "", dtype=object)
+    out[measured & positive & called] = "TP"
+    out[measured & ~positive & called] = "FP"
+    out[measured & ~positive & ~called] = "TN"
+    out[measured & positive & ~called] = "FN"
+    return out

@@ -1,0 +1,108 @@
+"""Triage: score a list of molecules for every task of a checkpoint, with applicability
+domain and drug-likeness, into one table with a row for every input row.
+
+The RDKit work (standardize, featurize, fingerprint, drug-likeness) runs in worker
+processes chunk by chunk while the main process scores the chunks already prepared, so
+the model and the chemistry overlap.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rdkit import Chem, RDLogger
+
+from molapp.chem.druglikeness import PROPERTIES, drug_likeness
+from molapp.chem.io import InputRow
+from molapp.data.featurize import FeaturizedMolecule, featurize_one
+from molapp.inference.domain import FP_BITS, DomainIndex, fingerprints
+from molapp.inference.predictor import Predictor
+
+TRIAGE_LIMIT = 100_000  # molecules the app scores; beyond, the predict CLI
+FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error"]
+DOMAIN_COLUMN = "domain similarity"
+
+
+@dataclass
+class PreparedChunk:
+    """One chunk after the RDKit work: molecules, packed fingerprints [n, FP_BITS/8] (zeros
+    for failed rows) and drug-likeness rows (None for failed rows)."""
+
+    molecules: list[FeaturizedMolecule]
+    fingerprints: np.ndarray
+    properties: list[dict | None]
+
+
+def prepare(rows: Sequence[InputRow]) -> PreparedChunk:
+    RDLogger.DisableLog("rdApp.*")  # the reason goes into the row's error; no console noise
+    molecules = [FeaturizedMolecule("", None, [], r.error) if r.error else featurize_one(r.smiles) for r in rows]
+    canonical = [m.canonical_smiles if m.ok else "" for m in molecules]
+    packed = fingerprints(canonical) if canonical else np.zeros((0, FP_BITS // 8), np.uint8)
+    properties = [drug_likeness(Chem.MolFromSmiles(s)) if s else None for s in canonical]
+    return PreparedChunk(molecules, packed, properties)
+
+
+def score(
+    predictor: Predictor,
+    domain: DomainIndex,
+    rows: Sequence[InputRow],
+    workers: int = 2,
+    chunk_size: int = 512,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> pd.DataFrame:
+    """Every input row, in order: FIXED_COLUMNS, one column per task (probability or value
+    in the task's units; empty for error rows), the domain similarity (max Tanimoto to the
+    training set) and the drug-likeness PROPERTIES. `progress(done, total, seconds)` is
+    called after each chunk."""
+    chunks = [list(rows[i : i + chunk_size]) for i in range(0, len(rows), chunk_size)]
+    start, done = time.perf_counter(), 0
+    values, similarity, molecules, properties = [], [], [], []
+
+    def consume(prepared: PreparedChunk) -> None:
+        nonlocal done
+        values.append(predictor.predict_featurized(prepared.molecules))
+        similarity.append(np.where([m.ok for m in prepared.molecules], domain.max_similarity_of(prepared.fingerprints), np.nan))
+        molecules.extend(prepared.molecules)
+        properties.extend(prepared.properties)
+        done += len(prepared.molecules)
+        if progress:
+            progress(done, len(rows), time.perf_counter() - start)
+
+    if workers > 1 and len(chunks) > 1:
+        with mp.get_context("fork").Pool(workers) as pool:
+            for prepared in pool.imap(prepare, chunks):
+                consume(prepared)
+    else:
+        for chunk in chunks:
+            consume(prepare(chunk))
+
+    table = pd.DataFrame({
+        "row": [r.row for r in rows],
+        "id": [r.id for r in rows],
+        "smiles": [r.smiles for r in rows],
+        "canonical_smiles": [m.canonical_smiles for m in molecules],
+        "status": ["ok" if m.ok else "error" for m in molecules],
+        "error": [m.error for m in molecules],
+    })
+    predicted = np.concatenate(values) if values else np.zeros((0, len(predictor.tasks)), np.float32)
+    for k, task in enumerate(predictor.tasks):
+        table[task] = predicted[:, k]
+    table[DOMAIN_COLUMN] = np.concatenate(similarity) if similarity else np.zeros(0)
+    described = pd.DataFrame([p or {} for p in properties], columns=PROPERTIES)
+    return pd.concat([table, described.set_index(table.index)], axis=1)
+
+
+def rows_from_smiles_text(text: str) -> list[InputRow]:
+    """Pasted lines: a SMILES, optionally followed by whitespace and an ID (as .smi files).
+    Blank lines are skipped; they are not molecules anyone listed."""
+    rows = []
+    for line in text.splitlines():
+        parts = line.strip().split(maxsplit=1)
+        if parts:
+            rows.append(InputRow(len(rows), parts[1].strip() if len(parts) > 1 else str(len(rows) + 1), parts[0]))
+    return rows

@@ -1,0 +1,85 @@
+"""The embedding map: t-SNE layout saved without pickle, new molecules placed where their
+neighbours are, outcomes per molecule, and the Map page (AppTest) with the user's molecule."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from molapp.app import state
+from molapp.explain.embedding_map import EmbeddingMap, fit_coordinates, outcome
+
+from .conftest import CHECKPOINTS, ROOT
+
+
+def two_blobs(n: int, rng: np.random.Generator) -> np.ndarray:
+    centres = np.zeros((2, 16), np.float32)
+    centres[1, 0] = 12.0
+    return np.concatenate([centres[0] + rng.normal(size=(n, 16)), centres[1] + rng.normal(size=(n, 16))]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def blob_map(tmp_path_factory) -> EmbeddingMap:
+    rng = np.random.default_rng(0)
+    embeddings = two_blobs(150, rng)
+    coordinates = fit_coordinates(embeddings, perplexity=20, workers=1)
+    n = len(embeddings)
+    reference = EmbeddingMap(coordinates, embeddings, np.zeros((n, 1), np.float32), np.zeros((n, 1), np.float32), np.zeros(n, np.int64),
+                             [f"m{i}" for i in range(n)], ["C"] * n, ["task"], None, "blobs", perplexity=20)
+    directory = tmp_path_factory.mktemp("map")
+    reference.save(directory)
+    return EmbeddingMap.load(directory)
+
+
+def test_map_round_trips_without_pickle(blob_map, tmp_path):
+    blob_map.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.json", "map.safetensors"]
+    assert json.loads((tmp_path / "map.json").read_text())["ids"][:2] == ["m0", "m1"]
+    assert blob_map.coordinates.shape == (300, 2) and blob_map.embeddings.shape == (300, 16)
+
+
+def test_new_molecules_land_among_their_neighbours(blob_map):
+    rng = np.random.default_rng(1)
+    new = two_blobs(10, rng)  # 10 from each blob
+    placed = blob_map.place(new)
+    centre_a = blob_map.coordinates[:150].mean(0)
+    centre_b = blob_map.coordinates[150:].mean(0)
+    nearer_a = np.linalg.norm(placed - centre_a, axis=1) < np.linalg.norm(placed - centre_b, axis=1)
+    assert nearer_a[:10].all() and not nearer_a[10:].any()
+    assert blob_map.place(np.zeros((0, 16), np.float32)).shape == (0, 2)
+
+
+def test_outcomes():
+    labels = np.array([1, 1, 0, 0, np.nan])
+    probabilities = np.array([0.9, 0.2, 0.7, 0.1, 0.8])
+    assert outcome(labels, probabilities).tolist() == ["TP", "FN", "FP", "TN", ""]
+
+
+def test_shipped_maps_cover_their_datasets():
+    for directory in [p.parent for p in CHECKPOINTS.glob("*/map.json")]:
+        reference = EmbeddingMap.load(directory)
+        card = json.loads((directory / "card.json").read_text())
+        assert reference.tasks == card["tasks"] and len(reference.ids) == len(reference.coordinates) == len(reference.smiles)
+        assert set(np.unique(reference.split)) == {0, 1, 2}
+        assert np.isfinite(reference.coordinates).all()
+
+
+def test_map_page_places_the_predicted_molecule():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    panel = at.sidebar.selectbox(key=state.PANEL)
+    panel.set_value(next(o for o in panel.options if o.startswith("ESOL") and "(MemGNN," in o)).run()
+    at.text_input(key=state.SMILES_TEXT).input("CCCCCCCCO").run()
+    at.switch_page("pages/map.py").run()
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    mine = [trace for trace in spec["data"] if trace.get("name") == "your molecules"]
+    assert len(mine) == 1 and mine[0]["customdata"][0][2] == "CCCCCCCCO"
+    assert sum(len(trace["customdata"]) for trace in spec["data"] if trace.get("name") != "your molecules") == 1128  # all of ESOL
+    at.selectbox(key=state.MAP_COLOUR).set_value("split").run()
+    names = {trace.get("name") for trace in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    assert {"train", "valid", "test", "your molecules"} <= names and not at.exception

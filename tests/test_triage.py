@@ -1,0 +1,104 @@
+"""Triage: the scoring table keeps every row, the page uploads, scores, filters and exports
+(AppTest), and SDF export carries the predictions."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem
+from streamlit.testing.v1 import AppTest
+
+from molapp.app import state
+from molapp.chem.druglikeness import PROPERTIES, drug_likeness
+from molapp.chem.io import read_csv, write_sdf
+from molapp.inference.domain import DomainIndex
+from molapp.inference.predictor import Predictor
+from molapp.inference.triage import DOMAIN_COLUMN, FIXED_COLUMNS, score
+
+from .conftest import CHECKPOINTS, FIXTURES, ROOT
+
+CSV = FIXTURES / "triage.csv"
+BAD = {"broken": "unclosed ring", "empty": "empty SMILES", "uranium": "unsupported element U"}
+
+
+def test_drug_likeness_of_known_molecules():
+    aspirin = drug_likeness(Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O"))
+    assert aspirin["MW"] == pytest.approx(180.16, abs=0.01) and aspirin["HBD"] == 1 and aspirin["Lipinski"] and aspirin["Veber"]
+    caffeic = drug_likeness(Chem.MolFromSmiles("O=C(C=Cc1ccc(O)c(O)c1)O"))
+    assert "catechol" in caffeic["PAINS"] and "Michael_acceptor" in caffeic["Brenk"]
+    big = drug_likeness(Chem.MolFromSmiles("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC(=O)O" + "c1ccccc1" * 4))
+    assert not big["Lipinski"] and not big["Veber"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_score_keeps_every_row_in_order(workers):
+    checkpoint = CHECKPOINTS / "graphmem-tox21-scaffold"
+    predictor = Predictor.load(checkpoint, "cpu")
+    rows = list(read_csv(CSV, id_column="compound_id"))
+    seen = []
+    table = score(predictor, DomainIndex.load(checkpoint), rows, workers=workers, chunk_size=3, progress=lambda d, t, s: seen.append((d, t)))
+    assert list(table.columns) == [*FIXED_COLUMNS, *predictor.tasks, DOMAIN_COLUMN, *PROPERTIES]
+    assert table["id"].tolist() == [r.id for r in rows] and table["row"].tolist() == list(range(10))
+    errors = table.set_index("id")["error"]
+    for ident, reason in BAD.items():
+        assert reason in errors[ident]
+    ok = table["status"] == "ok"
+    assert ok.sum() == 7 and table.loc[ok, predictor.tasks].notna().all().all() and table.loc[~ok, predictor.tasks].isna().all().all()
+    assert table.loc[ok, DOMAIN_COLUMN].between(0, 1).all()
+    assert seen[-1] == (10, 10) and len(seen) == 4
+    direct = predictor.predict(table.loc[ok, "smiles"].tolist()).values
+    assert np.allclose(table.loc[ok, predictor.tasks].to_numpy(dtype=float), direct, atol=1e-5)
+
+
+def test_sdf_export_has_every_row_and_the_predictions():
+    frame = pd.DataFrame({"id": ["a", "b"], "canonical_smiles": ["CCO", ""], "status": ["ok", "error"], "NR-AR": [0.25, np.nan]})
+    records = list(Chem.ForwardSDMolSupplier(io.BytesIO(write_sdf(frame).encode()), sanitize=False))
+    assert [m.GetProp("_Name") for m in records] == ["a", "b"]
+    assert records[0].GetProp("NR-AR") == "0.25" and records[0].GetNumAtoms() == 3
+    assert records[1].GetProp("status") == "error" and records[1].GetNumAtoms() == 0
+
+
+@pytest.fixture()
+def triage_app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/triage.py").run()
+    at.file_uploader[0].set_value(("candidates.csv", CSV.read_bytes(), "text/csv")).run()
+    return at
+
+
+def test_upload_score_filter_and_export(triage_app):
+    at = triage_app
+    assert not at.exception
+    assert at.selectbox(key=state.TRIAGE_SMILES_COLUMN).value == "smiles"  # columns guessed from their names
+    assert at.selectbox(key=state.TRIAGE_ID_COLUMN).value == "compound_id"
+    at.button[0].click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 10 and set(BAD) <= set(table["id"])  # every row, bad ones flagged
+    assert (table.set_index("id").loc[list(BAD), "status"] == "error").all()
+    # a filter changes the rows on screen, without re-scoring
+    scored = at.session_state[state.TRIAGE_RESULT]["table"]
+    at.checkbox(key="molapp.triage.filter.pains").check().run()
+    filtered = at.dataframe[0].value
+    assert at.session_state[state.TRIAGE_RESULT]["table"] is scored
+    assert "catechol_acid" not in set(filtered["id"]) and len(filtered) < len(table)
+    assert all(filtered["status"] == "ok")
+    # the exported rows are the filtered rows, with their predictions
+    view = at.session_state[state.TRIAGE_VIEW]
+    assert sorted(view["id"]) == sorted(filtered["id"])
+    exported = pd.read_csv(io.StringIO(view.to_csv(index=False)))
+    assert "NR-AR" in exported and exported["NR-AR"].notna().all()
+    sdf = list(Chem.ForwardSDMolSupplier(io.BytesIO(write_sdf(view).encode())))
+    assert [m.GetProp("_Name") for m in sdf] == view["id"].tolist() and all(m.HasProp("SR-p53") for m in sdf)
+
+
+def test_rank_by_a_task(triage_app):
+    at = triage_app
+    at.button[0].click().run()
+    at.selectbox(key="molapp.triage.rank").set_value("NR-AR").run()
+    ranked = at.dataframe[0].value
+    probabilities = ranked["NR-AR"].dropna().to_numpy()
+    assert (np.diff(probabilities) <= 0).all() and not at.exception
