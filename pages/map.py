@@ -4,12 +4,12 @@ among them; optionally a second model's map of the same molecules beside it."""
 import streamlit as st
 
 from molapp.app import map_views as views
-from molapp.app import resources, state
+from molapp.app import resources
 from molapp.app.sidebar import render_sidebar
 
 settings = render_sidebar()
 st.title("Embedding map")
-reference = views.settings_panel_map(settings)
+reference = views.panel_map(settings)
 if reference is None:
     st.stop()
 st.caption(views.describe(settings.panel, reference))
@@ -19,7 +19,7 @@ placed = views.place(settings.panel, mine) if mine else None
 if not mine:
     st.caption("Predict a molecule on the Predict page, or score a list on the Triage page, to see it placed here.")
 others = views.comparison_choices(settings.panel, reference)
-compare = st.selectbox("Compare with", [None, *others], format_func=lambda p: "—" if p is None else p.title, key=state.MAP_COMPARE) if others else None
+compare = views.comparison(others)
 if compare is None:
     selected = views.chart(settings.panel, reference, what, task, settings.threshold, placed, key="map-main")
 else:

@@ -83,3 +83,15 @@ def test_map_page_places_the_predicted_molecule():
     at.selectbox(key=state.MAP_COLOUR).set_value("split").run()
     names = {trace.get("name") for trace in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
     assert {"train", "valid", "test", "your molecules"} <= names and not at.exception
+
+
+def test_two_models_side_by_side_on_the_same_molecules():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()  # default panel: GraphMem, Tox21 scaffold
+    at.switch_page("pages/map.py").run()
+    compare = at.selectbox(key=state.MAP_COMPARE)
+    compare.set_value(next(o for o in compare.options if "(MemGNN," in o)).run()
+    assert not at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 2
+    counts = [sum(len(t["customdata"]) for t in spec["data"] if t.get("name") != "your molecules") for spec in charts]
+    assert counts[0] == counts[1] == 7820  # the same reference molecules under both models

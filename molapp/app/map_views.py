@@ -167,7 +167,16 @@ def comparison_choices(panel: Panel, reference: EmbeddingMap) -> list[Panel]:
             and resources.embedding_map(str(p.path)).ids == reference.ids]
 
 
-def settings_panel_map(settings: Settings) -> EmbeddingMap | None:
+def comparison(others: list[Panel]) -> Panel | None:
+    """The second model chosen to show beside the first, if any."""
+    if not others:
+        return None
+    titles = [p.title for p in others]
+    chosen = st.selectbox("Compare with", ["—", *titles], key=state.MAP_COMPARE)
+    return others[titles.index(chosen)] if chosen in titles else None
+
+
+def panel_map(settings: Settings) -> EmbeddingMap | None:
     if not EmbeddingMap.exists(settings.panel.path):
         titles = ", ".join(p.title for p in panels_with_maps()) or "none"
         st.info(f"This checkpoint has no embedding map. Panels with one: {titles}. "
