@@ -147,6 +147,14 @@ def test_map_shows_the_molecule_among_known_compounds(page):
     assert page.locator(".js-plotly-plot .legendtext").filter(has_text="your molecules").count() == 1
     assert page.locator(".js-plotly-plot .textpoint").filter(has_text="pasted").count() == 1  # the star is labelled
     page.screenshot(path=str(ARTIFACTS / "map.png"), full_page=True)
+    # the same molecules under a second model, side by side
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Compare with").click()
+    page.get_by_role("option").filter(has_text="(GMN,").first.click()
+    wait_idle(page)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 2", timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "map-compare.png"), full_page=True)
 
 
 def test_triage_upload_and_score(page):

@@ -102,3 +102,12 @@ def test_rank_by_a_task(triage_app):
     ranked = at.dataframe[0].value
     probabilities = ranked["NR-AR"].dropna().to_numpy()
     assert (np.diff(probabilities) <= 0).all() and not at.exception
+
+
+def test_more_than_the_limit_points_to_the_cli():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/triage.py").run()
+    at.radio(key=state.TRIAGE_SOURCE).set_value("Paste SMILES").run()
+    at.text_area(key=state.TRIAGE_PASTE).input("CCO\n" * 100_001).run()
+    assert not at.exception and len(at.button) == 0
+    assert "100,001 molecules" in at.error[0].value and "molapp.predict" in at.error[0].value

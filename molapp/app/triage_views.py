@@ -16,7 +16,7 @@ from molapp.app.sidebar import Settings
 from molapp.chem.druglikeness import PROPERTIES
 from molapp.chem.io import InputRow, read_sdf, write_sdf
 from molapp.explain.depict import grid_svg, thumbnail_url
-from molapp.inference.triage import DOMAIN_COLUMN, FIXED_COLUMNS, TRIAGE_LIMIT, rows_from_smiles_text, score
+from molapp.inference.triage import DOMAIN_COLUMN, TRIAGE_LIMIT, rows_from_smiles_text, score
 
 SOURCES = ["Upload CSV", "Upload SDF", "Paste SMILES"]
 SHOWN_ROWS = 1000  # rows drawn with structures; filters and exports cover all rows
@@ -96,9 +96,8 @@ def scored(settings: Settings, rows: list[InputRow], digest: str) -> pd.DataFram
         bar.progress(done / total, text=f"Scored {done:,} of {total:,} molecules · about {left:.0f} s left")
 
     table = score(settings.predictor, resources.domain_index(str(settings.panel.path)), rows, progress=progress)
-    bar.empty()
     st.session_state[state.TRIAGE_RESULT] = {"key": key, "table": table}
-    return table
+    st.rerun()  # draw the page from the stored scores, without the button and the progress bar
 
 
 def filters(settings: Settings, table: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,6 @@ size, K keys (clusters), h heads, d' output size. Nothing here keeps state betwe
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import MemPooling
