@@ -31,19 +31,22 @@ from molapp.featurizers.graph import MolGraphFeaturizer  # noqa: E402
 
 def run_with_peak_rss(command: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS of the whole process tree (MB, sampled every 50 ms), stderr."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    root = psutil.Process(process.pid)
-    peak = 0
-    while process.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    return wall, peak / 1e6, process.stderr.read()
+    # stderr goes to a file: a long run's progress output would fill a pipe and stall the child
+    with tempfile.TemporaryFile("w+") as log:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stderr=log, text=True)
+        root = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        log.seek(0)
+        return wall, peak / 1e6, log.read()
 
 
 def main() -> int:

@@ -13,9 +13,9 @@ train() { "$PY" -m molapp.train --results-dir bench/results --threads 1 "$@"; }
 long="--max-epochs 150 --patience 40"
 medium="--max-epochs 100 --patience 25"
 runs=(
-  "--dataset esol --model memgnn --split random --out checkpoints/memgnn-esol-random $long"
+  "--dataset esol --model memgnn --split random --out checkpoints/memgnn-esol-random --max-epochs 300 --patience 80"
   "--dataset bace --model memgnn --split scaffold --out checkpoints/memgnn-bace-scaffold $long"
-  "--dataset lipophilicity --model memgnn --split random --out checkpoints/memgnn-lipophilicity-random $medium"
+  "--dataset lipophilicity --model memgnn --split random --out checkpoints/memgnn-lipophilicity-random --max-epochs 250 --patience 60"
   "--dataset bbbp --model memgnn --split scaffold --out checkpoints/memgnn-bbbp-scaffold $long"
   "--dataset esol --model gmn --split random --out checkpoints/gmn-esol-random $long"
   "--dataset freesolv --model memgnn --split random --out bench/work/memgnn-freesolv-random $long"

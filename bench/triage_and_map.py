@@ -9,7 +9,7 @@
 
     .venv/bin/python bench/triage_and_map.py [--million]
 
-Writes bench/results/triage-and-map.json (and predict-1m.json with --million).
+Writes bench/results/triage-and-map-<checkpoint>.json (and predict-1m.json with --million).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def main() -> int:
         "map_placement": {"checkpoint": args.map_checkpoint, "reference_molecules": len(reference.ids), "new_molecules": len(new),
                           "placed": len(placed), "seconds": round(place_seconds, 1), "target_seconds": 10},
     }
-    (ROOT / "bench" / "results" / "triage-and-map.json").write_text(json.dumps(result, indent=2) + "\n")
+    (ROOT / "bench" / "results" / f"triage-and-map-{Path(args.checkpoint).name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
     if args.million:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 
 from rdkit import Chem
-from rdkit.Chem import QED, Crippen, Descriptors, rdMolDescriptors
+from rdkit.Chem import QED, rdMolDescriptors
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
 # Column names, in display order.
@@ -29,11 +29,10 @@ def alerts(mol: Chem.Mol, catalog: str) -> str:
 def drug_likeness(mol: Chem.Mol) -> dict:
     """One molecule's `PROPERTIES`. Lipinski passes with at most one violation of MW ≤ 500,
     cLogP ≤ 5, HBD ≤ 5, HBA ≤ 10; Veber with ≤ 10 rotatable bonds and TPSA ≤ 140 Å²."""
-    mw = Descriptors.MolWt(mol)
-    clogp = Crippen.MolLogP(mol)
-    hbd = rdMolDescriptors.CalcNumHBD(mol)
+    qed_inputs = QED.properties(mol)  # MW, Crippen logP, PSA, … computed once, for QED and the table
+    mw, clogp, tpsa = qed_inputs.MW, qed_inputs.ALOGP, qed_inputs.PSA
+    hbd = rdMolDescriptors.CalcNumHBD(mol)  # Lipinski's counts (QED uses its own acceptor patterns)
     hba = rdMolDescriptors.CalcNumHBA(mol)
-    tpsa = rdMolDescriptors.CalcTPSA(mol)
     rotatable = rdMolDescriptors.CalcNumRotatableBonds(mol)
     violations = (mw > 500) + (clogp > 5) + (hbd > 5) + (hba > 10)
     return {
@@ -43,7 +42,7 @@ def drug_likeness(mol: Chem.Mol) -> dict:
         "HBA": hba,
         "TPSA": round(tpsa, 1),
         "rotatable bonds": rotatable,
-        "QED": round(QED.qed(mol), 3),
+        "QED": round(QED.qed(mol, qedProperties=qed_inputs), 3),
         "Lipinski": bool(violations <= 1),
         "Veber": bool(rotatable <= 10 and tpsa <= 140),
         "PAINS": alerts(mol, "PAINS"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 from rdkit import Chem, RDLogger
 
 from molapp.chem.druglikeness import PROPERTIES, drug_likeness
@@ -38,12 +39,24 @@ class PreparedChunk:
     properties: list[dict | None]
 
 
+def _properties(canonical_smiles: str) -> dict | None:
+    """Drug-likeness, or None where RDKit cannot re-read the canonical SMILES or a descriptor
+    fails (rare); the row keeps its predictions, only these columns stay empty."""
+    mol = Chem.MolFromSmiles(canonical_smiles) if canonical_smiles else None
+    if mol is None:
+        return None
+    try:
+        return drug_likeness(mol)
+    except Exception:  # noqa: BLE001 - one molecule's descriptor failure must not lose the chunk
+        return None
+
+
 def prepare(rows: Sequence[InputRow]) -> PreparedChunk:
     RDLogger.DisableLog("rdApp.*")  # the reason goes into the row's error; no console noise
     molecules = [FeaturizedMolecule("", None, [], r.error) if r.error else featurize_one(r.smiles) for r in rows]
     canonical = [m.canonical_smiles if m.ok else "" for m in molecules]
     packed = fingerprints(canonical) if canonical else np.zeros((0, FP_BITS // 8), np.uint8)
-    properties = [drug_likeness(Chem.MolFromSmiles(s)) if s else None for s in canonical]
+    properties = [_properties(s) for s in canonical]
     return PreparedChunk(molecules, packed, properties)
 
 
@@ -74,9 +87,14 @@ def score(
             progress(done, len(rows), time.perf_counter() - start)
 
     if workers > 1 and len(chunks) > 1:
-        with mp.get_context("fork").Pool(workers) as pool:
-            for prepared in pool.imap(prepare, chunks):
-                consume(prepared)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # the workers have the cores; the model keeps one thread beside them
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                for prepared in pool.imap(prepare, chunks):
+                    consume(prepared)
+        finally:
+            torch.set_num_threads(threads)
     else:
         for chunk in chunks:
             consume(prepare(chunk))
