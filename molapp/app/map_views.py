@@ -163,8 +163,10 @@ def selection(panel: Panel, reference: EmbeddingMap, selected: list[int], task: 
 
 def comparison_choices(panel: Panel, reference: EmbeddingMap) -> list[Panel]:
     """Other checkpoints with a map of the same molecules."""
-    return [p for p in panels_with_maps() if p.path != panel.path and resources.embedding_map(str(p.path)).dataset == reference.dataset
-            and resources.embedding_map(str(p.path)).ids == reference.ids]
+    def same_molecules(other: EmbeddingMap) -> bool:
+        return other.dataset == reference.dataset and other.ids == reference.ids
+
+    return [p for p in panels_with_maps() if p.path != panel.path and same_molecules(resources.embedding_map(str(p.path)))]
 
 
 def comparison(others: list[Panel]) -> Panel | None:

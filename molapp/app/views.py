@@ -197,8 +197,7 @@ def attention(settings: Settings, result: Explanation) -> None:
             st.info("RDKit could not embed a 3D conformer for this molecule.")
 
 
-def cluster_table(result: Explanation, assignment: np.ndarray) -> pd.DataFrame:
-    groups = functional_groups(result.mol)
+def cluster_table(result: Explanation, assignment: np.ndarray, groups: list) -> pd.DataFrame:
     found = find_clusters(result.mol, assignment, groups)
     colours = cluster_colours(assignment.argmax(1))
     rows = []
@@ -231,8 +230,9 @@ def clusters(settings: Settings, result: Explanation) -> None:
                "inside a cluster take its colour. These are the assignments the predictions above were computed with.")
     layer = _layer_choice(len(result.assignments))
     assignment = result.assignments[layer]
-    table = cluster_table(result, assignment)
-    groups = sum(1 for g in functional_groups(result.mol) if len(g.atoms) >= 2)
+    found_groups = functional_groups(result.mol)  # SMARTS matching once per rerun, for the table and the count
+    table = cluster_table(result, assignment, found_groups)
+    groups = sum(1 for g in found_groups if len(g.atoms) >= 2)
     exact = int((table["is exactly"] != "–").sum())
     molblock = conformer_molblock(result.canonical_smiles)
     picture, viewer = st.columns(2)
