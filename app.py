@@ -7,6 +7,6 @@ navigation = st.navigation([
     st.Page("pages/predict.py", title="Predict & explain", icon="🔬", default=True),
     st.Page("pages/triage.py", title="Triage", icon="🧮"),
     st.Page("pages/map.py", title="Embedding map", icon="🗺️"),
-    st.Page("pages/checkpoints.py", title="Checkpoints", icon="📋"),
+    st.Page("pages/models.py", title="Models", icon="📋"),
 ])
 navigation.run()

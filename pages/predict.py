@@ -1,5 +1,6 @@
 """Predict & explain: one molecule in, predictions per task, and why — where GraphMem looked,
-or how MemGNN/GMN clustered the atoms."""
+how MemGNN/GMN clustered the atoms, how GraSeq mixed graph and sequence, or which tasks
+the transfer model learned from which."""
 
 import streamlit as st
 
@@ -19,7 +20,4 @@ if not result.ok:
 views.molecule_card(name, result)
 views.results(settings, result, name)
 views.applicability_domain(settings, result)
-if result.attention is not None:
-    views.attention(settings, result)
-else:
-    views.clusters(settings, result)
+views.why(settings, result)

@@ -62,12 +62,29 @@ def test_example_picker_shows_note(app):
     assert [s.value for s in app.subheader][0] == "Benzo[a]pyrene"
 
 
-def test_checkpoints_page_renders():
+def test_models_page_leaderboard_card_and_test_split_plots():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.switch_page("pages/checkpoints.py").run()
+    at.switch_page("pages/models.py").run()
     assert not at.exception
-    assert [t.value for t in at.title] == ["Checkpoints"]
-    assert len(at.dataframe) == 2
+    assert [t.value for t in at.title] == ["Models"]
+    board = at.dataframe[0].value
+    # the default panel's dataset and split, read from bench/results: GraphMem is among the runs
+    assert at.selectbox(key=state.MODELS_DATASET).value == "tox21" and at.radio(key=state.MODELS_SPLIT).value == "scaffold"
+    assert "graphmem" in set(board["model"]) and board["seeds"].min() >= 1
+    assert board["test ROC-AUC"].is_monotonic_decreasing  # best first
+    assert "On its test split" in [s.value for s in at.subheader]
+    assert len(at.get("plotly_chart")) == 3  # leaderboard, ROC curves, reliability
+    at.selectbox(key=state.MODELS_DATASET).set_value("esol").run()
+    board = at.dataframe[0].value
+    assert not at.exception and "test RMSE" in board.columns and board["test RMSE"].is_monotonic_increasing
+
+
+def test_models_page_regression_panel_shows_parity_plot(app):
+    choose_panel(app, "ESOL", "MemGNN")
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    assert app.selectbox(key=state.MODELS_DATASET).value == "esol" and app.radio(key=state.MODELS_SPLIT).value == "random"
+    assert len(app.get("plotly_chart")) == 2  # leaderboard, predicted against measured
 
 
 def choose_panel(at: AppTest, dataset: str, model_title: str) -> AppTest:

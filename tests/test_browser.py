@@ -108,12 +108,14 @@ def test_bad_smiles_shows_message(page):
     page.screenshot(path=str(ARTIFACTS / "bad-smiles.png"), full_page=True)
 
 
-def test_checkpoints_page(page, app_url):
-    page.goto(f"{app_url}/checkpoints")
+def test_models_page(page, app_url):
+    page.goto(f"{app_url}/models")
     wait_idle(page)
-    page.get_by_text("Checkpoints", exact=True).first.wait_for()
+    page.get_by_text("Leaderboard", exact=True).first.wait_for()
+    page.get_by_text("On its test split", exact=True).first.wait_for()
+    assert page.locator("[data-testid='stPlotlyChart']").count() == 3
     assert page.locator("[data-testid='stException']").count() == 0
-    page.screenshot(path=str(ARTIFACTS / "checkpoints.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
 
 
 def test_memgnn_clusters(page, app_url):

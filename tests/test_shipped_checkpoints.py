@@ -8,7 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import Predictor
+from molapp.models.registry import MODEL_KINDS
+from molapp.training.metrics import per_task_metrics
 from molapp.training.evaluate import evaluate_checkpoint
 
 from .conftest import CHECKPOINTS, needs_shared_data, shared_data_dir
@@ -28,11 +31,12 @@ def test_the_required_checkpoints_ship():
 def test_card_is_complete_and_files_are_small(directory):
     card = json.loads((directory / "card.json").read_text())
     assert REQUIRED <= set(card)
-    assert card["model"] in {"graphmem", "mt-graphmem", "memgnn", "gmn"} and card["split"] in {"random", "scaffold"}
+    assert card["model"] in MODEL_KINDS and card["split"] in {"random", "scaffold"}
     assert set(card["tasks"]) <= set(card["metrics"]["test"]) and "mean" in card["metrics"]["valid"]
     files = {p.name for p in directory.iterdir()}
-    assert {"weights.safetensors", "card.json", "domain.safetensors", "domain.json"} <= files
-    assert files <= {"weights.safetensors", "card.json", "domain.safetensors", "domain.json", "map.safetensors", "map.json"}
+    assert {"weights.safetensors", "card.json", "domain.safetensors", "domain.json", "test_predictions.safetensors"} <= files
+    assert files <= {"weights.safetensors", "card.json", "domain.safetensors", "domain.json", "map.safetensors", "map.json",
+                     "test_predictions.safetensors"}
     assert sum(p.stat().st_size for p in directory.iterdir()) < 8e6
 
 
@@ -49,6 +53,19 @@ def test_shipped_checkpoint_predicts(directory):
     else:  # in the dataset's units, within the range its training labels span
         assert np.isfinite(good).all()
         assert (np.abs(good - np.array(predictor.card["target_mean"])) < 5 * np.array(predictor.card["target_std"])).all()
+
+
+@pytest.mark.parametrize("directory", SHIPPED, ids=lambda p: p.name)
+def test_shipped_test_predictions_score_as_the_card_says(directory):
+    """What the Models page draws its ROC curves and reliability plots from is the test split
+    the card's metrics were measured on."""
+    card = json.loads((directory / "card.json").read_text())
+    held_out = SplitPredictions.load(directory)
+    assert held_out.labels.shape == held_out.predictions.shape and held_out.labels.shape[1] == len(card["tasks"])
+    assert len(held_out.labels) == sum(size["test"] for size in card["sizes"].values())
+    scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
+    for task in [*card["tasks"], "mean"]:
+        assert scores[task] == pytest.approx(card["metrics"]["test"][task], abs=1e-4, nan_ok=True)
 
 
 @needs_shared_data

@@ -26,7 +26,8 @@ DATASET_TITLES = {
     "lipophilicity": ("Lipophilicity", "logD task"),
     "freesolv": ("FreeSolv", "hydration free energy task"),
 }
-MODEL_TITLES = {"graphmem": "GraphMem", "mt-graphmem": "MT-GraphMem, joint training", "memgnn": "MemGNN", "gmn": "GMN"}
+MODEL_TITLES = {"graphmem": "GraphMem", "mt-graphmem": "MT-GraphMem, joint training", "memgnn": "MemGNN", "gmn": "GMN",
+                "graseq": "GraSeq", "transfer": "task transfer", "gcn": "GCN"}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The blocks the Predict page is made of: input, molecule card, results, applicability
-domain, attention (2D and 3D). Each takes what it shows and draws it."""
+domain, and why — attention (2D and 3D), clusters, the fusion gate or task dependencies.
+Each takes what it shows and draws it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from molapp.explain.clusters import atom_label, clusters as find_clusters, funct
 from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer_molblock,
                                    molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
+from molapp.models.registry import explanation_kind
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
 INPUT_MODES = ["Paste SMILES", "Draw", "Examples"]
@@ -256,3 +258,72 @@ def clusters(settings: Settings, result: Explanation) -> None:
             "holds": st.column_config.TextColumn(help="Functional groups lying wholly inside the cluster"),
         },
     )
+
+
+def fusion(settings: Settings, result: Explanation) -> None:
+    st.subheader("Why: graph or SMILES sequence")
+    st.caption("GraSeq reads the molecule twice — as a graph (GraphSAGE over the bonds) and as a sequence (a BiLSTM over "
+               "the atoms in the order the SMILES string writes them) — and a learned gate F mixes the two embeddings "
+               "dimension by dimension: h = F·graph + (1 − F)·sequence. This is the gate the predictions above used.")
+    picture, gate = st.columns(2)
+    picture.markdown("**The sequence the BiLSTM reads** (atom numbers = order in the canonical SMILES)")
+    picture.image(molecule_svg(result.mol, atom_numbers=True), width=420)
+    picture.code(result.canonical_smiles, language=None)
+    with gate:
+        if result.gate is None:
+            st.info("This GraSeq variant has no fusion gate: it concatenates the graph and sequence embeddings.")
+            return
+        share = float(result.gate.mean())
+        st.metric("From the graph", f"{share:.0%}", help="Mean of the gate F over the embedding's dimensions")
+        st.metric("From the SMILES sequence", f"{1 - share:.0%}")
+        st.plotly_chart(gate_figure(result.gate), key="fusion-gate")
+
+
+def gate_figure(gate: np.ndarray) -> go.Figure:
+    order = np.argsort(-gate)
+    figure = go.Figure(go.Bar(x=np.arange(len(gate)), y=gate[order], marker_color="#4C78A8",
+                              customdata=order, hovertemplate="dimension %{customdata}: F = %{y:.2f}<extra></extra>"))
+    figure.add_hline(y=0.5, line_dash="dot", line_color="grey")
+    figure.update_layout(height=220, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(title="gate F", range=[0, 1]),
+                         xaxis=dict(title="embedding dimensions, most graph-driven first", showticklabels=False))
+    return figure
+
+
+def task_dependency(settings: Settings, result: Explanation) -> None:
+    st.subheader("Why: which tasks this model learned from which")
+    st.caption("The transfer model encodes the molecule once per task, carries each task's atom embeddings over to the "
+               "others, and merges them with learned task-dependency weights. Row j: how much each task's knowledge "
+               "feeds the prediction for task j (each row sums to 1). These weights are the same for every molecule.")
+    st.plotly_chart(dependency_figure(settings, result.task_dependency), key="task-dependency")
+    tasks = settings.panel.card["tasks"]
+    rows = []
+    for task in result.tasks:
+        weights = result.task_dependency[tasks.index(task)]
+        helpers = [i for i in np.argsort(-weights) if tasks[i] != task][:3]
+        rows.append({"task": settings.panel.task_label(task), "own weight": round(float(weights[tasks.index(task)]), 3),
+                     "helped most by": ", ".join(f"{tasks[i]} ({weights[i]:.2f})" for i in helpers)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def dependency_figure(settings: Settings, matrix: np.ndarray) -> go.Figure:
+    tasks = settings.panel.card["tasks"]
+    figure = go.Figure(go.Heatmap(z=matrix, x=tasks, y=tasks, colorscale="Blues", zmin=0,
+                                  hovertemplate="%{x} → %{y}: %{z:.3f}<extra></extra>", colorbar=dict(title="weight")))
+    figure.update_layout(height=max(320, 28 * len(tasks) + 120), margin=dict(l=10, r=10, t=10, b=10),
+                         xaxis=dict(title="helping task (source)", tickangle=-45), yaxis=dict(title="task predicted", autorange="reversed"))
+    return figure
+
+
+def why(settings: Settings, result: Explanation) -> None:
+    """The explanation the panel's model has: attention, clusters, fusion gate or task dependencies."""
+    if result.attention is not None:
+        attention(settings, result)
+    elif result.assignments is not None:
+        clusters(settings, result)
+    elif result.task_dependency is not None:
+        task_dependency(settings, result)
+    elif explanation_kind(settings.panel.card["model"]) == "fusion":
+        fusion(settings, result)
+    else:
+        st.caption(f"{MODEL_TITLES.get(settings.panel.card['model'], settings.panel.card['model'])} has no per-molecule "
+                   "explanation view; its test-split ROC curves are on the Models page.")

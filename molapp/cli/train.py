@@ -26,6 +26,7 @@ from molapp.inference.domain import FP_BITS, FP_RADIUS, DomainIndex
 from molapp.inference.predictor import resolve_device
 from molapp.models.checkpoint import save_checkpoint
 from molapp.models.registry import MODEL_KINDS
+from molapp.training.evaluate import split_predictions
 from molapp.training.groups import build_groups
 from molapp.training.trainer import TrainConfig, train
 
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         card["target_mean"], card["target_std"] = result.target_mean, result.target_std
     out = save_checkpoint(args.out, result.model, card)
     domain.save(out)
+    split_predictions(result.model, groups, "test", card).save(out)  # ROC and reliability on the Models page
     print(f"wrote {out}: test {card['metric']} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
         write_results(card, Path(args.results_dir), result.metrics)

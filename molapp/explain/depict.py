@@ -40,9 +40,10 @@ def _strip_xml_header(svg: str) -> str:
     return svg.split("?>", 1)[1] if svg.startswith("<?xml") else svg
 
 
-def molecule_svg(mol: Chem.Mol, width: int = 360, height: int = 260) -> str:
+def molecule_svg(mol: Chem.Mol, width: int = 360, height: int = 260, atom_numbers: bool = False) -> str:
     drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
     drawer.drawOptions().clearBackground = False
+    drawer.drawOptions().addAtomIndices = atom_numbers
     rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
     drawer.FinishDrawing()
     return _strip_xml_header(drawer.GetDrawingText())

@@ -1,6 +1,8 @@
 """Why a model predicted what it did, for one molecule: predictions together with what the
 model computed on the way, from one and the same forward pass — GraphMem's attention per
-hop, atom and task query; MemGNN's and GMN's soft assignment of atoms to memory clusters.
+hop, atom and task query; MemGNN's and GMN's soft assignment of atoms to memory clusters;
+GraSeq's gate between its graph and SMILES-sequence embeddings; the transfer model's
+learned task dependencies.
 
 The molecule is re-read from its canonical SMILES, so atom i of the attention arrays is
 atom i of `Explanation.mol`, the molecule every depiction draws.
@@ -20,9 +22,16 @@ from molapp.chem.standardize import standardize
 from molapp.data.collate import collate
 from molapp.featurizers.graph import MolGraphFeaturizer
 from molapp.inference.predictor import Predictor, device_name, output_transform
-from molapp.models.registry import has_attention
+from molapp.models.registry import explanation_kind
 
 _featurizer = MolGraphFeaturizer()
+
+# What each explanation kind asks the model's forward pass to return besides its outputs.
+EXPLANATION_FLAGS = {
+    "attention": {"return_attention": True},
+    "clusters": {"return_assignments": True},
+    "fusion": {"return_fusion": True},
+}
 
 
 @dataclass
@@ -31,8 +40,11 @@ class Explanation:
     hop t, atom i, query q, summing to 1 over atoms; `embedding` [Q, H], the final controller
     state per query. MemGNN/GMN: `assignments`, per memory layer with more than one key,
     [N, K_l] — how much atom i belongs to cluster k of layer l (the deeper layers' through
-    the layers before them), summing to 1 over clusters; `embedding` [H]. `error` is set
-    (and the arrays are None) when the input is unusable."""
+    the layers before them), summing to 1 over clusters; `embedding` [H]. GraSeq: `gate` [H],
+    the fusion gate F (1: the graph embedding's dimension, 0: the sequence's), None for a
+    variant without one. Transfer model: `task_dependency` [T, T] over all the panel's
+    tasks, row j the weights with which tasks i feed task j. `error` is set (and the arrays
+    are None) when the input is unusable."""
 
     input_smiles: str
     tasks: list[str]
@@ -43,6 +55,8 @@ class Explanation:
     values: np.ndarray | None = None
     attention: np.ndarray | None = None
     assignments: list[np.ndarray] | None = None
+    gate: np.ndarray | None = None
+    task_dependency: np.ndarray | None = None
     embedding: np.ndarray | None = None
     device: str = "CPU"
     seconds: float = 0.0
@@ -80,13 +94,11 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
     mol = Chem.MolFromSmiles(record.canonical_smiles)
     task_ids = predictor.task_ids(chosen).to(predictor.device)
     batch = collate([_featurizer(mol)]).to(predictor.device)
-    attention_model = has_attention(predictor.card["model"])
+    kind = explanation_kind(predictor.card["model"])
     with torch.inference_mode():
-        if attention_model:
-            out = predictor.model(batch, task_ids, return_attention=True, return_embedding=True)
-        else:
-            out = predictor.model(batch, task_ids, return_assignments=True, return_embedding=True)
+        out = predictor.model(batch, task_ids, return_embedding=True, **EXPLANATION_FLAGS.get(kind, {}))
         values = output_transform(predictor.card)(out.logits, task_ids)
+        dependency = predictor.model.task_dependency() if kind == "task_transfer" else None
     return Explanation(
         smiles,
         chosen,
@@ -94,8 +106,10 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
         record.changes,
         mol=mol,
         values=values[0].float().cpu().numpy(),
-        attention=out.attention.float().cpu().numpy() if attention_model else None,
-        assignments=None if attention_model else atom_assignments(out.assignments),
+        attention=out.attention.float().cpu().numpy() if kind == "attention" else None,
+        assignments=atom_assignments(out.assignments) if kind == "clusters" else None,
+        gate=out.gate[0].float().cpu().numpy() if kind == "fusion" and out.gate is not None else None,
+        task_dependency=dependency.float().cpu().numpy() if dependency is not None else None,
         embedding=out.embedding[0].float().cpu().numpy(),
         device=device_name(predictor.device),
         seconds=time.perf_counter() - start,

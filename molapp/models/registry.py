@@ -23,9 +23,23 @@ def build_model(kind: str, config: dict) -> nn.Module:
     return model_class(config_class(**config))
 
 
+# What the app shows as a kind's explanation: "attention" (attention per hop and task query),
+# "clusters" (memory-layer atom clusters), "fusion" (GraSeq's graph/sequence gate),
+# "task_transfer" (the learned task-dependency matrix), "none" (prediction only).
+EXPLANATIONS: dict[str, str] = {
+    "graphmem": "attention",
+    "mt-graphmem": "attention",
+    "memgnn": "clusters",
+    "gmn": "clusters",
+}
+
+
+def explanation_kind(kind: str) -> str:
+    return EXPLANATIONS.get(kind, "none")
+
+
 def has_attention(kind: str) -> bool:
-    """GraphMem's explanation is attention per hop; MemGNN's and GMN's is atom clusters."""
-    return MODEL_KINDS[kind][0] is GraphMem
+    return explanation_kind(kind) == "attention"
 
 
 def architecture_summary(card: dict) -> str:

@@ -1,0 +1,196 @@
+"""The Models page: how every model does on the same data (a leaderboard per dataset and
+split from the benchmark results files), every shipped checkpoint at a glance, and the
+chosen checkpoint in detail — its card, ROC curves per task and a reliability plot (or, for
+regression, predicted against measured) on its own test split."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from molapp.app import state
+from molapp.app.panels import DATASET_TITLES, ROOT, Panel, list_panels
+from molapp.app.sidebar import Settings
+from molapp.evaluation.leaderboard import leaderboard as leaderboard_table
+from molapp.evaluation.leaderboard import metric_of, read_results
+from molapp.evaluation.split_predictions import SplitPredictions, expected_calibration_error, reliability, roc
+from molapp.models.registry import architecture_summary
+
+METRIC_NAMES = {"roc_auc": "ROC-AUC", "rmse": "RMSE"}
+
+
+def results_dir() -> Path:
+    """The benchmark results files, or the folder `MOLAPP_RESULTS` names."""
+    return Path(os.environ.get("MOLAPP_RESULTS", ROOT / "bench" / "results"))
+
+
+@st.cache_data(show_spinner=False)
+def _results(directory: str) -> pd.DataFrame:
+    return read_results(directory)
+
+
+def leaderboard(panel: Panel) -> None:
+    st.subheader("Leaderboard")
+    results = _results(str(results_dir()))
+    if results.empty:
+        st.info(f"No benchmark results in `{results_dir()}`; `bench/ladder.py` writes them.")
+        return
+    datasets = sorted(results["dataset"].unique(), key=lambda d: list(DATASET_TITLES).index(d) if d in DATASET_TITLES else 99)
+    home = panel.card["dataset"] if isinstance(panel.card["dataset"], str) else panel.card["dataset"][0]
+    left, right = st.columns(2)
+    dataset = left.selectbox("Dataset", datasets, index=datasets.index(home) if home in datasets else 0,
+                             format_func=lambda d: DATASET_TITLES.get(d, (d,))[0], key=state.MODELS_DATASET)
+    split = right.radio("Split", ["scaffold", "random"], index=0 if panel.card["split"] == "scaffold" else 1,
+                        horizontal=True, key=state.MODELS_SPLIT)
+    table = leaderboard_table(results, dataset, split)
+    metric = METRIC_NAMES[metric_of(results, dataset)]
+    if table.empty:
+        st.info(f"No runs on {DATASET_TITLES.get(dataset, (dataset,))[0]} with the {split} split yet.")
+        return
+    better = "lower" if metric == "RMSE" else "higher"
+    st.caption(f"Test {metric} on the canonical {split} split ({better} is better), mean ± std over seeds. "
+               "Paper figures are on the papers' own splits of the same kind: context, not the same rows.")
+    st.dataframe(table.rename(columns={"mean": f"test {metric}", "std": "± std", "paper_source": "paper source",
+                                       "train_minutes": "training (min)"}),
+                 hide_index=True, column_config={
+                     f"test {metric}": st.column_config.NumberColumn(format="%.3f"),
+                     "± std": st.column_config.NumberColumn(format="%.3f"),
+                     "paper": st.column_config.NumberColumn(format="%.3f"),
+                     "training (min)": st.column_config.NumberColumn(format="%.1f")})
+    st.plotly_chart(leaderboard_figure(table, metric), key="models-leaderboard")
+
+
+def leaderboard_figure(table: pd.DataFrame, metric: str) -> go.Figure:
+    figure = go.Figure(go.Bar(x=table["model"], y=table["mean"], error_y=dict(type="data", array=table["std"].fillna(0)),
+                              name="ours (mean ± std)", marker_color="#4C78A8",
+                              hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    papers = table.dropna(subset=["paper"])
+    if not papers.empty:
+        figure.add_trace(go.Scatter(x=papers["model"], y=papers["paper"], mode="markers", name="paper",
+                                    marker=dict(symbol="diamond", size=12, color="#E45756"),
+                                    hovertext=papers["paper_source"], hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>"))
+    low = min(table["mean"].min(), papers["paper"].min() if not papers.empty else np.inf)
+    figure.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), yaxis_title=f"test {metric}",
+                         yaxis_range=[0.9 * low if metric == "ROC-AUC" else 0, None], legend=dict(orientation="h"))
+    return figure
+
+
+def overview() -> None:
+    st.subheader("Shipped checkpoints")
+    rows = []
+    for panel in list_panels():
+        card = panel.card
+        rows.append({
+            "panel": panel.title,
+            "checkpoint": panel.path.name,
+            "metric": METRIC_NAMES[card["metric"]],
+            "test (mean over tasks)": round(card["metrics"]["test"]["mean"], 3),
+            "valid": round(card["metrics"]["valid"]["mean"], 3),
+            "architecture": architecture_summary(card),
+            "training time (min)": round(card["train_seconds"] / 60, 1),
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption("Figures are on the canonical MoleculeNet splits; `bench/reproduce.py --evaluate` re-scores them.")
+
+
+def card(panel: Panel) -> None:
+    card = panel.card
+    st.subheader(panel.title)
+    per_task = pd.DataFrame({
+        "task": [panel.task_label(t) for t in card["tasks"]],
+        "test": [card["metrics"]["test"].get(t) for t in card["tasks"]],
+        "valid": [card["metrics"]["valid"].get(t) for t in card["tasks"]],
+    })
+    st.dataframe(per_task, hide_index=True, column_config={
+        "test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
+    sizes = card.get("sizes", {})
+    data = "; ".join(f"{name}: {s['train']} train, {s['valid']} valid, {s['test']} test" for name, s in sizes.items())
+    st.markdown(f"**Data** {data} ({card['split']} split, {', '.join(card.get('split_source', {}).values()) or 'canonical'}).  \n"
+                f"**Trained** with `{card['command']}` in {card['train_seconds'] / 60:.0f} min on {card.get('trained_on', 'CPU')}; "
+                f"best epoch {card.get('best_epoch')} of {card.get('epochs_run')}.")
+    with st.expander("Hyper-parameters and architecture"):
+        st.json({"architecture": architecture_summary(card), "hyperparameters": card.get("hyperparameters", {}),
+                 "config": card.get("config", {})})
+    with st.expander("Full card (card.json)"):
+        st.json(card)
+
+
+@st.cache_data(show_spinner=False)
+def _held_out(path: str) -> SplitPredictions | None:
+    return SplitPredictions.load(path)
+
+
+def test_split(settings: Settings) -> None:
+    panel = settings.panel
+    held_out = _held_out(str(panel.path))
+    st.subheader("On its test split")
+    if held_out is None:
+        st.info(f"`{panel.path.name}` ships no test-split predictions; "
+                f"`python -m molapp.cli.evaluate {panel.path}` writes them.")
+        return
+    tasks = [t for t in settings.tasks] or list(panel.card["tasks"])
+    indices = [panel.card["tasks"].index(t) for t in tasks]
+    if panel.card["task_type"] == "classification":
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**ROC curve per task**")
+            st.plotly_chart(roc_figure(panel, held_out, tasks, indices), key="models-roc")
+        with right:
+            task = st.selectbox("Reliability of", tasks, format_func=panel.task_label, key=state.MODELS_TASK)
+            labels, probabilities = held_out.measured(panel.card["tasks"].index(task))
+            table = reliability(labels, probabilities)
+            st.markdown(f"**Reliability** — expected calibration error {expected_calibration_error(table):.3f}")
+            st.plotly_chart(reliability_figure(table), key="models-reliability")
+            st.caption("Points on the diagonal: a predicted probability p is active p of the time. The positive-class "
+                       "weighting used in training shifts probabilities up for rare actives.")
+    else:
+        st.plotly_chart(parity_figure(panel, held_out, tasks, indices), key="models-parity")
+
+
+def roc_figure(panel: Panel, held_out: SplitPredictions, tasks: list[str], indices: list[int]) -> go.Figure:
+    figure = go.Figure()
+    for task, k in zip(tasks, indices):
+        curve = roc(*held_out.measured(k))
+        if curve is None:
+            continue
+        figure.add_trace(go.Scatter(x=curve.false_positive_rate, y=curve.true_positive_rate, mode="lines",
+                                    name=f"{panel.task_label(task)} ({curve.auc:.3f})",
+                                    hovertemplate=f"{task}: FPR %{{x:.2f}}, TPR %{{y:.2f}}<extra></extra>"))
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), showlegend=False, hoverinfo="skip"))
+    figure.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="false positive rate",
+                         yaxis_title="true positive rate", legend=dict(font=dict(size=10)))
+    return figure
+
+
+def reliability_figure(table: pd.DataFrame) -> go.Figure:
+    figure = go.Figure()
+    figure.add_trace(go.Bar(x=(table["bin_low"] + table["bin_high"]) / 2, y=table["molecules"], width=0.09, yaxis="y2",
+                            name="molecules", marker_color="rgba(150,150,150,0.35)", hovertemplate="%{y} molecules<extra></extra>"))
+    figure.add_trace(go.Scatter(x=table["mean_predicted"], y=table["observed_fraction"], mode="lines+markers", name="model",
+                                marker_color="#4C78A8", hovertemplate="predicted %{x:.2f}, observed %{y:.2f}<extra></extra>"))
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="perfectly calibrated"))
+    figure.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="mean predicted probability", range=[0, 1]),
+                         yaxis=dict(title="observed fraction active", range=[0, 1]),
+                         yaxis2=dict(overlaying="y", side="right", showgrid=False, title="molecules"), legend=dict(orientation="h"))
+    return figure
+
+
+def parity_figure(panel: Panel, held_out: SplitPredictions, tasks: list[str], indices: list[int]) -> go.Figure:
+    figure = go.Figure()
+    low, high = np.inf, -np.inf
+    for task, k in zip(tasks, indices):
+        measured, predicted = held_out.measured(k)
+        rmse = float(np.sqrt(np.mean((measured - predicted) ** 2)))
+        figure.add_trace(go.Scatter(x=measured, y=predicted, mode="markers", name=f"{panel.task_label(task)} (RMSE {rmse:.3f})",
+                                    marker=dict(size=6, opacity=0.7), hovertemplate="measured %{x:.2f}, predicted %{y:.2f}<extra></extra>"))
+        low, high = min(low, measured.min(), predicted.min()), max(high, measured.max(), predicted.max())
+    figure.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", line=dict(dash="dot", color="grey"), showlegend=False))
+    units = panel.units(tasks[0])
+    figure.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=f"measured ({units})",
+                         yaxis_title=f"predicted ({units})", legend=dict(orientation="h"))
+    return figure
