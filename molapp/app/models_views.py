@@ -74,9 +74,10 @@ def leaderboard_figure(table: pd.DataFrame, metric: str) -> go.Figure:
         figure.add_trace(go.Scatter(x=papers["model"], y=papers["paper"], mode="markers", name="paper",
                                     marker=dict(symbol="diamond", size=12, color="#E45756"),
                                     hovertext=papers["paper_source"], hovertemplate="%{hovertext}: %{y:.3f}<extra></extra>"))
-    low = min(table["mean"].min(), papers["paper"].min() if not papers.empty else np.inf)
+    values = pd.concat([table["mean"] + table["std"].fillna(0), papers["paper"]])
+    low = 0.9 * min(table["mean"].min(), papers["paper"].min() if not papers.empty else np.inf) if metric == "ROC-AUC" else 0.0
     figure.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), yaxis_title=f"test {metric}",
-                         yaxis_range=[0.9 * low if metric == "ROC-AUC" else 0, None], legend=dict(orientation="h"))
+                         yaxis_range=[low, 1.03 * values.max()], legend=dict(orientation="h", y=1.1))
     return figure
 
 
@@ -162,8 +163,8 @@ def roc_figure(panel: Panel, held_out: SplitPredictions, tasks: list[str], indic
                                     name=f"{panel.task_label(task)} ({curve.auc:.3f})",
                                     hovertemplate=f"{task}: FPR %{{x:.2f}}, TPR %{{y:.2f}}<extra></extra>"))
     figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), showlegend=False, hoverinfo="skip"))
-    figure.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="false positive rate",
-                         yaxis_title="true positive rate", legend=dict(font=dict(size=10)))
+    figure.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="false positive rate",
+                         yaxis_title="true positive rate", legend=dict(orientation="h", y=-0.2, font=dict(size=10)))
     return figure
 
 
@@ -176,7 +177,7 @@ def reliability_figure(table: pd.DataFrame) -> go.Figure:
     figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="perfectly calibrated"))
     figure.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="mean predicted probability", range=[0, 1]),
                          yaxis=dict(title="observed fraction active", range=[0, 1]),
-                         yaxis2=dict(overlaying="y", side="right", showgrid=False, title="molecules"), legend=dict(orientation="h"))
+                         yaxis2=dict(overlaying="y", side="right", showgrid=False, title="molecules"), legend=dict(orientation="h", y=1.12))
     return figure
 
 
