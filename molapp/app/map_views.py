@@ -19,6 +19,9 @@ from molapp.explain.depict import grid_svg
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, outcome
 from molapp.inference.predictor import predict_and_embed
 
+EMBEDDING_NAMES = {"memgnn": "readout node after the last memory layer", "gmn": "readout node after the last memory layer",
+                   "graseq": "fused graph and sequence embedding", "gcn": "pooled atom states",
+                   "transfer": "Set2Set readout of the first task's merged atom states"}
 PLACED_LIMIT = 1000  # the user's molecules placed at once (the top rows of the Triage table)
 SPLIT_COLOURS = {"train": "#9ecae1", "valid": "#fdae6b", "test": "#e6550d"}
 OUTCOME_COLOURS = {"TP": "#1a9641", "FN": "#a6d96a", "FP": "#d7191c", "TN": "#bababa", "": "#eeeeee"}
@@ -52,20 +55,23 @@ def user_molecules() -> list[tuple[str, str]]:
 
 
 @st.cache_data(max_entries=32, show_spinner="Placing your molecules on the map…")
-def _place(checkpoint: str, names: tuple[str, ...], smiles: tuple[str, ...]) -> Placed:
+def _place(checkpoint: str, names: tuple[str, ...], smiles: tuple[str, ...], view: str) -> Placed:
     predictor = resources.predictor(checkpoint)
-    reference = resources.embedding_map(checkpoint)
+    reference = resources.embedding_map(checkpoint, view)
     molecules = featurize_smiles(list(smiles), workers=2 if len(smiles) > 256 else 1)
     keep = [i for i, m in enumerate(molecules) if m.ok]
     if not keep:
         return Placed([], [], np.zeros((0, 2)), np.zeros((0, len(predictor.tasks))))
     query = predictor.tasks.index(reference.query_task) if reference.query_task else None
-    values, embeddings = predict_and_embed(predictor.model, [molecules[i].graph for i in keep], predictor.card, query, predictor.batch_size)
+    values, embeddings = predict_and_embed(predictor.model, [molecules[i].graph for i in keep], predictor.card, query,
+                                           predictor.batch_size, view)
     return Placed([names[i] for i in keep], [molecules[i].canonical_smiles for i in keep], reference.place(embeddings), values)
 
 
-def place(panel: Panel, molecules: list[tuple[str, str]]) -> Placed:
-    return _place(str(panel.path), tuple(n for n, _ in molecules), tuple(s for _, s in molecules))
+def place(panel: Panel, molecules: list[tuple[str, str]], view: str = "") -> Placed | None:
+    if not molecules:
+        return None
+    return _place(str(panel.path), tuple(n for n, _ in molecules), tuple(s for _, s in molecules), view)
 
 
 def colouring(panel: Panel, reference: EmbeddingMap) -> tuple[str, str]:
@@ -137,7 +143,8 @@ def chart(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshold
 
 def describe(panel: Panel, reference: EmbeddingMap) -> str:
     model = MODEL_TITLES.get(panel.card["model"], panel.card["model"])
-    embedding = f"final controller state h_T for the task query **{reference.query_task}**" if reference.query_task else "readout node after the last memory layer"
+    embedding = (f"final controller state h_T for the task query **{reference.query_task}**" if reference.query_task
+                 else EMBEDDING_NAMES.get(panel.card["model"], "molecule embedding"))
     return (f"{len(reference.ids):,} molecules of {reference.dataset} embedded by {model} ({embedding}), laid out by t-SNE "
             f"(openTSNE, perplexity {reference.perplexity:g}). Stars: your molecules, placed with openTSNE's transform.")
 
@@ -169,13 +176,48 @@ def comparison_choices(panel: Panel, reference: EmbeddingMap) -> list[Panel]:
     return [p for p in panels_with_maps() if p.path != panel.path and same_molecules(resources.embedding_map(str(p.path)))]
 
 
-def comparison(others: list[Panel]) -> Panel | None:
-    """The second model chosen to show beside the first, if any."""
-    if not others:
+FUSION_VIEWS = "GraSeq's graph-only, sequence-only and fused embeddings"  # the GraSeq paper's Fig. 4
+VIEW_TITLES = {"graph": "Graph only (GraphSAGE)", "sequence": "Sequence only (BiLSTM over the SMILES order)",
+               "": "Fused (what GraSeq predicts from)"}
+
+
+def layout(panel: Panel, reference: EmbeddingMap) -> Panel | str | None:
+    """What goes beside the map: another model's map of the same molecules (a Panel), the
+    panel's own other embedding views (GraSeq: FUSION_VIEWS), or nothing."""
+    others = comparison_choices(panel, reference)
+    has_views = all(EmbeddingMap.exists(panel.path, view) for view in ("graph", "sequence"))
+    options = ([FUSION_VIEWS] if has_views else []) + [p.title for p in others]
+    if not options:
         return None
+    chosen = st.selectbox("Compare with", ["—", *options], key=state.MAP_COMPARE)
+    if chosen == FUSION_VIEWS:
+        return FUSION_VIEWS
     titles = [p.title for p in others]
-    chosen = st.selectbox("Compare with", ["—", *titles], key=state.MAP_COMPARE)
     return others[titles.index(chosen)] if chosen in titles else None
+
+
+def maps(settings: Settings, reference: EmbeddingMap, what: str, task: str, mine: list[tuple[str, str]], beside: Panel | str | None) -> list[int]:
+    """The map (and what is beside it); returns the reference indices selected on any of them."""
+    panel, threshold = settings.panel, settings.threshold
+    if beside is None:
+        return chart(panel, reference, what, task, threshold, place(panel, mine), key="map-main")
+    if beside == FUSION_VIEWS:
+        selected: set[int] = set()
+        for column, view in zip(st.columns(3), VIEW_TITLES):
+            with column:
+                st.markdown(f"**{VIEW_TITLES[view]}**")
+                view_map = resources.embedding_map(str(panel.path), view)
+                selected |= set(chart(panel, view_map, what, task, threshold, place(panel, mine, view), key=f"map-{view or 'fused'}", height=460))
+        return sorted(selected)
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{panel.title}**")
+        selected = set(chart(panel, reference, what, task, threshold, place(panel, mine), key="map-main", height=520))
+    with right:
+        st.markdown(f"**{beside.title}**")
+        other = resources.embedding_map(str(beside.path))
+        selected |= set(chart(beside, other, what, task, threshold, place(beside, mine), key="map-compare", height=520))
+    return sorted(selected)
 
 
 def panel_map(settings: Settings) -> EmbeddingMap | None:

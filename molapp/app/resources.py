@@ -22,5 +22,5 @@ def domain_index(path: str) -> DomainIndex:
 
 
 @st.cache_resource(show_spinner="Loading the embedding map…")
-def embedding_map(path: str) -> EmbeddingMap:
-    return EmbeddingMap.load(Path(path))
+def embedding_map(path: str, view: str = "") -> EmbeddingMap:
+    return EmbeddingMap.load(Path(path), view)

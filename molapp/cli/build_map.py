@@ -6,7 +6,9 @@ by t-SNE and save the embedding map beside the checkpoint (`map.safetensors`, `m
 
 Every molecule of the dataset that featurizes goes in (the canonical split tells train,
 valid and test apart); for a joint checkpoint, the datasets together. GraphMem embeds with
-one task query (`--task`, default the first task).
+one task query (`--task`, default the first task). GraSeq gets three maps: its fused
+embedding (`map.*`), and its graph-only and sequence-only embeddings (`map-graph.*`,
+`map-sequence.*`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from molapp.data.registry import split_path
 from molapp.data.splits import load_canonical_split, random_split, scaffold_split
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, fit_coordinates
 from molapp.inference.predictor import Predictor, predict_and_embed
-from molapp.models.registry import has_attention
+from molapp.models.registry import explanation_kind, has_attention
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,12 +63,15 @@ def main(argv: list[str] | None = None) -> int:
                 ids.append(f"{name}:{int(row)}")
                 smiles.append(molecule.canonical_smiles)
     query = predictor.tasks.index(query_task) if query_task else None
-    predictions, embeddings = predict_and_embed(predictor.model, graphs, card, query, predictor.batch_size)
-    print(f"embedded {len(graphs)} molecules ({time.time() - start:.0f}s); fitting t-SNE…", file=sys.stderr)
-    coordinates = fit_coordinates(embeddings, workers=args.workers)
     name = card["dataset"] if isinstance(card["dataset"], str) else "+".join(card["dataset"])
-    EmbeddingMap(coordinates, embeddings, np.stack(labels), predictions, np.array(split), ids, smiles,
-                 list(predictor.tasks), query_task, name).save(Path(args.checkpoint))
+    # GraSeq: also its graph-only and sequence-only embeddings, each its own map (paper Fig. 4).
+    views = ["", "graph", "sequence"] if explanation_kind(card["model"]) == "fusion" else [""]
+    for view in views:
+        predictions, embeddings = predict_and_embed(predictor.model, graphs, card, query, predictor.batch_size, view)
+        print(f"embedded {len(graphs)} molecules{f' ({view} view)' if view else ''} ({time.time() - start:.0f}s); fitting t-SNE…", file=sys.stderr)
+        coordinates = fit_coordinates(embeddings, workers=args.workers)
+        EmbeddingMap(coordinates, embeddings, np.stack(labels), predictions, np.array(split), ids, smiles,
+                     list(predictor.tasks), query_task, name).save(Path(args.checkpoint), view)
     print(f"wrote the map of {len(graphs)} molecules into {args.checkpoint} in {time.time() - start:.0f}s", file=sys.stderr)
     return 0
 

@@ -7,7 +7,9 @@ points against the fixed reference.
 
 Saved beside the checkpoint as `map.safetensors` (coordinates, embeddings, labels,
 predictions, split) and `map.json` (IDs, SMILES, tasks, settings) — no pickle. The t-SNE
-affinities `transform` needs are rebuilt from the stored embeddings on load.
+affinities `transform` needs are rebuilt from the stored embeddings on load. A model with
+more than one embedding of a molecule (GraSeq: graph-only and sequence-only besides the
+fused one) has one map per view, `map-<view>.*`, of the same molecules.
 """
 
 from __future__ import annotations
@@ -44,29 +46,30 @@ class EmbeddingMap:
     def __post_init__(self) -> None:
         self._fitted = None
 
-    def save(self, directory: Path) -> None:
+    def save(self, directory: Path, view: str = "") -> None:
         save_file({
             "coordinates": self.coordinates.astype(np.float32),
             "embeddings": self.embeddings.astype(np.float16),  # neighbours in the map need ~3 digits
             "labels": self.labels.astype(np.float16),
             "predictions": self.predictions.astype(np.float16),
             "split": self.split.astype(np.uint8),
-        }, str(Path(directory) / "map.safetensors"))
+        }, str(Path(directory) / f"{map_stem(view)}.safetensors"))
         meta = {"ids": self.ids, "smiles": self.smiles, "tasks": self.tasks, "query_task": self.query_task,
                 "dataset": self.dataset, "perplexity": self.perplexity, "splits": SPLITS}
-        (Path(directory) / "map.json").write_text(json.dumps(meta))
+        (Path(directory) / f"{map_stem(view)}.json").write_text(json.dumps(meta))
 
     @classmethod
-    def load(cls, directory: Path) -> EmbeddingMap:
-        arrays = load_file(str(Path(directory) / "map.safetensors"))
-        meta = json.loads((Path(directory) / "map.json").read_text())
+    def load(cls, directory: Path, view: str = "") -> EmbeddingMap:
+        arrays = load_file(str(Path(directory) / f"{map_stem(view)}.safetensors"))
+        meta = json.loads((Path(directory) / f"{map_stem(view)}.json").read_text())
         return cls(arrays["coordinates"], arrays["embeddings"].astype(np.float32), arrays["labels"].astype(np.float32),
                    arrays["predictions"].astype(np.float32), arrays["split"].astype(np.int64), meta["ids"], meta["smiles"],
                    meta["tasks"], meta["query_task"], meta["dataset"], meta["perplexity"])
 
     @staticmethod
-    def exists(directory: Path) -> bool:
-        return (Path(directory) / "map.safetensors").exists() and (Path(directory) / "map.json").exists()
+    def exists(directory: Path, view: str = "") -> bool:
+        stem = Path(directory) / map_stem(view)
+        return stem.with_suffix(".safetensors").exists() and stem.with_suffix(".json").exists()
 
     def _embedding(self):
         """The fitted openTSNE embedding, rebuilt once: affinities from the stored embeddings
@@ -84,6 +87,11 @@ class EmbeddingMap:
         if not len(embeddings):
             return np.zeros((0, 2), np.float32)
         return np.asarray(self._embedding().transform(embeddings.astype(np.float32)), dtype=np.float32)
+
+
+def map_stem(view: str = "") -> str:
+    """File name stem of a view's map: `map` for the model's own embedding, `map-<view>` else."""
+    return f"map-{view}" if view else "map"
 
 
 def fit_coordinates(embeddings: np.ndarray, perplexity: float = PERPLEXITY, seed: int = 0, workers: int = 2) -> np.ndarray:

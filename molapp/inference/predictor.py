@@ -69,21 +69,31 @@ def predict_graphs(
     return out
 
 
+# Embeddings a model offers besides its own (`view` ""): GraSeq's graph-only and
+# sequence-only embeddings before the fusion gate (the GraSeq paper's Fig. 4 compares all three).
+EMBEDDING_VIEWS = {"": "embedding", "graph": "graph_embedding", "sequence": "sequence_embedding"}
+
+
 @torch.inference_mode()
 def predict_and_embed(
-    model: nn.Module, graphs: Sequence[MolGraph], card: dict, query: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+    model: nn.Module, graphs: Sequence[MolGraph], card: dict, query: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+    view: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Values for every task [n, T] and the molecule embeddings [n, H] from the same pass:
-    GraphMem's final controller state for task query `query`, MemGNN's/GMN's readout node."""
+    GraphMem's final controller state for task query `query`, MemGNN's/GMN's readout node,
+    GraSeq's fused embedding — or, with `view` "graph"/"sequence", GraSeq's embedding of
+    that one reading of the molecule."""
     device = next(model.parameters()).device
     task_ids = torch.arange(len(card["tasks"]), device=device)
     transform = output_transform(card)
+    flags = {"return_fusion": True} if view else {}
     values, embeddings = [], []
     for start in range(0, len(graphs), batch_size):
         batch = collate(graphs[start : start + batch_size]).to(device)
-        out = model(batch, task_ids, return_embedding=True)
+        out = model(batch, task_ids, return_embedding=True, **flags)
         values.append(transform(out.logits, task_ids).float().cpu().numpy())
-        embedding = out.embedding[:, query] if out.embedding.dim() == 3 else out.embedding  # GraphMem: [B, Q, H]
+        embedding = getattr(out, EMBEDDING_VIEWS[view])
+        embedding = embedding[:, query] if embedding.dim() == 3 else embedding  # GraphMem: [B, Q, H]
         embeddings.append(embedding.float().cpu().numpy())
     return np.concatenate(values), np.concatenate(embeddings)
 
