@@ -1,0 +1,235 @@
+"""The baseline ladder: every model × dataset × split × seed on the canonical splits, one
+bench/results file per run (`<model>-<dataset>-<split>-seed<k>.json`, the format of
+`molapp.cli.train.write_results`). A run whose file exists is skipped, so the script resumes.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/ladder.py --seeds 0,1,2            # fingerprint models
+    OMP_NUM_THREADS=1 .venv/bin/python bench/ladder.py --models graphmem,memgnn --datasets esol --seeds 0
+
+Fingerprint models (`molapp.baselines`: ecfp-svm, ecfp-rf, ecfp-gb, mt-nn) run in this
+process on ECFP4 bits of the standardized molecules; each dataset is loaded and
+fingerprinted once per run. Graph models run `python -m molapp.train` as a subprocess (one
+thread, checkpoint in bench/work/<model>-<dataset>-<split>-seed<k>) with these epoch budgets
+(`GRAPH_EPOCHS`): graphmem, mt-graphmem, transfer: the trainer's default (60 epochs,
+patience 12); memgnn, gmn: 150 / 40 (the memory models' clustering needs longer, as in
+bench/train_memory_models.sh); gcn, graseq: 100 / 20. mt-graphmem is trained once per split
+and seed on all six classification datasets together and writes a file for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from molapp.baselines import BASELINES, ECFP_BITS, ECFP_RADIUS, Split3, ecfp_of_smiles, fit_predict, score_tasks  # noqa: E402
+from molapp.data.dataset import LabelledMolecules, load_dataset  # noqa: E402
+from molapp.data.registry import DATASETS, split_path  # noqa: E402
+from molapp.data.splits import Split, load_canonical_split, random_split, scaffold_split  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "bench" / "work"
+FINGERPRINT_MODELS = list(BASELINES)  # ecfp-svm, ecfp-rf, ecfp-gb, mt-nn
+_DEFAULT = []
+_MEMORY = ["--max-epochs", "150", "--patience", "40"]
+_MEDIUM = ["--max-epochs", "100", "--patience", "20"]
+GRAPH_EPOCHS: dict[str, list[str]] = {
+    "graphmem": _DEFAULT, "mt-graphmem": _DEFAULT, "transfer": _DEFAULT,
+    "memgnn": _MEMORY, "gmn": _MEMORY, "gcn": _MEDIUM, "graseq": _MEDIUM,
+}
+JOINT_DATASETS = ["tox21", "hiv", "bace", "bbbp", "clintox", "sider"]  # mt-graphmem trains on these together
+
+
+@dataclass(frozen=True)
+class Run:
+    model: str
+    dataset: str
+    split: str
+    seed: int
+
+    def path(self, results_dir: Path) -> Path:
+        return results_dir / f"{self.model}-{self.dataset}-{self.split}-seed{self.seed}.json"
+
+
+@dataclass
+class Featurized:
+    """A dataset's labelled molecules and the ECFP4 bits of those that standardized."""
+
+    data: LabelledMolecules
+    bits: dict[int, np.ndarray]  # CSV row → bits
+    seconds: float
+
+
+def featurize_dataset(name: str, data_dir: str | None) -> Featurized:
+    start = time.perf_counter()
+    data = load_dataset(name, data_dir)
+    ok = [i for i, m in enumerate(data.molecules) if m.ok]
+    matrix = ecfp_of_smiles([data.molecules[i].canonical_smiles for i in ok])
+    return Featurized(data, {int(data.rows[i]): matrix[j] for j, i in enumerate(ok)}, time.perf_counter() - start)
+
+
+def canonical_split(name: str, split: str, data: LabelledMolecules, data_dir: str | None) -> tuple[Split, str]:
+    """The canonical split file, else one generated as `molapp.training.groups` does."""
+    path = split_path(name, split, data_dir)
+    if path is not None:
+        return load_canonical_split(path), f"canonical ({path.name})"
+    parts = random_split(len(data), seed=0) if split == "random" else scaffold_split(data.smiles)
+    return parts, f"generated {split} (no canonical file found)"
+
+
+def split_arrays(features: Featurized, parts: Split) -> Split3:
+    """Bits and labels of each part, keeping only molecules that standardized and featurized
+    (exactly the rows the graph models train and are scored on)."""
+    arrays = []
+    for rows in (parts.train, parts.valid, parts.test):
+        subset = features.data.subset(rows)
+        bits = np.stack([features.bits[int(r)] for r in subset.rows]) if len(subset) else np.zeros((0, ECFP_BITS), np.uint8)
+        arrays += [bits, subset.labels.astype(np.float64)]
+    return Split3(*arrays)
+
+
+def record_for(run: Run, data: Split3, tasks: list[str], task_type: str, split_source: str) -> dict:
+    """Train one fingerprint model and return its results record."""
+    result = fit_predict(run.model, data, task_type, run.seed)
+    test = score_tasks(data.y_test, result.test, tasks, task_type)
+    valid = score_tasks(data.y_valid, result.valid, tasks, task_type)
+    return {
+        "model": run.model,
+        "dataset": run.dataset,
+        "split": run.split,
+        "seed": run.seed,
+        "metric": "roc_auc" if task_type == "classification" else "rmse",
+        "test": test["mean"],
+        "per_task": {k: v for k, v in test.items() if k != "mean"},
+        "valid": valid["mean"],
+        "train_seconds": round(result.seconds, 1),
+        "trained_with": run.dataset,
+        "features": f"ECFP4 (Morgan radius {ECFP_RADIUS}, {ECFP_BITS} bits) of the standardized canonical SMILES",
+        "split_source": split_source,
+        "sizes": {"train": len(data.x_train), "valid": len(data.x_valid), "test": len(data.x_test)},
+        "hyperparameters": result.hyperparameters,
+        "notes": result.notes,
+        "trained_on": f"{platform.machine()} cpu, 1 thread",
+        "trained_at": time.strftime("%Y-%m-%d"),
+    }
+
+
+def write_record(record: dict, path: Path) -> None:
+    """Write atomically, so an interrupted run never leaves a file that resuming would skip."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
+    partial.replace(path)
+
+
+def run_fingerprint_models(runs: list[Run], results_dir: Path, data_dir: str | None, bar: tqdm) -> list[Path]:
+    written = []
+    for dataset in dict.fromkeys(r.dataset for r in runs):
+        bar.set_description(f"featurizing {dataset}")
+        features = featurize_dataset(dataset, data_dir)
+        spec = features.data.spec
+        tqdm.write(f"{dataset}: {len(features.bits)} of {len(features.data)} molecules fingerprinted in {features.seconds:.1f} s")
+        for split in dict.fromkeys(r.split for r in runs if r.dataset == dataset):
+            parts, source = canonical_split(dataset, split, features.data, data_dir)
+            data = split_arrays(features, parts)
+            for run in [r for r in runs if r.dataset == dataset and r.split == split]:
+                bar.set_description(f"{run.model} {dataset} {split} seed {run.seed}")
+                record = record_for(run, data, spec.tasks, spec.task_type, source)
+                write_record(record, run.path(results_dir))
+                written.append(run.path(results_dir))
+                tqdm.write(f"{run.model} {dataset} {split} seed {run.seed}: test {record['metric']} {record['test']:.3f}, "
+                           f"valid {record['valid']:.3f}, {record['train_seconds']} s")
+                bar.update()
+    return written
+
+
+def graph_command(run: Run, results_dir: Path, data_dir: str | None) -> list[str]:
+    dataset = ",".join(JOINT_DATASETS) if run.model == "mt-graphmem" else run.dataset
+    name = "joint" if run.model == "mt-graphmem" else run.dataset
+    command = [sys.executable, "-m", "molapp.train", "--dataset", dataset, "--model", run.model, "--split", run.split,
+               "--seed", str(run.seed), "--threads", "1", "--results-dir", str(results_dir),
+               "--out", str(WORK / f"{run.model}-{name}-{run.split}-seed{run.seed}"), *GRAPH_EPOCHS[run.model]]
+    return command + (["--data-dir", data_dir] if data_dir else [])
+
+
+def run_graph_models(runs: list[Run], results_dir: Path, data_dir: str | None, bar: tqdm) -> list[str]:
+    """Each run as a `molapp.train` subprocess; returns the failures (the ladder goes on)."""
+    from molapp.models.registry import MODEL_KINDS
+
+    failures = []
+    done = set()
+    for run in runs:
+        key = (run.model, run.split, run.seed) if run.model == "mt-graphmem" else run
+        if key in done or run.path(results_dir).exists():  # a joint run writes every dataset's file
+            bar.update()
+            continue
+        done.add(key)
+        if run.model not in MODEL_KINDS:
+            failures.append(f"{run.model}: not a model kind of molapp.train yet ({', '.join(MODEL_KINDS)})")
+            bar.update()
+            continue
+        bar.set_description(f"{run.model} {run.dataset} {run.split} seed {run.seed}")
+        command = graph_command(run, results_dir, data_dir)
+        completed = subprocess.run(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+        if completed.returncode != 0:
+            failures.append(f"{' '.join(command)} exited {completed.returncode}: {completed.stderr.strip()[-500:]}")
+        tqdm.write(completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else f"{run} done")
+        bar.update()
+    return failures
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(FINGERPRINT_MODELS),
+                        help=f"comma-separated, of {', '.join([*FINGERPRINT_MODELS, *GRAPH_EPOCHS])}")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--splits", default="random,scaffold")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--results-dir", default=str(RESULTS))
+    parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs and splits/ (default: $MOLAPP_DATA)")
+    args = parser.parse_args(argv)
+    models, datasets, splits = _names(args.models), [d.lower() for d in _names(args.datasets)], _names(args.splits)
+    seeds = [int(s) for s in _names(args.seeds)]
+    unknown = [m for m in models if m not in FINGERPRINT_MODELS and m not in GRAPH_EPOCHS]
+    unknown += [d for d in datasets if d not in DATASETS] + [s for s in splits if s not in ("random", "scaffold")]
+    if unknown:
+        parser.error(f"unknown model, dataset or split: {', '.join(unknown)}")
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    results_dir = Path(args.results_dir)
+    runs = [Run(m, d, s, k) for d in datasets for s in splits for m in models for k in seeds]
+    pending = [r for r in runs if not r.path(results_dir).exists()]
+    print(f"{len(runs)} runs, {len(runs) - len(pending)} already done (skipped), {len(pending)} to do", file=sys.stderr)
+    start = time.perf_counter()
+    failures: list[str] = []
+    with threadpool_limits(1), tqdm(total=len(pending), unit="run", file=sys.stderr) as bar:
+        run_fingerprint_models([r for r in pending if r.model in BASELINES], results_dir, args.data_dir, bar)
+        failures = run_graph_models([r for r in pending if r.model not in BASELINES], results_dir, args.data_dir, bar)
+    print(f"ladder done in {(time.perf_counter() - start) / 60:.1f} min", file=sys.stderr)
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The baseline ladder end to end on a tiny fixture (60-row bbbp and esol with canonical-format
+split files), and the fingerprint and masked-label pieces it rests on."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from molapp.baselines import ECFP_BITS, Split3, ecfp_of_smiles, fit_predict
+from tests.conftest import FIXTURES, ROOT
+
+LADDER_DATA = FIXTURES / "ladder"
+RESULT_KEYS = {"model", "dataset", "split", "seed", "metric", "test", "per_task", "valid", "train_seconds", "trained_with"}
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_ecfp_is_deterministic_and_tells_molecules_apart():
+    smiles = ["CCO", "c1ccccc1O", "CCO"]
+    first, second = ecfp_of_smiles(smiles), ecfp_of_smiles(smiles)
+    assert first.shape == (3, ECFP_BITS) and first.dtype == np.uint8
+    assert np.array_equal(first, second)
+    assert np.array_equal(first[0], first[2]) and not np.array_equal(first[0], first[1])
+    assert set(np.unique(first)) <= {0, 1} and first.sum(1).min() > 0
+
+
+@pytest.mark.parametrize("model", ["ecfp-svm", "ecfp-rf", "ecfp-gb", "mt-nn"])
+def test_masked_labels_are_not_used(model):
+    """Task 0 is labelled on half the rows only: its model must ignore the others, whatever
+    their (NaN) label, so poisoning the unlabelled rows' features changes nothing; task 1 has a
+    single class in train and gets NaN predictions, not an error."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(80, ECFP_BITS)).astype(np.uint8)
+    y = np.stack([x[:, 0].astype(float), np.ones(80)], axis=1)
+    y[40:, 0] = np.nan
+    y_valid = np.stack([x[:20, 0].astype(float), np.r_[np.ones(10), np.zeros(10)]], axis=1)
+    data = Split3(x, y, x[:20], y_valid, x[20:40], y_valid)
+    result = fit_predict(model, data, "classification", seed=0)
+    assert np.isfinite(result.test[:, 0]).all() and np.isnan(result.test[:, 1]).all()
+    if model != "mt-nn":  # one model per task: unlabelled rows never reach task 0's fit
+        poisoned = x.copy()
+        poisoned[40:] = 1 - poisoned[40:]
+        again = fit_predict(model, Split3(poisoned, y, x[:20], y_valid, x[20:40], y_valid), "classification", seed=0)
+        np.testing.assert_allclose(again.test[:, 0], result.test[:, 0])
+
+
+def test_ladder_end_to_end(tmp_path, capsys):
+    ladder, summarize = _load("ladder"), _load("summarize")
+    args = ["--datasets", "bbbp,esol", "--seeds", "0,1", "--results-dir", str(tmp_path), "--data-dir", str(LADDER_DATA)]
+    assert ladder.main([*args, "--splits", "scaffold", "--datasets", "bbbp"]) == 0
+    assert ladder.main([*args, "--splits", "random", "--datasets", "esol"]) == 0
+    expected = [(m, d, s, k) for d, s in (("bbbp", "scaffold"), ("esol", "random")) for m in ladder.FINGERPRINT_MODELS for k in (0, 1)]
+    for model, dataset, split, seed in expected:
+        path = tmp_path / f"{model}-{dataset}-{split}-seed{seed}.json"
+        record = json.loads(path.read_text())
+        assert RESULT_KEYS <= set(record)
+        assert (record["model"], record["dataset"], record["split"], record["seed"]) == (model, dataset, split, seed)
+        assert record["trained_with"] == dataset and record["train_seconds"] >= 0
+        assert math.isfinite(record["test"]) and math.isfinite(record["valid"])
+        if dataset == "bbbp":
+            assert record["metric"] == "roc_auc" and 0 <= record["test"] <= 1 and list(record["per_task"]) == ["p_np"]
+        else:
+            assert record["metric"] == "rmse" and 0 < record["test"] < 10
+    assert len(list(tmp_path.glob("*.json"))) == len(expected)
+
+    mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
+    capsys.readouterr()
+    assert ladder.main([*args, "--splits", "scaffold", "--datasets", "bbbp"]) == 0
+    assert "0 to do" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")} == mtimes
+
+    table = "\n".join(summarize.ladder_section(summarize.load_records(tmp_path)))
+    assert "## Ladder" in table and "### random split" in table and "### scaffold split" in table
+    rows: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        if line.startswith("| ecfp") or line.startswith("| mt-nn"):
+            rows.setdefault(line.split(" | ")[0].strip("| "), []).append(line)
+    assert set(rows) == set(ladder.FINGERPRINT_MODELS)
+    for lines in rows.values():  # a row per split table; one run set in each (bbbp scaffold, esol random)
+        assert len(lines) == 2
+        for line in lines:
+            assert line.count("(n=2)") == 1 and line.count(" ± ") == 1
+            assert line.count("—") == 8  # the other datasets: shown as missing, not omitted
+    assert "**" in table  # best per column marked
+
+
+def test_svm_above_the_exact_limit_uses_a_seeded_nystroem_map(monkeypatch):
+    """Large training sets (hiv) take the kernel-approximation route, and say so."""
+    from molapp.baselines import models
+
+    monkeypatch.setattr(models, "SVM_EXACT_LIMIT", 50)
+    monkeypatch.setattr(models, "NYSTROEM_LANDMARKS", 30)
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 2, size=(120, ECFP_BITS)).astype(np.uint8)
+    y = x[:, :1].astype(float)
+    result = fit_predict("ecfp-svm", Split3(x[:80], y[:80], x[80:100], y[80:100], x[100:], y[100:]), "classification", seed=0)
+    assert any("Nyström" in note for note in result.notes) and np.isfinite(result.test).all()
+    regression = fit_predict("ecfp-svm", Split3(x[:80], x[:80, :3].sum(1, keepdims=True).astype(float), x[80:100],
+                                                x[80:100, :3].sum(1, keepdims=True).astype(float), x[100:], y[100:]), "regression", seed=0)
+    assert np.isfinite(regression.test).all()
