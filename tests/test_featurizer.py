@@ -62,3 +62,47 @@ def test_deterministic():
     mol = Chem.MolFromSmiles("CN1CCC[C@H]1c1cccnc1")
     a, b = featurize(mol), featurize(mol)
     assert np.array_equal(a.x, b.x) and np.array_equal(a.edge_index, b.edge_index)
+
+
+def test_smiles_order_follows_the_canonical_smiles():
+    from molapp.featurizers.graph import SMILES_TOKEN_PATTERN
+
+    for smiles in ["OC(=O)c1ccccc1OC(C)=O", "Cn1c(=O)c2c(ncn2C)n(C)c1=O", "C[C@H](N)O", "Clc1ccc(Br)cc1", "CCO", "[NH4+]"]:
+        mol = Chem.MolFromSmiles(smiles)
+        graph = featurize(mol)
+        assert sorted(graph.smiles_order.tolist()) == list(range(mol.GetNumAtoms()))
+        # Elements of the atoms in the order the canonical SMILES writes them.
+        canonical = Chem.MolToSmiles(mol)
+        written = [t for t in SMILES_TOKEN_PATTERN.findall(canonical) if t[0].isalpha() or t[0] == "["]
+        written = [Chem.MolFromSmiles(t if t.startswith("[") else f"[{t[:1].upper() + t[1:]}]", sanitize=False).GetAtomWithIdx(0).GetSymbol() for t in written]
+        element = block(graph.x, ATOM_BLOCKS, "element").argmax(1)
+        assert [ELEMENTS[i] for i in element[graph.smiles_order]] == written, smiles
+
+
+def test_smiles_tokens_round_trip():
+    from molapp.featurizers.graph import END_ID, MAX_SMILES_TOKENS, START_ID, UNKNOWN_ID, detokenize_smiles, tokenize_smiles
+
+    for smiles in ["CC(=O)Oc1ccccc1C(=O)O", "C/C=C/C[C@@H](N)C(=O)[O-]", "Brc1ccc2[nH]ccc2c1", "C1CC2CCC1CC2.Cl", "C#N"]:
+        mol = Chem.MolFromSmiles(smiles)
+        tokens = featurize(mol).smiles_tokens
+        assert tokens[0] == START_ID and tokens[-1] == END_ID and UNKNOWN_ID not in tokens
+        assert detokenize_smiles(tokens) == Chem.MolToSmiles(mol)
+    assert tokenize_smiles("[Xe]C")[1] == UNKNOWN_ID  # a token outside the vocabulary
+    long = tokenize_smiles("C" * 500)
+    assert len(long) == MAX_SMILES_TOKENS and long[-1] == END_ID
+
+
+def test_collate_offsets_smiles_order_and_pads_tokens():
+    from molapp.data.collate import collate
+
+    graphs = [featurize(Chem.MolFromSmiles(s)) for s in ["OCC", "c1ccccc1O", "N"]]
+    batch = collate(graphs)
+    order = batch.smiles_order.numpy()
+    starts = np.repeat([0, 3, 10], [3, 7, 1])
+    assert np.array_equal(order - starts, np.concatenate([g.smiles_order for g in graphs]))
+    assert np.array_equal(batch.batch.numpy()[order], batch.batch.numpy())  # molecules stay contiguous
+    assert np.array_equal(batch.x.numpy()[order][3:10], graphs[1].x[graphs[1].smiles_order])
+    assert batch.smiles_length.tolist() == [len(g.smiles_tokens) for g in graphs]
+    assert batch.smiles_tokens.shape == (3, max(len(g.smiles_tokens) for g in graphs))
+    for row, graph in zip(batch.smiles_tokens.numpy(), graphs):
+        assert np.array_equal(row[: len(graph.smiles_tokens)], graph.smiles_tokens) and not row[len(graph.smiles_tokens):].any()

@@ -17,11 +17,22 @@ from molapp.featurizers.graph import MolGraph
 
 def collate(graphs: Sequence[MolGraph]) -> Batch:
     """Shapes: x [N, atom_dim], edge_index [2, E] (offset per graph), edge_attr [E, bond_dim],
-    edge_type [E], batch [N] (graph of each atom), ptr [B+1]."""
+    edge_type [E], batch [N] (graph of each atom), ptr [B+1]; smiles_order [N] (global atom
+    indices: `x[smiles_order]` lists each molecule's atoms in canonical-SMILES order, the
+    molecules one after another as in x), smiles_tokens [B, Lmax] (padded with 0) and
+    smiles_length [B]."""
     atom_counts = np.fromiter((g.x.shape[0] for g in graphs), dtype=np.int64, count=len(graphs))
     edge_counts = np.fromiter((g.edge_type.shape[0] for g in graphs), dtype=np.int64, count=len(graphs))
+    token_counts = np.fromiter((g.smiles_tokens.shape[0] for g in graphs), dtype=np.int64, count=len(graphs))
     ptr = np.concatenate([[0], np.cumsum(atom_counts)])
     edge_index = np.concatenate([g.edge_index for g in graphs], axis=1) + np.repeat(ptr[:-1], edge_counts)
+    smiles_order = np.concatenate([g.smiles_order for g in graphs]) + np.repeat(ptr[:-1], atom_counts)
+    # Tokens into a zero-padded [B, Lmax] table: row = molecule, column = position within it.
+    token_starts = np.concatenate([[0], np.cumsum(token_counts)[:-1]])
+    rows = np.repeat(np.arange(len(graphs)), token_counts)
+    columns = np.arange(int(token_counts.sum())) - np.repeat(token_starts, token_counts)
+    smiles_tokens = np.zeros((len(graphs), int(token_counts.max(initial=0))), dtype=np.int64)
+    smiles_tokens[rows, columns] = np.concatenate([g.smiles_tokens for g in graphs])
     return Batch(
         x=torch.from_numpy(np.concatenate([g.x for g in graphs])),
         edge_index=torch.from_numpy(edge_index),
@@ -29,4 +40,7 @@ def collate(graphs: Sequence[MolGraph]) -> Batch:
         edge_type=torch.from_numpy(np.concatenate([g.edge_type for g in graphs])),
         batch=torch.from_numpy(np.repeat(np.arange(len(graphs)), atom_counts)),
         ptr=torch.from_numpy(ptr),
+        smiles_order=torch.from_numpy(smiles_order),
+        smiles_tokens=torch.from_numpy(smiles_tokens),
+        smiles_length=torch.from_numpy(token_counts),
     )

@@ -7,10 +7,15 @@ One Python pass reads each atom's and bond's properties into a small integer tab
 one-hot matrices are built from it with numpy, so no per-feature Python work is done. The
 result is plain numpy (`MolGraph`): building a torch_geometric `Data` per molecule costs
 more than featurizing it, so batches are assembled directly (`molapp.data.collate`).
+
+GraSeq reads each molecule as a sequence too: `smiles_order` lists the atoms in the order
+RDKit writes them in the canonical SMILES, and `smiles_tokens` is that SMILES tokenized
+into the fixed vocabulary `SMILES_VOCAB` (what its decoder reconstructs).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +23,10 @@ import torch
 from rdkit import Chem
 from torch_geometric.data import Data
 
+# Checkpoints record this version and refuse to load under another one. The SMILES fields
+# (`smiles_order`, `smiles_tokens`) were added without a bump: x, edge_index, edge_attr and
+# edge_type are unchanged, so every model trained on molgraph-v1 sees exactly the same input,
+# and the tokens' vocabulary below is fixed (append to it only with a version bump).
 FEATURIZER_VERSION = "molgraph-v1"
 
 ELEMENTS = ["H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Se", "Br", "I", "Sn", "As"]
@@ -69,6 +78,55 @@ NUM_RELATIONS = len(BOND_TYPES)
 _ATOM_OFFSETS = np.cumsum([0] + [size for _, size in ATOM_BLOCKS[:-1]])
 _BOND_OFFSETS = np.cumsum([0] + [size for _, size in BOND_BLOCKS[:-1]])
 
+# SMILES tokens: the regular expression of Schwaller et al. (Molecular Transformer, 2019),
+# with "<" added for RDKit's dative bonds ("->", "<-"). One token is a bracket atom, a
+# one- or two-letter organic-subset atom, a bond, a branch, a ring-closure digit or "%nn".
+SMILES_TOKEN_PATTERN = re.compile(
+    r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|\/|:|~|@|\?|>|<|\*|\$|\%[0-9]{2}|[0-9])"
+)
+PAD_TOKEN, START_TOKEN, END_TOKEN, UNKNOWN_TOKEN = "<pad>", "<start>", "<end>", "<unk>"
+# A fixed vocabulary (ids are stored in checkpoints' embedding tables: append only). Padding
+# is id 0. Bracket atoms: those written 5 times or more in the canonical SMILES of the
+# MoleculeNet sets this app trains on; any other token reads as <unk>.
+SMILES_VOCAB: tuple[str, ...] = (
+    PAD_TOKEN, START_TOKEN, END_TOKEN, UNKNOWN_TOKEN,
+    "C", "c", "N", "n", "O", "o", "S", "s", "P", "p", "F", "Cl", "Br", "I", "B", "b",
+    "(", ")", ".", "=", "#", "-", "+", "\\", "/", ":", "~", "@", "?", ">", "<", "*", "$",
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", *(f"%{i}" for i in range(10, 20)),
+    "[C@H]", "[C@@H]", "[nH]", "[N+]", "[O-]", "[C@]", "[C@@]", "[n+]", "[Si]", "[O]", "[N-]", "[PH]",
+    "[C]", "[O+]", "[CH2]", "[Cl]", "[S+]", "[OH+]", "[c]", "[Sn]", "[NH2]", "[OH]", "[S]", "[NH]", "[N]",
+    "[Se]", "[As]", "[P+]", "[Co-4]", "[Hg]", "[C-]", "[CH3]", "[c-]", "[Ni-2]", "[s+]", "[Cu-3]", "[Ge]",
+    "[SH+]", "[CH]", "[o+]", "[n]", "[Pt-2]", "[se]", "[Al]", "[Pd-2]", "[B-]", "[Cr]", "[SiH]", "[Zn]",
+    "[NH+]", "[Fe-2]", "[ClH+]", "[Au]", "[Sb]", "[Bi]", "[131I]", "[Pt+2]", "[Zn-2]", "[Zn-4]", "[Cu-5]",
+    "[CH-]", "[CH2-]", "[S@]", "[S@@]", "[P@]", "[P@@]", "[N@]", "[N@@]", "[N@+]", "[N@@+]", "[2H]", "[13C]",
+)
+SMILES_TOKEN_ID = {token: i for i, token in enumerate(SMILES_VOCAB)}
+PAD_ID, START_ID, END_ID, UNKNOWN_ID = (SMILES_TOKEN_ID[t] for t in (PAD_TOKEN, START_TOKEN, END_TOKEN, UNKNOWN_TOKEN))
+# Longest token sequence kept, <start> and <end> included: a longer SMILES keeps its first
+# MAX_SMILES_TOKENS - 2 tokens and still ends in <end> (about 1% of MoleculeNet's molecules,
+# e.g. 14 of BBBP's 2039, are cut). Only the decoder's reconstruction target is cut;
+# `smiles_order` always lists every atom.
+MAX_SMILES_TOKENS = 120
+
+
+def tokenize_smiles(smiles: str) -> np.ndarray:
+    """int64 [L]: <start>, the SMILES's tokens (unknown ones as <unk>), <end>; L ≤ MAX_SMILES_TOKENS."""
+    tokens = SMILES_TOKEN_PATTERN.findall(smiles)[: MAX_SMILES_TOKENS - 2]
+    ids = [START_ID, *(SMILES_TOKEN_ID.get(t, UNKNOWN_ID) for t in tokens), END_ID]
+    return np.array(ids, dtype=np.int64)
+
+
+def detokenize_smiles(ids) -> str:
+    """The text of token ids, stopping at <end> or padding; <start> is skipped."""
+    out = []
+    for i in ids:
+        i = int(i)
+        if i in (END_ID, PAD_ID):
+            break
+        if i != START_ID:
+            out.append(SMILES_VOCAB[i])
+    return "".join(out)
+
 
 @dataclass(frozen=True)
 class MolGraph:
@@ -76,13 +134,17 @@ class MolGraph:
 
     x [num_atoms, ATOM_DIM] float32 one-hot; edge_index [2, 2·num_bonds] int64 (both
     directions); edge_attr [2·num_bonds, BOND_DIM] float32; edge_type [2·num_bonds] int64,
-    the relation index 0..3.
+    the relation index 0..3. smiles_order [num_atoms] int64: the atom indices in the order
+    the canonical SMILES writes them (a permutation of 0..num_atoms-1); smiles_tokens [L]
+    int64: that SMILES as token ids, <start> … <end> (see `tokenize_smiles`).
     """
 
     x: np.ndarray
     edge_index: np.ndarray
     edge_attr: np.ndarray
     edge_type: np.ndarray
+    smiles_order: np.ndarray
+    smiles_tokens: np.ndarray
 
     @property
     def num_atoms(self) -> int:
@@ -165,9 +227,22 @@ class MolGraphFeaturizer:
         bonds = _bond_table(mol)
         bond_attr = _one_hot(bonds[:, 2:], _BOND_OFFSETS, BOND_DIM)
         ends = bonds[:, :2]
+        smiles_order, smiles_tokens = _smiles_fields(mol)
         return MolGraph(
             x=_one_hot(atoms, _ATOM_OFFSETS, ATOM_DIM),
             edge_index=np.ascontiguousarray(np.concatenate([ends, ends[:, ::-1]]).T),
             edge_attr=np.concatenate([bond_attr, bond_attr]),
             edge_type=np.concatenate([bonds[:, 2], bonds[:, 2]]),
+            smiles_order=smiles_order,
+            smiles_tokens=smiles_tokens,
         )
+
+
+def _smiles_fields(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
+    """The atom order of the canonical SMILES and its tokens. RDKit records the order in
+    which `MolToSmiles` wrote the atoms in the molecule's `_smilesAtomOutputOrder` property
+    ("[3,1,0,2]"), read right after the call that set it."""
+    smiles = Chem.MolToSmiles(mol)
+    order = mol.GetProp("_smilesAtomOutputOrder").strip("[],")
+    smiles_order = np.array(order.split(","), dtype=np.int64) if order else np.zeros(0, dtype=np.int64)
+    return smiles_order, tokenize_smiles(smiles)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from torch import nn
 
+from molapp.models.gcn import GCN, GCNConfig
 from molapp.models.graphmem import GraphMem, GraphMemConfig
+from molapp.models.graseq import GraSeq, GraSeqConfig
 from molapp.models.memory_network import MemoryNetwork, MemoryNetworkConfig
+from molapp.models.task_transfer import TaskTransferConfig, TaskTransferModel
 
 # card "model" → (model class, config class); "mt-graphmem" is GraphMem trained jointly.
 MODEL_KINDS: dict[str, tuple[type[nn.Module], type]] = {
@@ -13,6 +16,9 @@ MODEL_KINDS: dict[str, tuple[type[nn.Module], type]] = {
     "mt-graphmem": (GraphMem, GraphMemConfig),
     "memgnn": (MemoryNetwork, MemoryNetworkConfig),
     "gmn": (MemoryNetwork, MemoryNetworkConfig),
+    "graseq": (GraSeq, GraSeqConfig),
+    "gcn": (GCN, GCNConfig),
+    "transfer": (TaskTransferModel, TaskTransferConfig),
 }
 
 
@@ -31,6 +37,9 @@ EXPLANATIONS: dict[str, str] = {
     "mt-graphmem": "attention",
     "memgnn": "clusters",
     "gmn": "clusters",
+    "graseq": "fusion",
+    "gcn": "none",
+    "transfer": "task_transfer",
 }
 
 
@@ -47,5 +56,13 @@ def architecture_summary(card: dict) -> str:
     config = card["config"]
     if has_attention(card["model"]):
         return f"hidden {config['hidden']} · {config['hops']} hops"
+    if card["model"] == "graseq":
+        variant = "GraSeq" + ("" if config["variant"] == "plain" else "-" + config["variant"].upper())
+        return f"{variant} · hidden {config['hidden']} · GraphSAGE ×{config['graph_layers']} · BiLSTM {config['lstm_hidden']}×2"
+    if card["model"] == "gcn":
+        return f"GCN ×{config['layers']} · hidden {config['hidden']} · mean pool"
+    if card["model"] == "transfer":
+        return (f"task transfer · {config['num_tasks']} GCN ×{config['layers']} encoders · hidden {config['hidden']} · "
+                f"transfer {config['transfer_dim']} · attention {config['attention_dim']} · Set2Set ×{config['set2set_steps']}")
     query = f"e-GAT ×{config['query_layers']}" if card["model"] == "memgnn" else "RWR query"
     return f"hidden {config['hidden']} · {query} · keys {'→'.join(str(k) for k in config['keys'])} · {config['heads']} heads"

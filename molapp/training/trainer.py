@@ -14,15 +14,20 @@ each epoch's end a phase on the clustering loss KL(P‖C) alone, over a sample o
 training molecules, moves all parameters, keys included. Moving the centroids as often as
 the queries destabilizes training and collapses the clusters. Keys start at sampled
 queries (see `MemoryNetwork.initialize_keys`).
+
+A model whose output carries an `auxiliary_loss` (GraSeq-R/-RF: SMILES reconstruction +
+β·KL) trains on L = L_label + reconstruction_weight · auxiliary (Eq. 13); if its forward
+takes `kl_weight`, that is β, annealed linearly per epoch (`kl_anneal_weight`).
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -45,6 +50,15 @@ class TrainConfig:
     heads: int = 5  # MemGNN/GMN: memory heads
     tau: float = 1.0  # MemGNN/GMN: Student's t degrees of freedom
     query_layers: int = 3  # MemGNN: e-GAT layers
+    variant: str = "f"  # GraSeq: "plain", "f" (fusion gate), "r" (SMILES reconstruction), "rf"; -F is the paper's best on BBBP
+    graph_layers: int = 3  # GraSeq: GraphSAGE layers
+    lstm_hidden: int = 32  # GraSeq: BiLSTM width per direction
+    reconstruction_weight: float = 1.0  # α of L = L_label + α·L_aux (GraSeq-R/-RF: reconstruction + β·KL)
+    kl_anneal_epochs: int = 0  # KL weight β = min(1, epoch / this); 0: max_epochs / 2 (the paper's 2/epochs per epoch)
+    gcn_layers: int = 3  # GCN, transfer: GCN layers (per task encoder for transfer)
+    transfer_dim: int = 16  # transfer: d' of the S_i, T_j transfer factors
+    attention_dim: int = 16  # transfer: d'' of the node-attention W_Q, W_K
+    set2set_steps: int = 3  # transfer: Set2Set processing steps
     clustering_learning_rate: float = 1e-2  # MemGNN/GMN: memory layers in the epoch-end clustering phase
     clustering_molecules: int = 1024  # MemGNN/GMN: molecules sampled for that step
     batch_size: int = 64
@@ -63,6 +77,15 @@ class TrainConfig:
         if kind in ("graphmem", "mt-graphmem"):
             return dict(atom_dim=atom_dim, bond_dim=bond_dim, num_relations=num_relations, num_tasks=num_tasks,
                         hidden=self.hidden, hops=self.hops, dropout=self.dropout)
+        if kind == "graseq":
+            return dict(atom_dim=atom_dim, num_tasks=num_tasks, variant=self.variant, hidden=self.hidden,
+                        graph_layers=self.graph_layers, lstm_hidden=self.lstm_hidden, dropout=self.dropout)
+        if kind == "gcn":
+            return dict(atom_dim=atom_dim, num_tasks=num_tasks, hidden=self.hidden, layers=self.gcn_layers, dropout=self.dropout)
+        if kind == "transfer":
+            return dict(atom_dim=atom_dim, num_tasks=num_tasks, hidden=self.hidden, layers=self.gcn_layers,
+                        transfer_dim=self.transfer_dim, attention_dim=self.attention_dim,
+                        set2set_steps=self.set2set_steps, dropout=self.dropout)
         return dict(kind=kind, atom_dim=atom_dim, bond_dim=bond_dim, num_tasks=num_tasks, hidden=self.hidden,
                     keys=[int(k) for k in self.keys.split(",")], heads=self.heads, tau=self.tau,
                     query_layers=self.query_layers, dropout=self.dropout)
@@ -92,6 +115,14 @@ class TrainResult:
     train_seconds: float
     target_mean: list[float] | None = None
     target_std: list[float] | None = None
+    history: list[dict] = field(default_factory=list)  # per epoch: loss, auxiliary loss, KL weight, valid score
+
+
+def kl_anneal_weight(epoch: int, config: TrainConfig) -> float:
+    """β of the KL term in epoch `epoch` (1-based): linear, reaching 1 after
+    `kl_anneal_epochs` epochs (default half the run: the paper's rate of 2/epochs per epoch)."""
+    epochs = config.kl_anneal_epochs or max(1, config.max_epochs // 2)
+    return min(1.0, epoch / epochs)
 
 
 def set_seed(seed: int) -> None:
@@ -203,8 +234,13 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
     best_score, best_state, best_epoch, step = None, None, 0, 0
     epochs_run = 0
 
+    history: list[dict] = []
+    takes_kl_weight = "kl_weight" in inspect.signature(model.forward).parameters
     for epoch in range(1, config.max_epochs + 1):
         model.train()
+        kl_weight = kl_anneal_weight(epoch, config)
+        forward_options = {"kl_weight": kl_weight} if takes_kl_weight else {}
+        running_auxiliary = 0.0
         plan = []
         for g_index, group in enumerate(groups):
             plan += [(g_index, chunk) for chunk in batches(rng.permutation(len(group.train)), config.batch_size)]
@@ -217,7 +253,8 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
             batch = collate([group.train.molecules[i].graph for i in index]).to(device)
             targets = torch.from_numpy(group.train.labels[index]).to(device)
             mask = ~torch.isnan(targets)
-            logits = model(batch, task_ids).logits
+            output = model(batch, task_ids, **forward_options)
+            logits = output.logits
             if task_type == "classification":
                 losses = F.binary_cross_entropy_with_logits(
                     logits, torch.nan_to_num(targets), pos_weight=pos_weight[task_ids], reduction="none"
@@ -226,6 +263,10 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
                 standardized = (torch.nan_to_num(targets) - mean_t[task_ids]) / std_t[task_ids]
                 losses = (logits - standardized) ** 2
             loss = (losses * mask).sum() / mask.sum().clamp(min=1)
+            auxiliary = getattr(output, "auxiliary_loss", None)  # GraSeq's reconstruction; None for other models
+            if auxiliary is not None:
+                loss = loss + config.reconstruction_weight * auxiliary
+                running_auxiliary += auxiliary.detach().item()
             for param_group in optimizer.param_groups:
                 param_group["lr"] = config.learning_rate * _lr_factor(step, warmup_steps, total_steps)
             optimizer.zero_grad()
@@ -244,13 +285,16 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         if improved:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy(model.state_dict())
+        auxiliary_note = f"  aux {running_auxiliary / max(1, len(plan)):.4f} (β {kl_weight:.2f})" if running_auxiliary else ""
         tqdm.write(
-            f"epoch {epoch:3d}  loss {running / max(1, len(plan)):.4f}{clustering}  valid {metric} {score:.4f}"
+            f"epoch {epoch:3d}  loss {running / max(1, len(plan)):.4f}{auxiliary_note}{clustering}  valid {metric} {score:.4f}"
             f"{'  *' if improved else ''}  ({time.time() - start:.0f}s)"
         )
+        history.append({"epoch": epoch, "loss": running / max(1, len(plan)), "auxiliary_loss": running_auxiliary / max(1, len(plan)),
+                        "kl_weight": kl_weight, "valid": score})
         if epoch - best_epoch >= config.patience:
             break
 
     model.load_state_dict(best_state)
     metrics = {"valid": evaluate(model, groups, "valid", card_stub), "test": evaluate(model, groups, "test", card_stub)}
-    return TrainResult(model.eval(), metrics, epochs_run, best_epoch, time.time() - start, target_mean, target_std)
+    return TrainResult(model.eval(), metrics, epochs_run, best_epoch, time.time() - start, target_mean, target_std, history)

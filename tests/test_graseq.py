@@ -1,0 +1,148 @@
+"""GraSeq (graph encoder, BiLSTM over the atoms in SMILES order, fusion gate, variational
+SMILES decoder): every variant trains, the gate mixes h_G and h_S as Eq. 5 says, the
+canonical SMILES order makes predictions independent of atom numbering, checkpoints round
+trip, and a training run anneals the KL weight to 1."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from rdkit import Chem
+
+from molapp.data.collate import collate
+from molapp.data.featurize import featurize_smiles
+from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
+from molapp.inference.predictor import Predictor, predict_and_embed
+from molapp.models.checkpoint import load_checkpoint, save_checkpoint
+from molapp.models.graseq import VARIANTS, GraSeq, GraSeqConfig
+from molapp.models.registry import architecture_summary, explanation_kind
+from molapp.nn.graseq import GraphSAGELayer
+from molapp.training.trainer import TaskGroup, TrainConfig, kl_anneal_weight, train
+
+SMILES = ["CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CCO", "C", "c1ccc2ccccc2c1", "C[C@H](N)C(=O)O"]
+
+
+def make_model(variant: str, num_tasks: int = 3) -> GraSeq:
+    torch.manual_seed(0)
+    return GraSeq(GraSeqConfig(ATOM_DIM, num_tasks, variant=variant, hidden=16, graph_layers=2, lstm_hidden=8, latent=8, decoder_hidden=16, dropout=0.0)).eval()
+
+
+def batch_of(smiles):
+    return collate([m.graph for m in featurize_smiles(smiles)])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_forward_backward_every_variant(variant, tiny_dataset):
+    model = make_model(variant, num_tasks=2).train()
+    batch = collate(tiny_dataset.graphs[:8])
+    out = model(batch, torch.tensor([1]), return_embedding=True, return_fusion=True, kl_weight=0.3)
+    assert out.logits.shape == (8, 1)
+    assert out.embedding.shape == out.graph_embedding.shape == out.sequence_embedding.shape == (8, 16)
+    assert out.auxiliary_loss.dim() == 0 and torch.isfinite(out.auxiliary_loss)
+    if "r" in variant:
+        assert out.auxiliary_loss > 0 and out.reconstruction_loss > 0 and out.kl_loss >= 0
+    else:
+        assert out.auxiliary_loss == 0 and out.reconstruction_loss is None
+    assert (out.gate is None) == ("f" not in variant)
+    (out.logits.sum() + out.auxiliary_loss).backward()
+    unused = {"head.3.bias", "head.3.weight"}  # only task 1's row is queried; task 0's gets a zero gradient
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        if name not in unused and not name.startswith("decoder.embed"):
+            assert p.grad.abs().sum() > 0, name
+
+
+def test_prediction_never_runs_the_decoder():
+    model = make_model("rf")
+    out = model(batch_of(SMILES))
+    assert out.auxiliary_loss == 0 and out.reconstruction_loss is None  # eval mode
+    asked = model(batch_of(SMILES), reconstruct=True, kl_weight=0.0)
+    assert asked.auxiliary_loss > 0
+    assert torch.equal(asked.auxiliary_loss, model(batch_of(SMILES), reconstruct=True, kl_weight=0.0).auxiliary_loss)  # z = μ in eval
+
+
+@pytest.mark.parametrize("variant", ["f", "rf"])
+def test_gate_mixes_graph_and_sequence(variant):
+    model = make_model(variant)
+    out = model(batch_of(SMILES), return_embedding=True, return_fusion=True)
+    assert ((out.gate > 0) & (out.gate < 1)).all()
+    mixed = out.gate * out.graph_embedding + (1 - out.gate) * out.sequence_embedding
+    assert torch.allclose(out.embedding, mixed, atol=1e-6)
+
+
+def test_without_fusion_the_molecule_is_the_sequence_readout():
+    out = make_model("plain")(batch_of(SMILES), return_embedding=True, return_fusion=True)
+    assert out.gate is None
+    assert torch.equal(out.embedding, out.sequence_embedding)
+
+
+def test_graphsage_node_states_are_unit_vectors():
+    torch.manual_seed(0)
+    layer = GraphSAGELayer(5, 7)
+    h = torch.randn(4, 5)
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])  # atom 3 has no bonds
+    out = layer(h, edge_index, torch.tensor([1.0, 1.0, 2.0, 2.0]))
+    assert torch.allclose(out.norm(dim=-1), torch.ones(4), atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_invariant_to_atom_numbering(variant):
+    model = make_model(variant)
+    featurize = MolGraphFeaturizer()
+    # No stereocentre: the featurizer's chirality slot (RDKit's CW/CCW tag) is relative to the
+    # atom's neighbour order, so it can flip with the SMILES a chiral molecule is read from.
+    mol = Chem.MolFromSmiles("CC(=O)Oc1ccc(Cl)cc1C(=O)NC(C)(CC)CO")
+    others = [Chem.RenumberAtoms(mol, [int(i) for i in np.random.default_rng(seed).permutation(mol.GetNumAtoms())]) for seed in (1, 2)]
+    others.append(Chem.MolFromSmiles("OCC(CC)(C)NC(=O)c1cc(Cl)ccc1OC(C)=O"))  # the same molecule written otherwise
+    graphs = [featurize(m) for m in (mol, *others)]
+    assert not all(np.array_equal(graphs[0].x, g.x) for g in graphs[1:])  # the atoms really are renumbered
+    reference = model(collate([graphs[0]]), return_embedding=True)
+    for graph in graphs[1:]:
+        out = model(collate([graph]), return_embedding=True)
+        assert torch.allclose(out.logits, reference.logits, atol=1e-5)
+        assert torch.allclose(out.embedding, reference.embedding, atol=1e-5)
+
+
+def test_molecule_alone_equals_molecule_in_batch():
+    model = make_model("rf")
+    together = model(batch_of(SMILES)).logits
+    for i, smiles in enumerate(SMILES):
+        assert torch.allclose(model(batch_of([smiles])).logits[0], together[i], atol=1e-5)
+
+
+def test_checkpoint_round_trip_and_prediction(tmp_path):
+    model = make_model("rf", num_tasks=2)
+    card = {"model": "graseq", "featurizer": MolGraphFeaturizer.version, "tasks": ["a", "b"], "task_type": "classification"}
+    save_checkpoint(tmp_path / "ck", model, card)
+    loaded, loaded_card = load_checkpoint(tmp_path / "ck")
+    assert loaded_card["config"]["variant"] == "rf"
+    assert explanation_kind("graseq") == "fusion"
+    assert architecture_summary(loaded_card).startswith("GraSeq-RF")
+    batch = batch_of(SMILES)
+    assert torch.equal(model(batch).logits, loaded(batch).logits)
+    prediction = Predictor(loaded, loaded_card, torch.device("cpu")).predict(SMILES + ["not a smiles"], tasks=["b"])
+    assert prediction.values.shape == (7, 1) and np.isnan(prediction.values[-1]).all()
+    assert np.allclose(prediction.values[:-1, 0], torch.sigmoid(model(batch).logits[:, 1]).detach().numpy(), atol=1e-6)
+    values, embeddings = predict_and_embed(loaded, [m.graph for m in featurize_smiles(SMILES)], loaded_card)
+    assert values.shape == (6, 2) and embeddings.shape == (6, 16)
+
+
+def test_kl_weight_anneals_to_one():
+    assert kl_anneal_weight(1, TrainConfig(max_epochs=10)) == pytest.approx(0.2)  # the paper's 2/epochs per epoch
+    assert kl_anneal_weight(5, TrainConfig(max_epochs=10)) == 1.0
+    assert kl_anneal_weight(9, TrainConfig(max_epochs=10)) == 1.0
+    assert kl_anneal_weight(2, TrainConfig(kl_anneal_epochs=4)) == 0.5
+
+
+def test_two_epochs_of_graseq_rf(tiny_dataset):
+    data = tiny_dataset.subset(np.arange(len(tiny_dataset)))
+    group = TaskGroup("tiny", [0, 1], data, data, data)
+    config = TrainConfig(hidden=16, variant="rf", graph_layers=2, lstm_hidden=8, batch_size=8, max_epochs=2, patience=2, kl_anneal_epochs=2)
+    result = train([group], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification", config, torch.device("cpu"), kind="graseq")
+    assert [h["kl_weight"] for h in result.history] == [0.5, 1.0]
+    assert all(math.isfinite(h["loss"]) and h["auxiliary_loss"] > 0 for h in result.history)
+    assert result.model.config.variant == "rf" and not result.model.training
+    assert 0.0 <= result.metrics["valid"]["tiny"]["mean"] <= 1.0

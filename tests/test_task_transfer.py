@@ -1,0 +1,94 @@
+"""GCN baseline and the task knowledge-transfer model: forward/backward, atom-order
+invariance, the task-dependency matrix, checkpoint round trip, a short training run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from rdkit import Chem
+
+from molapp.data.collate import collate
+from molapp.data.featurize import featurize_smiles
+from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
+from molapp.models.checkpoint import load_checkpoint, save_checkpoint
+from molapp.models.gcn import GCN, GCNConfig
+from molapp.models.task_transfer import TaskTransferConfig, TaskTransferModel
+from molapp.training.trainer import TaskGroup, TrainConfig, train
+
+SMILES = ["CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CCO", "C", "c1ccc2ccccc2c1"]
+
+
+def make_model(kind: str):
+    torch.manual_seed(0)
+    if kind == "gcn":
+        return GCN(GCNConfig(ATOM_DIM, num_tasks=3, hidden=16, layers=2, dropout=0.0)).eval()
+    return TaskTransferModel(TaskTransferConfig(ATOM_DIM, num_tasks=3, hidden=16, layers=2, transfer_dim=8, attention_dim=4, dropout=0.0)).eval()
+
+
+def batch_of(smiles):
+    return collate([m.graph for m in featurize_smiles(smiles)])
+
+
+@pytest.mark.parametrize("kind", ["gcn", "transfer"])
+def test_forward_backward(kind, tiny_dataset):
+    model = make_model(kind).train()
+    batch = collate(tiny_dataset.graphs[:8])
+    out = model(batch, torch.tensor([2, 0]), return_embedding=True)
+    assert out.logits.shape == (8, 2)
+    assert out.embedding.shape[0] == 8 and out.embedding.dim() == 2
+    out.logits.sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("kind", ["gcn", "transfer"])
+def test_invariant_to_atom_order(kind):
+    model = make_model(kind)
+    featurize = MolGraphFeaturizer()
+    mol = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")
+    permuted = Chem.RenumberAtoms(mol, [int(i) for i in np.random.default_rng(1).permutation(mol.GetNumAtoms())])
+    outputs = [model(collate([featurize(m), featurize(Chem.MolFromSmiles("CCO"))])).logits for m in (mol, permuted)]
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["gcn", "transfer"])
+def test_molecule_alone_equals_molecule_in_batch(kind):
+    model = make_model(kind)
+    together = model(batch_of(SMILES)).logits
+    for i, smiles in enumerate(SMILES):
+        assert torch.allclose(model(batch_of([smiles])).logits[0], together[i], atol=1e-5)
+
+
+def test_task_dependency_rows_sum_to_one():
+    model = make_model("transfer")
+    with torch.no_grad():
+        model.transfer.dependency_logits.normal_()
+    dependency = model.task_dependency()
+    assert dependency.shape == (3, 3)
+    assert torch.allclose(dependency.sum(1), torch.ones(3), atol=1e-6)
+    assert (dependency >= 0).all()
+    out = model(batch_of(SMILES), torch.tensor([1]), return_attention=True)
+    attention = out.attention  # [k, B, Q, n, n]
+    assert attention.shape[:3] == (3, 5, 1)
+    assert torch.allclose(attention[:, 2, :, :3, :3].sum(-1), torch.ones(3, 1, 3), atol=1e-5)  # ethanol: 3 atoms
+    assert torch.all(attention[:, 2, :, :, 3:] == 0)  # never attends to padding
+
+
+@pytest.mark.parametrize("kind", ["gcn", "transfer"])
+def test_checkpoint_round_trip(kind, tmp_path):
+    model = make_model(kind)
+    card = {"model": kind, "featurizer": MolGraphFeaturizer.version, "tasks": ["a", "b", "c"]}
+    save_checkpoint(tmp_path / "ck", model, card)
+    loaded, _ = load_checkpoint(tmp_path / "ck")
+    batch = batch_of(SMILES)
+    assert torch.equal(model(batch).logits, loaded(batch).logits)
+
+
+@pytest.mark.parametrize("kind", ["gcn", "transfer"])
+def test_short_training_is_finite(kind, tiny_dataset):
+    data = tiny_dataset.subset(np.arange(len(tiny_dataset)))
+    group = TaskGroup("tiny", [0, 1], data, data, data)
+    config = TrainConfig(hidden=16, gcn_layers=2, transfer_dim=8, attention_dim=4, batch_size=8, max_epochs=2, patience=2)
+    result = train([group], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification", config, torch.device("cpu"), kind=kind)
+    assert all(np.isfinite(h["loss"]) for h in result.history)
+    assert np.isfinite(result.metrics["test"]["tiny"]["mean"])
