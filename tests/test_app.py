@@ -119,3 +119,25 @@ def test_layer_selector_for_several_memory_layers(tiny_memgnn_checkpoint, monkey
     assert not at.exception
     assert len(second) <= 3 and len(first) <= 6  # layer 1 has 6 keys, layer 2 has 3
     assert sorted(a for row in second["atoms"] for a in row.split(", ")) == sorted(a for row in first["atoms"] for a in row.split(", "))
+
+
+def test_graseq_panel_shows_the_fusion_gate_and_its_three_maps(app):
+    choose_panel(app, "BBBP", "GraSeq")
+    assert not app.exception
+    assert "Why: graph or SMILES sequence" in [s.value for s in app.subheader]
+    graph, sequence = (int(m.value.rstrip("%")) for m in app.metric)
+    assert abs(graph + sequence - 100) <= 1  # the gate's mean and its complement
+    app.switch_page("pages/map.py").run()
+    compare = app.selectbox(key=state.MAP_COMPARE)
+    assert compare.options[1].startswith("GraSeq's graph-only")
+    compare.set_value(compare.options[1]).run()
+    assert not app.exception and len(app.get("plotly_chart")) == 3  # graph only, sequence only, fused
+
+
+def test_transfer_panel_shows_the_task_dependency_heatmap(app):
+    choose_panel(app, "Tox21", "task transfer")
+    assert not app.exception
+    assert "Why: which tasks this model learned from which" in [s.value for s in app.subheader]
+    table = app.dataframe[-1].value
+    assert len(table) == len(app.sidebar.multiselect[0].value) and table["own weight"].between(0, 1).all()
+    assert len(app.get("plotly_chart")) >= 1

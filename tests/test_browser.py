@@ -172,3 +172,25 @@ def test_triage_upload_and_score(page):
     assert "10 of 10 rows" in page.locator("[data-testid='stMain']").inner_text()
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "triage.png"), full_page=True)
+
+
+def test_graseq_fusion_gate_and_transfer_heatmap(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    page.get_by_role("option").filter(has_text="GraSeq").first.click()
+    wait_idle(page)
+    page.get_by_text("Why: graph or SMILES sequence", exact=True).wait_for(timeout=60_000)
+    page.get_by_text("From the graph", exact=True).wait_for()
+    page.locator("[data-testid='stPlotlyChart']").last.wait_for()
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "fusion.png"), full_page=True)
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    page.get_by_role("option").filter(has_text="task transfer").first.click()
+    wait_idle(page)
+    page.get_by_text("Why: which tasks this model learned from which", exact=True).wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot .heatmaplayer").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "task-transfer.png"), full_page=True)
