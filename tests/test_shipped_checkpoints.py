@@ -24,7 +24,8 @@ REQUIRED = {"model", "dataset", "tasks", "task_type", "split", "hyperparameters"
 def test_the_required_checkpoints_ship():
     names = {p.name for p in SHIPPED}
     assert {"graphmem-tox21-scaffold", "graphmem-tox21-random", "mt-graphmem-scaffold", "memgnn-esol-random",
-            "memgnn-lipophilicity-random", "memgnn-bace-scaffold", "memgnn-bbbp-scaffold", "gmn-esol-random"} <= names
+            "memgnn-lipophilicity-random", "memgnn-bace-scaffold", "memgnn-bbbp-scaffold", "gmn-esol-random",
+            "graseq-bbbp-scaffold", "transfer-tox21-scaffold"} <= names
 
 
 @pytest.mark.parametrize("directory", SHIPPED, ids=lambda p: p.name)
@@ -36,7 +37,8 @@ def test_card_is_complete_and_files_are_small(directory):
     files = {p.name for p in directory.iterdir()}
     assert {"weights.safetensors", "card.json", "domain.safetensors", "domain.json", "test_predictions.safetensors"} <= files
     assert files <= {"weights.safetensors", "card.json", "domain.safetensors", "domain.json", "map.safetensors", "map.json",
-                     "test_predictions.safetensors"}
+                     "test_predictions.safetensors", "map-graph.safetensors", "map-graph.json", "map-sequence.safetensors",
+                     "map-sequence.json"}
     assert sum(p.stat().st_size for p in directory.iterdir()) < 8e6
 
 
