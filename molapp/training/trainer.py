@@ -1,4 +1,4 @@
-"""Training a model (GraphMem, MemGNN, GMN) on one dataset, or GraphMem jointly on several
+"""Training a model (GraphMem, MemGNN, GMN, GraSeq, GCN, the transfer model) on one dataset, or GraphMem jointly on several
 (MT-GraphMem).
 
 Each `TaskGroup` is one dataset's split with its tasks' positions in the model's task
