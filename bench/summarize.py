@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import json
-import math
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+
+from molapp.evaluation.leaderboard import leaderboard, read_results  # noqa: E402
 
 
 MEMORY_DATASETS = ["esol", "lipophilicity", "freesolv", "bace", "bbbp", "tox21"]
@@ -37,31 +40,19 @@ def load_records(results_dir: Path = RESULTS) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*-seed*.json"))]
 
 
-def mean_std(values: list[float]) -> tuple[float, float | None]:
-    """Mean and sample standard deviation (None for a single value)."""
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-
-
-def ladder_section(records: list[dict]) -> list[str]:
+def ladder_section(results_dir: Path = RESULTS) -> list[str]:
     """Per split, one table: a row per model, a column per dataset, each cell the test metric's
     mean ± std over seeds and the number of seeds n; the best mean of a column in bold; a
     dataset without runs of a model is "—"."""
-    runs: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
-    metric_of: dict[str, str] = {}
-    for r in records:
-        if r.get("test") is None or r["test"] != r["test"]:
-            continue
-        runs[(r["model"], r["dataset"], r["split"])][r["seed"]] = r["test"]
-        metric_of[r["dataset"]] = r["metric"]
-    if not runs:
+    results = read_results(results_dir)
+    results = results[results["test"].notna()]
+    if results.empty:
         return []
-    models = [m for m in LADDER_MODELS if any(k[0] == m for k in runs)]
-    models += sorted({k[0] for k in runs} - set(models))
-    datasets = [d for d in LADDER_DATASETS] + sorted({k[1] for k in runs} - set(LADDER_DATASETS))
-    splits = ["random", "scaffold"] + sorted({k[2] for k in runs} - {"random", "scaffold"})
+    metric_of = dict(zip(results["dataset"], results["metric"]))
+    present = set(results["model"])
+    models = [m for m in LADDER_MODELS if m in present] + sorted(present - set(LADDER_MODELS))
+    datasets = [d for d in LADDER_DATASETS] + sorted(set(results["dataset"]) - set(LADDER_DATASETS))
+    splits = ["random", "scaffold"] + sorted(set(results["split"]) - {"random", "scaffold"})
     lines = ["", "## Ladder", "",
              "`bench/ladder.py`: every model on every dataset and canonical split; test metric mean ± std over seeds (n seeds),",
              "ROC-AUC ↑ (classification) or RMSE ↓ (esol, lipophilicity, freesolv); the best mean of each column in bold;",
@@ -76,8 +67,10 @@ def ladder_section(records: list[dict]) -> list[str]:
         lines += ["", f"### {split} split", "",
                   "| model | " + " | ".join(f"{d} {'↓' if metric_of.get(d) in LOWER_IS_BETTER else '↑'}" for d in datasets) + " |",
                   "|---|" + "---|" * len(datasets)]
-        stats = {(m, d): mean_std(list(runs[(m, d, split)].values())) + (len(runs[(m, d, split)]),)
-                 for m in models for d in datasets if runs.get((m, d, split))}
+        stats = {}
+        for d in datasets:  # mean, std (None for one seed), seeds: the app's leaderboard, one per dataset
+            for row in leaderboard(results, d, split).itertuples():
+                stats[(row.model, d)] = (row.mean, None if row.std != row.std else row.std, row.seeds)
         best = {}
         for d in datasets:
             means = [stats[(m, d)][0] for m in models if (m, d) in stats]
@@ -151,7 +144,7 @@ def main() -> int:
                 target = f"{'≤' if lower_is_better else '≥'} {target}"
             lines.append(f"| {dataset} | {split} | {fmt(value['memgnn'])} | {fmt(value['gmn'])} | {fmt(value['graphmem'])} "
                          f"| {MEMGNN_PAPER.get((dataset, split), '–')} | {target or '–'} | {verdict} |")
-    lines += ladder_section(records)
+    lines += ladder_section()
     cluster_files = sorted(RESULTS.glob("clusters-*.json"))
     if cluster_files:
         lines += ["", "## Do first-layer clusters match functional groups? (paper Fig. 2, 5)", "",

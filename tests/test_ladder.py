@@ -89,7 +89,7 @@ def test_ladder_end_to_end(tmp_path, capsys):
     assert "0 to do" in capsys.readouterr().err
     assert {p: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")} == mtimes
 
-    table = "\n".join(summarize.ladder_section(summarize.load_records(tmp_path)))
+    table = "\n".join(summarize.ladder_section(tmp_path))
     assert "## Ladder" in table and "### random split" in table and "### scaffold split" in table
     rows: dict[str, list[str]] = {}
     for line in table.splitlines():
