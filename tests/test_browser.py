@@ -186,6 +186,18 @@ def test_graseq_fusion_gate_and_transfer_heatmap(page, app_url):
     assert page.locator("[data-testid='stException']").count() == 0
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "fusion.png"), full_page=True)
+    # the paper's Fig. 4: graph-only, sequence-only and fused maps of the same molecules
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Embedding map").click()
+    wait_idle(page)
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Compare with").click()
+    page.get_by_role("option").filter(has_text="GraSeq's graph-only").first.click()
+    wait_idle(page)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 3", timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "graseq-maps.png"), full_page=True)
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Predict & explain").click()
+    wait_idle(page)
     page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
     page.get_by_role("option").filter(has_text="task transfer").first.click()
     wait_idle(page)
