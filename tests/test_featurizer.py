@@ -106,3 +106,14 @@ def test_collate_offsets_smiles_order_and_pads_tokens():
     assert batch.smiles_tokens.shape == (3, max(len(g.smiles_tokens) for g in graphs))
     for row, graph in zip(batch.smiles_tokens.numpy(), graphs):
         assert np.array_equal(row[: len(graph.smiles_tokens)], graph.smiles_tokens) and not row[len(graph.smiles_tokens):].any()
+
+
+def test_standardized_molecules_featurize_as_from_scratch():
+    """Standardization hands its canonical SMILES to the featurizer (no second MolToSmiles):
+    the SMILES atom order and tokens must be those the featurizer would write itself."""
+    from molapp.chem.standardize import standardize
+
+    for smiles in ["OC(=O)c1ccccc1O.[Na+]", "C[N+](C)(C)CC(=O)[O-]", "c1ccc2[nH]ccc2c1", "N[C@@H](C)C(=O)O"]:
+        record = standardize(smiles)
+        given, written = featurize(record.mol, record.canonical_smiles), featurize(Chem.Mol(record.mol))
+        assert np.array_equal(given.smiles_order, written.smiles_order) and np.array_equal(given.smiles_tokens, written.smiles_tokens)

@@ -33,6 +33,47 @@ def test_drug_likeness_of_known_molecules():
     assert not big["Lipinski"] and not big["Veber"]
 
 
+# Known hits: PAINS ene_rhod, quinone, azo, catechol, anil_di_alk; Brenk Michael acceptor, thiol.
+ALERT_HITS = [
+    "O=C1NC(=S)SC1=Cc1ccccc1", "O=C1C=CC(=O)C=C1", "c1ccc(N=Nc2ccccc2)cc1", "Oc1ccccc1O",
+    "CN(C)c1ccc(C)cc1", "C=CC(=O)OC", "SCCc1ccccc1", "CC(C)Cc1ccc(cc1)C(C)C(=O)O",
+]
+
+
+def test_screened_alerts_and_qed_are_rdkits():
+    """The pattern-fingerprint screen only skips matches that cannot succeed: PAINS, Brenk and
+    QED come out exactly as RDKit's FilterCatalog.GetMatches and QED.qed give them."""
+    from rdkit.Chem import QED
+    from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+
+    def reference_alerts(mol, name):
+        params = FilterCatalogParams()
+        params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, name))
+        return "; ".join(dict.fromkeys(m.GetDescription() for m in FilterCatalog(params).GetMatches(mol)))
+
+    smiles = [*ALERT_HITS, *(line.split()[0] for line in (FIXTURES / "tiny_molecules.smi").read_text().splitlines() if line.strip())]
+    for name in ("bbbp", "esol"):
+        smiles += pd.read_csv(FIXTURES / "ladder" / f"{name}.csv")["smiles"].tolist()
+    mols = [m for m in map(Chem.MolFromSmiles, smiles) if m is not None]
+    assert len(mols) > 100
+    flagged = 0
+    for mol in mols:
+        ours = drug_likeness(mol)
+        assert ours["PAINS"] == reference_alerts(mol, "PAINS") and ours["Brenk"] == reference_alerts(mol, "BRENK"), Chem.MolToSmiles(mol)
+        assert ours["QED"] == round(QED.qed(mol), 3)
+        flagged += bool(ours["PAINS"]) + bool(ours["Brenk"])
+    assert flagged >= len(ALERT_HITS)
+
+
+def test_every_alert_pattern_is_read_for_the_screen():
+    """If RDKit's catalog serialization changed, the screen would silently stop screening."""
+    from molapp.chem.druglikeness import ALERT_CATALOGS, _catalog
+
+    for name in ALERT_CATALOGS.values():
+        catalog = _catalog(name)
+        assert len(catalog.entries) > 100 and (catalog.screen.query_bits != 0).any(axis=1).all()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_score_keeps_every_row_in_order(workers):
     checkpoint = CHECKPOINTS / "graphmem-tox21-scaffold"

@@ -10,7 +10,7 @@ import multiprocessing as mp
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from molapp.chem.standardize import standardize
+from molapp.chem.standardize import StandardizedMolecule, standardize
 from molapp.featurizers.graph import MolGraph, MolGraphFeaturizer
 
 _featurizer = MolGraphFeaturizer()
@@ -31,11 +31,16 @@ class FeaturizedMolecule:
 
 
 def featurize_one(smiles: str) -> FeaturizedMolecule:
-    record = standardize(smiles)
+    return featurize_standardized(standardize(smiles))
+
+
+def featurize_standardized(record: StandardizedMolecule) -> FeaturizedMolecule:
+    """The graph of a molecule `standardize` returned (its canonical SMILES, just written,
+    gives the featurizer the SMILES atom order without writing it again)."""
     if not record.ok:
         return FeaturizedMolecule("", None, record.changes, record.error)
     try:
-        graph = _featurizer(record.mol)
+        graph = _featurizer(record.mol, record.canonical_smiles)
     except Exception as exc:  # noqa: BLE001 - an RDKit surprise must flag the row, not crash the batch
         return FeaturizedMolecule(record.canonical_smiles, None, record.changes, f"could not featurize: {exc}")
     return FeaturizedMolecule(record.canonical_smiles, graph, record.changes)

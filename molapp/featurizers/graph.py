@@ -222,12 +222,14 @@ class MolGraphFeaturizer:
     bond_dim = BOND_DIM
     num_relations = NUM_RELATIONS
 
-    def __call__(self, mol: Chem.Mol) -> MolGraph:
+    def __call__(self, mol: Chem.Mol, canonical_smiles: str | None = None) -> MolGraph:
+        """`canonical_smiles`: `Chem.MolToSmiles(mol)`, when the caller's last call on `mol`
+        wrote it (standardization does) — it is not written a second time."""
         atoms = _atom_table(mol)
         bonds = _bond_table(mol)
         bond_attr = _one_hot(bonds[:, 2:], _BOND_OFFSETS, BOND_DIM)
         ends = bonds[:, :2]
-        smiles_order, smiles_tokens = _smiles_fields(mol)
+        smiles_order, smiles_tokens = _smiles_fields(mol, canonical_smiles)
         return MolGraph(
             x=_one_hot(atoms, _ATOM_OFFSETS, ATOM_DIM),
             edge_index=np.ascontiguousarray(np.concatenate([ends, ends[:, ::-1]]).T),
@@ -238,11 +240,13 @@ class MolGraphFeaturizer:
         )
 
 
-def _smiles_fields(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
+def _smiles_fields(mol: Chem.Mol, smiles: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The atom order of the canonical SMILES and its tokens. RDKit records the order in
     which `MolToSmiles` wrote the atoms in the molecule's `_smilesAtomOutputOrder` property
-    ("[3,1,0,2]"), read right after the call that set it."""
-    smiles = Chem.MolToSmiles(mol)
+    ("[3,1,0,2]"), read right after the call that set it (here, or the caller's that
+    gave `smiles`)."""
+    if smiles is None:
+        smiles = Chem.MolToSmiles(mol)
     order = mol.GetProp("_smilesAtomOutputOrder").strip("[],")
     smiles_order = np.array(order.split(","), dtype=np.int64) if order else np.zeros(0, dtype=np.int64)
     return smiles_order, tokenize_smiles(smiles)

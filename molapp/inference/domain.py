@@ -23,9 +23,13 @@ _generator = rdFingerprintGenerator.GetMorganGenerator(radius=FP_RADIUS, fpSize=
 
 def fingerprints(smiles: list[str]) -> np.ndarray:
     """Packed Morgan bits [n, FP_BITS/8] uint8; an unparseable SMILES gives all zeros."""
-    out = np.zeros((len(smiles), FP_BITS // 8), dtype=np.uint8)
-    for i, smi in enumerate(smiles):
-        mol = Chem.MolFromSmiles(smi)
+    return fingerprints_of([Chem.MolFromSmiles(s) for s in smiles])
+
+
+def fingerprints_of(mols: list[Chem.Mol | None]) -> np.ndarray:
+    """The same from molecules already read; None gives all zeros."""
+    out = np.zeros((len(mols), FP_BITS // 8), dtype=np.uint8)
+    for i, mol in enumerate(mols):
         if mol is not None:
             out[i] = np.packbits(_generator.GetFingerprintAsNumPy(mol).astype(bool))
     return out

@@ -20,8 +20,9 @@ from rdkit import Chem, RDLogger
 
 from molapp.chem.druglikeness import PROPERTIES, drug_likeness
 from molapp.chem.io import InputRow
-from molapp.data.featurize import FeaturizedMolecule, featurize_one
-from molapp.inference.domain import FP_BITS, DomainIndex, fingerprints
+from molapp.chem.standardize import StandardizedMolecule, standardize
+from molapp.data.featurize import FeaturizedMolecule, featurize_standardized
+from molapp.inference.domain import DomainIndex, fingerprints_of
 from molapp.inference.predictor import Predictor
 
 TRIAGE_LIMIT = 100_000  # molecules the app scores; beyond, the predict CLI
@@ -39,10 +40,9 @@ class PreparedChunk:
     properties: list[dict | None]
 
 
-def _properties(canonical_smiles: str) -> dict | None:
-    """Drug-likeness, or None where RDKit cannot re-read the canonical SMILES or a descriptor
-    fails (rare); the row keeps its predictions, only these columns stay empty."""
-    mol = Chem.MolFromSmiles(canonical_smiles) if canonical_smiles else None
+def _properties(mol: Chem.Mol | None) -> dict | None:
+    """Drug-likeness, or None for a failed row or where a descriptor fails (rare); the row
+    keeps its predictions, only these columns stay empty."""
     if mol is None:
         return None
     try:
@@ -52,12 +52,13 @@ def _properties(canonical_smiles: str) -> dict | None:
 
 
 def prepare(rows: Sequence[InputRow]) -> PreparedChunk:
+    """Standardize and featurize each row, then fingerprint and describe the standardized
+    molecules themselves (no second parse of their SMILES)."""
     RDLogger.DisableLog("rdApp.*")  # the reason goes into the row's error; no console noise
-    molecules = [FeaturizedMolecule("", None, [], r.error) if r.error else featurize_one(r.smiles) for r in rows]
-    canonical = [m.canonical_smiles if m.ok else "" for m in molecules]
-    packed = fingerprints(canonical) if canonical else np.zeros((0, FP_BITS // 8), np.uint8)
-    properties = [_properties(s) for s in canonical]
-    return PreparedChunk(molecules, packed, properties)
+    records = [StandardizedMolecule(r.smiles, error=r.error) if r.error else standardize(r.smiles) for r in rows]
+    molecules = [featurize_standardized(r) for r in records]
+    mols = [r.mol if m.ok else None for r, m in zip(records, molecules)]
+    return PreparedChunk(molecules, fingerprints_of(mols), [_properties(m) for m in mols])
 
 
 def score(
