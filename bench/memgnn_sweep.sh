@@ -28,3 +28,20 @@ for i in "${!configs[@]}"; do
   "$PY" -m molapp.train --dataset "$dataset" --model memgnn --split random --out "$out" --threads 1 \
     --max-epochs 300 --patience 80 --results-dir "bench/work/sweep/results/config$i" ${configs[$i]}
 done
+# Collect every configuration's run into one results file (bench/results is committed, bench/work is not).
+"$PY" - "$dataset" "${configs[@]}" <<'PY'
+import json, sys
+from pathlib import Path
+dataset, configs = sys.argv[1], sys.argv[2:]
+runs = []
+for i, flags in enumerate(configs):
+    path = Path(f"bench/work/sweep/results/config{i}/memgnn-{dataset}-random-seed0.json")
+    if path.exists():
+        r = json.loads(path.read_text())
+        runs.append({"config": i, "flags": flags, "valid": r["valid"], "test": r["test"], "train_seconds": r["train_seconds"]})
+selected = min(runs, key=lambda r: r["valid"])["config"] if runs else None
+out = {"benchmark": "MemGNN hyper-parameter search", "dataset": dataset, "split": "random (canonical)", "seed": 0, "metric": "rmse",
+       "command": f"bash bench/memgnn_sweep.sh {dataset}", "runs": runs, "selected_by_valid": selected}
+Path(f"bench/results/memgnn-sweep-{dataset}-random.json").write_text(json.dumps(out, indent=2) + "\n")
+print(json.dumps(out, indent=2))
+PY

@@ -146,3 +146,16 @@ def test_batches_never_end_with_a_single_molecule():
     assert [len(b) for b in batches(np.arange(130), 64)] == [64, 64, 2]
     assert [len(b) for b in batches(np.arange(1), 64)] == [1]
     assert np.array_equal(np.concatenate(batches(np.arange(129), 64)), np.arange(129))
+
+
+def test_size_pools_batch_similar_sizes_and_cover_every_molecule():
+    from molapp.training.trainer import batches, epoch_batches
+
+    sizes = np.random.default_rng(1).integers(5, 120, size=1000)
+    plain = epoch_batches(sizes, 32, 0, np.random.default_rng(0))
+    # No pools: exactly the plain shuffled batches (existing cards' commands reproduce).
+    assert all(np.array_equal(a, b) for a, b in zip(plain, batches(np.random.default_rng(0).permutation(1000), 32)))
+    pooled = epoch_batches(sizes, 32, 8, np.random.default_rng(0))
+    assert np.array_equal(np.sort(np.concatenate(pooled)), np.arange(1000))
+    padding = lambda bs: sum(len(b) * sizes[b].max() ** 2 for b in bs)  # noqa: E731 - padded n² attention cost
+    assert padding(pooled) < 0.6 * padding(plain)

@@ -57,15 +57,19 @@ def predict_graphs(
     card: dict,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> np.ndarray:
-    """Values [len(graphs), Q] for the queried tasks, batched over molecules and queries."""
+    """Values [len(graphs), Q] for the queried tasks, batched over molecules and queries.
+    Batches hold molecules of similar size (sorted by atom count, results put back in input
+    order): models that pad each molecule to its batch's largest compute less padding."""
     device = next(model.parameters()).device
     task_ids = task_ids.to(device)
     transform = output_transform(card)
     out = np.zeros((len(graphs), len(task_ids)), dtype=np.float32)
+    by_size = np.argsort([g.num_atoms for g in graphs], kind="stable")
     for start in range(0, len(graphs), batch_size):
-        batch = collate(graphs[start : start + batch_size]).to(device)
+        chosen = by_size[start : start + batch_size]
+        batch = collate([graphs[i] for i in chosen]).to(device)
         raw = model(batch, task_ids).logits
-        out[start : start + batch_size] = transform(raw, task_ids).float().cpu().numpy()
+        out[chosen] = transform(raw, task_ids).float().cpu().numpy()
     return out
 
 

@@ -62,6 +62,7 @@ class TrainConfig:
     clustering_learning_rate: float = 1e-2  # MemGNN/GMN: memory layers in the epoch-end clustering phase
     clustering_molecules: int = 1024  # MemGNN/GMN: molecules sampled for that step
     batch_size: int = 64
+    size_pools: int = 0  # >0: batches of similar-size molecules, sorted within pools of this many batches (see `epoch_batches`)
     learning_rate: float = 1e-3
     weight_decay: float = 1e-5
     max_epochs: int = 60
@@ -172,6 +173,20 @@ def batches(order: np.ndarray, size: int) -> list[np.ndarray]:
     return chunks
 
 
+def epoch_batches(sizes: np.ndarray, batch_size: int, size_pools: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch's batches of a training set whose molecules have `sizes` atoms: a random
+    order cut into batches. With `size_pools` > 0 the order is first cut into pools of that
+    many batches and each pool sorted by size, so a batch holds molecules of similar size:
+    models that pad every molecule to the batch's largest (the transfer model's n × n
+    attention) then compute a fraction of the padding. The batches stay random in
+    composition across epochs and are shuffled later with the rest of the plan."""
+    order = rng.permutation(len(sizes))
+    if size_pools > 0:
+        pool = size_pools * batch_size
+        order = np.concatenate([chunk[np.argsort(sizes[chunk], kind="stable")] for chunk in np.split(order, range(pool, len(order), pool))])
+    return batches(order, batch_size)
+
+
 def clustering_phase(model: torch.nn.Module, groups: list[TaskGroup], config: TrainConfig, optimizer: torch.optim.Optimizer,
                      rng: np.random.Generator, device: torch.device) -> float:
     """The epoch-end phase on the clustering loss alone (Eq. 11 with λ = 0): mini-batch
@@ -228,6 +243,7 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
     pos_weight = _positive_weights(groups, num_tasks).to(device)
 
     rng = np.random.default_rng(config.seed)
+    sizes = [np.array([m.graph.num_atoms for m in g.train.molecules]) for g in groups]
     batches_per_epoch = sum(math.ceil(len(g.train) / config.batch_size) for g in groups)
     total_steps = batches_per_epoch * config.max_epochs
     warmup_steps = batches_per_epoch * config.warmup_epochs
@@ -243,7 +259,7 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         running_auxiliary = 0.0
         plan = []
         for g_index, group in enumerate(groups):
-            plan += [(g_index, chunk) for chunk in batches(rng.permutation(len(group.train)), config.batch_size)]
+            plan += [(g_index, chunk) for chunk in epoch_batches(sizes[g_index], config.batch_size, config.size_pools, rng)]
         rng.shuffle(plan)
         running = 0.0
         progress = tqdm(plan, desc=f"epoch {epoch}", leave=False, mininterval=5)
