@@ -159,3 +159,15 @@ def test_size_pools_batch_similar_sizes_and_cover_every_molecule():
     assert np.array_equal(np.sort(np.concatenate(pooled)), np.arange(1000))
     padding = lambda bs: sum(len(b) * sizes[b].max() ** 2 for b in bs)  # noqa: E731 - padded n² attention cost
     assert padding(pooled) < 0.6 * padding(plain)
+
+
+def test_cards_list_only_the_hyperparameters_their_model_uses():
+    from dataclasses import fields
+
+    from molapp.models.registry import MODEL_KINDS
+
+    config = TrainConfig()
+    transfer = config.hyperparameters("transfer")
+    assert {"transfer_dim", "gcn_layers", "learning_rate", "seed"} <= set(transfer) and not {"hops", "keys", "variant"} & set(transfer)
+    used = set().union(*(config.hyperparameters(kind) for kind in MODEL_KINDS))
+    assert used == {f.name for f in fields(TrainConfig)}  # every option belongs to some model or to training

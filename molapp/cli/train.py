@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "split": args.split,
         "split_source": split_sources,
         "seed": config.seed,
-        "hyperparameters": config.to_dict(),
+        "hyperparameters": config.hyperparameters(args.model),
         "featurizer": FEATURIZER_VERSION,
         "metrics": metrics,
         "sizes": {g.name: {"train": len(g.train), "valid": len(g.valid), "test": len(g.test)} for g in groups},

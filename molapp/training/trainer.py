@@ -73,6 +73,12 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def hyperparameters(self, kind: str) -> dict:
+        """The fields a `kind` model's training uses (what its card lists): the model's own
+        and the optimizer's, not the other kinds' defaults."""
+        own = set(_MODEL_FIELDS.get(kind, ())) | set(_TRAINING_FIELDS)
+        return {name: value for name, value in asdict(self).items() if name in own}
+
     def model_config(self, kind: str, atom_dim: int, bond_dim: int, num_relations: int, num_tasks: int) -> dict:
         """The config of a `kind` model with these hyper-parameters (what the card stores)."""
         if kind in ("graphmem", "mt-graphmem"):
@@ -90,6 +96,19 @@ class TrainConfig:
         return dict(kind=kind, atom_dim=atom_dim, bond_dim=bond_dim, num_tasks=num_tasks, hidden=self.hidden,
                     keys=[int(k) for k in self.keys.split(",")], heads=self.heads, tau=self.tau,
                     query_layers=self.query_layers, dropout=self.dropout)
+
+
+_TRAINING_FIELDS = ("batch_size", "size_pools", "learning_rate", "weight_decay", "max_epochs", "patience", "warmup_epochs", "seed")
+_MEMORY_NETWORK_FIELDS = ("hidden", "dropout", "keys", "heads", "tau", "clustering_learning_rate", "clustering_molecules")
+_MODEL_FIELDS = {
+    "graphmem": ("hidden", "dropout", "hops"),
+    "mt-graphmem": ("hidden", "dropout", "hops"),
+    "memgnn": (*_MEMORY_NETWORK_FIELDS, "query_layers"),
+    "gmn": _MEMORY_NETWORK_FIELDS,
+    "graseq": ("hidden", "dropout", "variant", "graph_layers", "lstm_hidden", "reconstruction_weight", "kl_anneal_epochs"),
+    "gcn": ("hidden", "dropout", "gcn_layers"),
+    "transfer": ("hidden", "dropout", "gcn_layers", "transfer_dim", "attention_dim", "set2set_steps"),
+}
 
 
 @dataclass
