@@ -49,6 +49,14 @@ def output_transform(card: dict):
     return lambda raw, task_ids: raw * std.to(raw.device)[task_ids] + mean.to(raw.device)[task_ids]
 
 
+def size_batches(graphs: Sequence[MolGraph], batch_size: int) -> list[np.ndarray]:
+    """Indices of `graphs` in batches of molecules of similar size (sorted by atom count):
+    models that pad each molecule to its batch's largest compute less padding. Callers put
+    the results back in input order."""
+    by_size = np.argsort([g.num_atoms for g in graphs], kind="stable")
+    return [by_size[start : start + batch_size] for start in range(0, len(graphs), batch_size)]
+
+
 @torch.inference_mode()
 def predict_graphs(
     model: nn.Module,
@@ -57,16 +65,13 @@ def predict_graphs(
     card: dict,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> np.ndarray:
-    """Values [len(graphs), Q] for the queried tasks, batched over molecules and queries.
-    Batches hold molecules of similar size (sorted by atom count, results put back in input
-    order): models that pad each molecule to its batch's largest compute less padding."""
+    """Values [len(graphs), Q] for the queried tasks, batched over molecules of similar size
+    (`size_batches`) and over queries."""
     device = next(model.parameters()).device
     task_ids = task_ids.to(device)
     transform = output_transform(card)
     out = np.zeros((len(graphs), len(task_ids)), dtype=np.float32)
-    by_size = np.argsort([g.num_atoms for g in graphs], kind="stable")
-    for start in range(0, len(graphs), batch_size):
-        chosen = by_size[start : start + batch_size]
+    for chosen in size_batches(graphs, batch_size):
         batch = collate([graphs[i] for i in chosen]).to(device)
         raw = model(batch, task_ids).logits
         out[chosen] = transform(raw, task_ids).float().cpu().numpy()
@@ -91,15 +96,19 @@ def predict_and_embed(
     task_ids = torch.arange(len(card["tasks"]), device=device)
     transform = output_transform(card)
     flags = {"return_fusion": True} if view else {}
-    values, embeddings = [], []
-    for start in range(0, len(graphs), batch_size):
-        batch = collate(graphs[start : start + batch_size]).to(device)
+    order, values, embeddings = [], [], []
+    for chosen in size_batches(graphs, batch_size):
+        batch = collate([graphs[i] for i in chosen]).to(device)
         out = model(batch, task_ids, return_embedding=True, **flags)
         values.append(transform(out.logits, task_ids).float().cpu().numpy())
         embedding = getattr(out, EMBEDDING_VIEWS[view])
         embedding = embedding[:, query] if embedding.dim() == 3 else embedding  # GraphMem: [B, Q, H]
         embeddings.append(embedding.float().cpu().numpy())
-    return np.concatenate(values), np.concatenate(embeddings)
+        order.append(chosen)
+    if not order:
+        return np.zeros((0, len(task_ids)), np.float32), np.zeros((0, 0), np.float32)
+    back = np.argsort(np.concatenate(order))  # input order
+    return np.concatenate(values)[back], np.concatenate(embeddings)[back]
 
 
 @dataclass
