@@ -9,9 +9,10 @@ Fingerprint models (`molapp.baselines`: ecfp-svm, ecfp-rf, ecfp-gb, mt-nn) run i
 process on ECFP4 bits of the standardized molecules; each dataset is loaded and
 fingerprinted once per run. Graph models run `python -m molapp.train` as a subprocess (one
 thread, checkpoint in bench/work/<model>-<dataset>-<split>-seed<k>) with these epoch budgets
-(`GRAPH_EPOCHS`): graphmem, mt-graphmem, transfer: the trainer's default (60 epochs,
-patience 12); memgnn, gmn: 150 / 40 (the memory models' clustering needs longer, as in
-bench/train_memory_models.sh); gcn, graseq: 100 / 20. mt-graphmem is trained once per split
+(`GRAPH_EPOCHS`): graphmem, mt-graphmem: the trainer's default (60 epochs, patience 12);
+transfer: 30 / 8 in batches of similar-size molecules (`--size-pools 32`: its n × n node
+attention pads each molecule to the batch's largest); memgnn, gmn: 150 / 40 (the memory
+models' clustering needs longer, as in bench/train_memory_models.sh); gcn, graseq: 100 / 20. mt-graphmem is trained once per split
 and seed on all six classification datasets together and writes a file for each.
 """
 
@@ -46,8 +47,9 @@ FINGERPRINT_MODELS = list(BASELINES)  # ecfp-svm, ecfp-rf, ecfp-gb, mt-nn
 _DEFAULT = []
 _MEMORY = ["--max-epochs", "150", "--patience", "40"]
 _MEDIUM = ["--max-epochs", "100", "--patience", "20"]
+_TRANSFER = ["--hidden", "64", "--max-epochs", "30", "--patience", "8", "--size-pools", "32"]
 GRAPH_EPOCHS: dict[str, list[str]] = {
-    "graphmem": _DEFAULT, "mt-graphmem": _DEFAULT, "transfer": _DEFAULT,
+    "graphmem": _DEFAULT, "mt-graphmem": _DEFAULT, "transfer": _TRANSFER,
     "memgnn": _MEMORY, "gmn": _MEMORY, "gcn": _MEDIUM, "graseq": _MEDIUM,
 }
 JOINT_DATASETS = ["tox21", "hiv", "bace", "bbbp", "clintox", "sider"]  # mt-graphmem trains on these together

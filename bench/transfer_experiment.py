@@ -20,13 +20,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from molapp.data.dataset import LabelledMolecules
-from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS
-from molapp.training.groups import build_groups
-from molapp.training.trainer import TaskGroup, TrainConfig, train
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from molapp.data.dataset import LabelledMolecules  # noqa: E402
+from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS  # noqa: E402
+from molapp.training.groups import build_groups  # noqa: E402
+from molapp.training.trainer import TaskGroup, TrainConfig, train  # noqa: E402
 
 SETTINGS = {"tox21": ("SR-ARE", "SR-MMP"), "sider": ("Investigations", "Vascular_disorders")}
 TARGET_FRACTION, HELPING_FRACTION = 0.1, 0.9

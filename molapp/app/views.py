@@ -294,6 +294,9 @@ def task_dependency(settings: Settings, result: Explanation) -> None:
     st.caption("The transfer model encodes the molecule once per task, carries each task's atom embeddings over to the "
                "others, and merges them with learned task-dependency weights. Row j: how much each task's knowledge "
                "feeds the prediction for task j (each row sums to 1). These weights are the same for every molecule.")
+    matrix, uniform = result.task_dependency, 1.0 / result.task_dependency.shape[0]
+    st.caption(f"White is an even share (1/{matrix.shape[0]} = {uniform:.3f}); red, more than even; blue, less. "
+               f"This model's weights run from {matrix.min():.3f} to {matrix.max():.3f}.")
     st.plotly_chart(dependency_figure(settings, result.task_dependency), key="task-dependency")
     tasks = settings.panel.card["tasks"]
     rows = []
@@ -307,7 +310,9 @@ def task_dependency(settings: Settings, result: Explanation) -> None:
 
 def dependency_figure(settings: Settings, matrix: np.ndarray) -> go.Figure:
     tasks = settings.panel.card["tasks"]
-    figure = go.Figure(go.Heatmap(z=matrix, x=tasks, y=tasks, colorscale="Blues", zmin=0,
+    # Diverging around the even share 1/k, so that which tasks lean on which shows even when
+    # the weights are close to even (the caption gives their range).
+    figure = go.Figure(go.Heatmap(z=matrix, x=tasks, y=tasks, colorscale="RdBu", reversescale=True, zmid=1.0 / len(matrix),
                                   hovertemplate="%{x} → %{y}: %{z:.3f}<extra></extra>", colorbar=dict(title="weight")))
     figure.update_layout(height=max(320, 28 * len(tasks) + 120), margin=dict(l=10, r=10, t=10, b=10),
                          xaxis=dict(title="helping task (source)", tickangle=-45), yaxis=dict(title="task predicted", autorange="reversed"))
