@@ -304,7 +304,7 @@ def task_dependency(settings: Settings, result: Explanation) -> None:
         weights = result.task_dependency[tasks.index(task)]
         helpers = [i for i in np.argsort(-weights) if tasks[i] != task][:3]
         rows.append({"task": settings.panel.task_label(task), "own weight": round(float(weights[tasks.index(task)]), 3),
-                     "helped most by": ", ".join(f"{tasks[i]} ({weights[i]:.2f})" for i in helpers)})
+                     "helped most by": ", ".join(f"{tasks[i]} ({weights[i]:.3f})" for i in helpers)})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
