@@ -1,9 +1,12 @@
 """Triage: score a list of molecules for every task of a checkpoint, with applicability
 domain and drug-likeness, into one table with a row for every input row.
 
-The RDKit work (standardize, featurize, fingerprint, drug-likeness) runs in worker
-processes chunk by chunk while the main process scores the chunks already prepared, so
-the model and the chemistry overlap.
+On CPU, worker processes do all of a chunk's work — the RDKit part (standardize,
+featurize, fingerprint, drug-likeness), the model and the domain similarity — so both
+cores stay busy whichever part dominates (a heavy model would otherwise leave the main
+process the bottleneck). The workers are forked with the model and the domain index
+already loaded, one torch thread each. On CUDA the model stays in the main process, on
+the GPU, and the workers do the chemistry.
 """
 
 from __future__ import annotations
@@ -61,6 +64,34 @@ def prepare(rows: Sequence[InputRow]) -> PreparedChunk:
     return PreparedChunk(molecules, fingerprints_of(mols), [_properties(m) for m in mols])
 
 
+@dataclass
+class ScoredChunk:
+    """One chunk scored: its molecules, values [n, T] (NaN rows for failed molecules),
+    domain similarity [n] (NaN for failed) and drug-likeness rows."""
+
+    molecules: list[FeaturizedMolecule]
+    values: np.ndarray
+    similarity: np.ndarray
+    properties: list[dict | None]
+
+
+def score_prepared(prepared: PreparedChunk, predictor: Predictor, domain: DomainIndex) -> ScoredChunk:
+    ok = [m.ok for m in prepared.molecules]
+    similarity = np.where(ok, domain.max_similarity_of(prepared.fingerprints), np.nan) if ok else np.zeros(0)
+    return ScoredChunk(prepared.molecules, predictor.predict_featurized(prepared.molecules), similarity, prepared.properties)
+
+
+# The model and domain index forked workers score with: inherited from the parent at fork,
+# never pickled. Set only while `score`'s pool runs.
+_forked_scorer: tuple[Predictor, DomainIndex] | None = None
+
+
+def _score_in_worker(rows: Sequence[InputRow]) -> ScoredChunk:
+    torch.set_num_threads(1)  # one process per core
+    predictor, domain = _forked_scorer
+    return score_prepared(prepare(rows), predictor, domain)
+
+
 def score(
     predictor: Predictor,
     domain: DomainIndex,
@@ -73,32 +104,40 @@ def score(
     in the task's units; empty for error rows), the domain similarity (max Tanimoto to the
     training set) and the drug-likeness PROPERTIES. `progress(done, total, seconds)` is
     called after each chunk."""
+    global _forked_scorer
     chunks = [list(rows[i : i + chunk_size]) for i in range(0, len(rows), chunk_size)]
     start, done = time.perf_counter(), 0
     values, similarity, molecules, properties = [], [], [], []
 
-    def consume(prepared: PreparedChunk) -> None:
+    def consume(scored: ScoredChunk) -> None:
         nonlocal done
-        values.append(predictor.predict_featurized(prepared.molecules))
-        similarity.append(np.where([m.ok for m in prepared.molecules], domain.max_similarity_of(prepared.fingerprints), np.nan))
-        molecules.extend(prepared.molecules)
-        properties.extend(prepared.properties)
-        done += len(prepared.molecules)
+        values.append(scored.values)
+        similarity.append(scored.similarity)
+        molecules.extend(scored.molecules)
+        properties.extend(scored.properties)
+        done += len(scored.molecules)
         if progress:
             progress(done, len(rows), time.perf_counter() - start)
 
     if workers > 1 and len(chunks) > 1:
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # the workers have the cores; the model keeps one thread beside them
+        torch.set_num_threads(1)
+        on_cpu = predictor.device.type == "cpu"
+        _forked_scorer = (predictor, domain) if on_cpu else None  # before the fork, for the workers to inherit
         try:
             with mp.get_context("fork").Pool(workers) as pool:
-                for prepared in pool.imap(prepare, chunks):
-                    consume(prepared)
+                if on_cpu:
+                    for scored in pool.imap(_score_in_worker, chunks):
+                        consume(scored)
+                else:  # the GPU stays with this process; the workers do the chemistry
+                    for prepared in pool.imap(prepare, chunks):
+                        consume(score_prepared(prepared, predictor, domain))
         finally:
+            _forked_scorer = None
             torch.set_num_threads(threads)
     else:
         for chunk in chunks:
-            consume(prepare(chunk))
+            consume(score_prepared(prepare(chunk), predictor, domain))
 
     table = pd.DataFrame({
         "row": [r.row for r in rows],
