@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -29,6 +28,7 @@ from tqdm import tqdm
 
 from molapp.chem.io import InputRow, read_molecules
 from molapp.data.featurize import FeaturizedMolecule, featurize_one
+from molapp.inference.parallel import ordered_parallel, worker_state
 from molapp.inference.predictor import Predictor, device_name
 
 FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error"]
@@ -40,13 +40,6 @@ def _featurize_rows(rows: list[InputRow]) -> list[FeaturizedMolecule]:
 
 # A chunk's result as it travels between processes: canonical SMILES, errors, values [n, Q].
 Scored = tuple[list[str], list[str], np.ndarray]
-_worker: dict = {}
-
-
-def _start_scoring_worker(checkpoint: str, tasks: list[str], batch_size: int | None) -> None:
-    # One thread per process: on CPU, processes scale better than threads for small batches.
-    torch.set_num_threads(1)
-    _worker.update(predictor=Predictor.load(checkpoint, "cpu"), tasks=tasks, batch_size=batch_size)
 
 
 def _scored(molecules: list[FeaturizedMolecule], values: np.ndarray) -> Scored:
@@ -54,8 +47,10 @@ def _scored(molecules: list[FeaturizedMolecule], values: np.ndarray) -> Scored:
 
 
 def _score_rows(rows: list[InputRow]) -> Scored:
+    """In a worker: featurize and score a chunk with the predictor the worker inherited."""
     molecules = _featurize_rows(rows)
-    return _scored(molecules, _worker["predictor"].predict_featurized(molecules, _worker["tasks"], _worker["batch_size"]))
+    state = worker_state
+    return _scored(molecules, state["predictor"].predict_featurized(molecules, state["tasks"], state["batch_size"]))
 
 
 def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -63,30 +58,16 @@ def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
         yield chunk
 
 
-def _ordered_parallel(function, chunks: Iterator[list], workers: int, initializer=None, initargs=()) -> Iterator[tuple[list, object]]:
-    """(chunk, function(chunk)) in input order, computed by `workers` processes, with at most
-    workers + 2 chunks in flight so memory stays bounded however long the input."""
-    with mp.get_context("fork").Pool(workers, initializer, initargs) as pool:
-        pending: list = []
-        for chunk in chunks:
-            pending.append((chunk, pool.apply_async(function, (chunk,))))
-            if len(pending) > workers + 1:
-                done, result = pending.pop(0)
-                yield done, result.get()
-        for done, result in pending:
-            yield done, result.get()
-
-
-def scored_chunks(predictor: Predictor, checkpoint: str, rows: Iterator[InputRow], tasks: list[str], chunk_size: int,
+def scored_chunks(predictor: Predictor, rows: Iterator[InputRow], tasks: list[str], chunk_size: int,
                   workers: int, batch_size: int | None) -> Iterator[tuple[list[InputRow], Scored]]:
     """Scored chunks in input order. On CPU with workers, each worker process featurizes and
     scores whole chunks (data parallel); on a GPU, or with no workers, this process runs the
     model and the workers (if any) only featurize."""
     chunks = _chunks(rows, chunk_size)
     if predictor.device.type == "cpu" and workers > 0:
-        yield from _ordered_parallel(_score_rows, chunks, workers, _start_scoring_worker, (checkpoint, tasks, batch_size))
+        yield from ordered_parallel(_score_rows, chunks, workers, {"predictor": predictor, "tasks": tasks, "batch_size": batch_size})
         return
-    featurized = _ordered_parallel(_featurize_rows, chunks, workers) if workers > 0 else ((c, _featurize_rows(c)) for c in chunks)
+    featurized = ordered_parallel(_featurize_rows, chunks, workers) if workers > 0 else ((c, _featurize_rows(c)) for c in chunks)
     for chunk, molecules in featurized:
         yield chunk, _scored(molecules, predictor.predict_featurized(molecules, tasks, batch_size))
 
@@ -129,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         writer = csv.writer(handle)
         writer.writerow(FIXED_COLUMNS + tasks)
         try:
-            chunks = scored_chunks(predictor, args.checkpoint, rows, tasks, args.chunk_size, args.workers, args.batch_size)
+            chunks = scored_chunks(predictor, rows, tasks, args.chunk_size, args.workers, args.batch_size)
             for chunk, (canonical, errors, values) in chunks:
                 for row, smiles, error, value in zip(chunk, canonical, errors, values):
                     status = "error" if error else "ok"

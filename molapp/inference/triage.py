@@ -5,13 +5,12 @@ On CPU, worker processes do all of a chunk's work — the RDKit part (standardiz
 featurize, fingerprint, drug-likeness), the model and the domain similarity — so both
 cores stay busy whichever part dominates (a heavy model would otherwise leave the main
 process the bottleneck). The workers are forked with the model and the domain index
-already loaded, one torch thread each. On CUDA the model stays in the main process, on
+already loaded, one torch thread each (`molapp.inference.parallel`). On CUDA the model stays in the main process, on
 the GPU, and the workers do the chemistry.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from molapp.chem.io import InputRow
 from molapp.chem.standardize import StandardizedMolecule, standardize
 from molapp.data.featurize import FeaturizedMolecule, featurize_standardized
 from molapp.inference.domain import DomainIndex, fingerprints_of
+from molapp.inference.parallel import ordered_parallel, worker_state
 from molapp.inference.predictor import Predictor
 
 TRIAGE_LIMIT = 100_000  # molecules the app scores; beyond, the predict CLI
@@ -81,15 +81,8 @@ def score_prepared(prepared: PreparedChunk, predictor: Predictor, domain: Domain
     return ScoredChunk(prepared.molecules, predictor.predict_featurized(prepared.molecules), similarity, prepared.properties)
 
 
-# The model and domain index forked workers score with: inherited from the parent at fork,
-# never pickled. Set only while `score`'s pool runs.
-_forked_scorer: tuple[Predictor, DomainIndex] | None = None
-
-
 def _score_in_worker(rows: Sequence[InputRow]) -> ScoredChunk:
-    torch.set_num_threads(1)  # one process per core
-    predictor, domain = _forked_scorer
-    return score_prepared(prepare(rows), predictor, domain)
+    return score_prepared(prepare(rows), worker_state["predictor"], worker_state["domain"])
 
 
 def score(
@@ -104,7 +97,6 @@ def score(
     in the task's units; empty for error rows), the domain similarity (max Tanimoto to the
     training set) and the drug-likeness PROPERTIES. `progress(done, total, seconds)` is
     called after each chunk."""
-    global _forked_scorer
     chunks = [list(rows[i : i + chunk_size]) for i in range(0, len(rows), chunk_size)]
     start, done = time.perf_counter(), 0
     values, similarity, molecules, properties = [], [], [], []
@@ -121,19 +113,15 @@ def score(
 
     if workers > 1 and len(chunks) > 1:
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        on_cpu = predictor.device.type == "cpu"
-        _forked_scorer = (predictor, domain) if on_cpu else None  # before the fork, for the workers to inherit
+        torch.set_num_threads(1)  # this process only gathers (CPU) or feeds the GPU
         try:
-            with mp.get_context("fork").Pool(workers) as pool:
-                if on_cpu:
-                    for scored in pool.imap(_score_in_worker, chunks):
-                        consume(scored)
-                else:  # the GPU stays with this process; the workers do the chemistry
-                    for prepared in pool.imap(prepare, chunks):
-                        consume(score_prepared(prepared, predictor, domain))
+            if predictor.device.type == "cpu":
+                for _, scored in ordered_parallel(_score_in_worker, chunks, workers, {"predictor": predictor, "domain": domain}):
+                    consume(scored)
+            else:  # the GPU stays with this process; the workers do the chemistry
+                for _, prepared in ordered_parallel(prepare, chunks, workers):
+                    consume(score_prepared(prepared, predictor, domain))
         finally:
-            _forked_scorer = None
             torch.set_num_threads(threads)
     else:
         for chunk in chunks:
