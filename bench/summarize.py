@@ -230,8 +230,11 @@ def main() -> int:
                   "canonical scaffold split, test ROC-AUC. Rows marked [slides] are the slides' own numbers (their split)."]
         for path in experiments:
             e = json.loads(path.read_text())
+            c = e["config"]
             lines += ["", f"### {e['dataset']}: target {e['target_task']}, helping {e['helping_task']} "
-                          f"(seeds {e['seeds']}, {e['config']['max_epochs']} epochs max)", "",
+                          f"(seeds {e['seeds']}, {c['max_epochs']} epochs max)", "",
+                      f"`python bench/transfer_experiment.py --dataset {e['dataset']} --seeds {e['seeds']} --max-epochs {c['max_epochs']} "
+                      f"--patience {c['patience']} --hidden {c['hidden']} --size-pools {c.get('size_pools', 0)}`", "",
                       "| method | target | helping |", "|---|---|---|"]
             for row in e["table"]:
                 spread = {k: f" ± {row[k + '_std']:.3f}" if len(e["seeds"].split(",")) > 1 and k + "_std" in row else "" for k in ("target", "helping")}
