@@ -49,8 +49,8 @@ def _scored(molecules: list[FeaturizedMolecule], values: np.ndarray) -> Scored:
 def _score_rows(rows: list[InputRow]) -> Scored:
     """In a worker: featurize and score a chunk with the predictor the worker inherited."""
     molecules = _featurize_rows(rows)
-    state = worker_state
-    return _scored(molecules, state["predictor"].predict_featurized(molecules, state["tasks"], state["batch_size"]))
+    predictor, tasks, batch_size = worker_state["predictor"], worker_state["tasks"], worker_state["batch_size"]
+    return _scored(molecules, predictor.predict_featurized(molecules, tasks, batch_size))
 
 
 def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:

@@ -2,11 +2,10 @@
 domain and drug-likeness, into one table with a row for every input row.
 
 On CPU, worker processes do all of a chunk's work — the RDKit part (standardize,
-featurize, fingerprint, drug-likeness), the model and the domain similarity — so both
-cores stay busy whichever part dominates (a heavy model would otherwise leave the main
-process the bottleneck). The workers are forked with the model and the domain index
-already loaded, one torch thread each (`molapp.inference.parallel`). On CUDA the model stays in the main process, on
-the GPU, and the workers do the chemistry.
+featurize, fingerprint, drug-likeness), the model and the domain similarity — as the
+predict CLI's workers do: forked with the model and the domain index already loaded,
+one torch thread each (`molapp.inference.parallel`). On CUDA the model stays in the main
+process, on the GPU, and the workers do the chemistry.
 """
 
 from __future__ import annotations
