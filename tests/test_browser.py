@@ -62,6 +62,17 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout)
 
 
+def compare_maps(page, option: str, plots: int, screenshot: str) -> None:
+    """On the Map page: pick `option` under "Compare with", wait for `plots` maps, no error."""
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Compare with").click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+    wait_idle(page)
+    page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length == {plots}", timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+
+
 def test_paste_predict_and_attention(page):
     box = page.get_by_label("SMILES", exact=True)
     box.fill(TAMOXIFEN)
@@ -151,13 +162,7 @@ def test_map_shows_the_molecule_among_known_compounds(page):
     assert page.locator(".js-plotly-plot .textpoint").filter(has_text="pasted").count() == 1  # the star is labelled
     page.screenshot(path=str(ARTIFACTS / "map.png"), full_page=True)
     # the same molecules under a second model, side by side
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Compare with").click()
-    page.get_by_role("option").filter(has_text="(GMN,").first.click()
-    wait_idle(page)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 2", timeout=60_000)
-    page.wait_for_timeout(1500)
-    assert page.locator("[data-testid='stException']").count() == 0
-    page.screenshot(path=str(ARTIFACTS / "map-compare.png"), full_page=True)
+    compare_maps(page, "(GMN,", plots=2, screenshot="map-compare.png")
 
 
 def test_triage_upload_and_score(page):
@@ -189,13 +194,7 @@ def test_graseq_fusion_gate_and_transfer_heatmap(page, app_url):
     # the paper's Fig. 4: graph-only, sequence-only and fused maps of the same molecules
     page.locator("[data-testid='stSidebarNav']").get_by_text("Embedding map").click()
     wait_idle(page)
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Compare with").click()
-    page.get_by_role("option").filter(has_text="GraSeq's graph-only").first.click()
-    wait_idle(page)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 3", timeout=60_000)
-    page.wait_for_timeout(1500)
-    assert page.locator("[data-testid='stException']").count() == 0
-    page.screenshot(path=str(ARTIFACTS / "graseq-maps.png"), full_page=True)
+    compare_maps(page, "GraSeq's graph-only", plots=3, screenshot="graseq-maps.png")
     page.locator("[data-testid='stSidebarNav']").get_by_text("Predict & explain").click()
     wait_idle(page)
     page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
