@@ -25,7 +25,8 @@ configs=(
 for i in "${!configs[@]}"; do
   [[ $only != "  " && $only != *" $i "* ]] && continue
   for seed in ${SEEDS:-0}; do
-    out=bench/work/sweep/memgnn-$dataset-random-config$i$([[ $seed != 0 ]] && echo "-seed$seed")
+    suffix=""; [[ $seed != 0 ]] && suffix="-seed$seed"
+    out=bench/work/sweep/memgnn-$dataset-random-config$i$suffix
     [[ -f $out/card.json ]] && continue  # a finished run is not redone
     echo "== config $i seed $seed: ${configs[$i]}" >&2
     # shellcheck disable=SC2086

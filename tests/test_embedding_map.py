@@ -10,15 +10,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from molapp.app import state
-from molapp.explain.embedding_map import EmbeddingMap, fit_coordinates, outcome
+from molapp.explain.embedding_map import MAP_DIMENSIONS, EmbeddingMap, fit_coordinates, outcome, reduce_for_map
 
 from .conftest import CHECKPOINTS, ROOT
 
 
-def two_blobs(n: int, rng: np.random.Generator) -> np.ndarray:
-    centres = np.zeros((2, 16), np.float32)
+def two_blobs(n: int, rng: np.random.Generator, width: int = 16) -> np.ndarray:
+    centres = np.zeros((2, width), np.float32)
     centres[1, 0] = 12.0
-    return np.concatenate([centres[0] + rng.normal(size=(n, 16)), centres[1] + rng.normal(size=(n, 16))]).astype(np.float32)
+    return np.concatenate([centres[0] + rng.normal(size=(n, width)), centres[1] + rng.normal(size=(n, width))]).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,23 @@ def test_new_molecules_land_among_their_neighbours(blob_map):
     nearer_a = np.linalg.norm(placed - centre_a, axis=1) < np.linalg.norm(placed - centre_b, axis=1)
     assert nearer_a[:10].all() and not nearer_a[10:].any()
     assert blob_map.place(np.zeros((0, 16), np.float32)).shape == (0, 2)
+
+
+def test_wide_embeddings_are_mapped_through_a_stored_pca(tmp_path):
+    rng = np.random.default_rng(2)
+    wide = two_blobs(100, rng, width=3 * MAP_DIMENSIONS)
+    reduced, projection = reduce_for_map(wide)
+    assert reduced.shape == (200, MAP_DIMENSIONS) and projection is not None
+    assert reduce_for_map(wide[:, :MAP_DIMENSIONS])[1] is None  # narrow enough: kept as it is
+    n = len(wide)
+    EmbeddingMap(fit_coordinates(reduced, perplexity=20, workers=1), reduced, np.zeros((n, 1)), np.zeros((n, 1)), np.zeros(n, np.int64),
+                 [f"m{i}" for i in range(n)], ["C"] * n, ["task"], None, "blobs", perplexity=20, projection=projection).save(tmp_path)
+    loaded = EmbeddingMap.load(tmp_path)
+    np.testing.assert_allclose(loaded.projection(wide[:5]), projection(wide[:5]), rtol=1e-6)
+    placed = loaded.place(two_blobs(5, rng, width=3 * MAP_DIMENSIONS))  # the model's own, wide embeddings
+    centre_a, centre_b = loaded.coordinates[:100].mean(0), loaded.coordinates[100:].mean(0)
+    nearer_a = np.linalg.norm(placed - centre_a, axis=1) < np.linalg.norm(placed - centre_b, axis=1)
+    assert nearer_a[:5].all() and not nearer_a[5:].any()
 
 
 def test_outcomes():

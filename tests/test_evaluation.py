@@ -63,12 +63,12 @@ def test_reliability_separates_calibrated_from_overconfident():
 
 
 def test_split_predictions_round_trip(tmp_path):
-    labels = np.array([[1, np.nan], [0, 1]], dtype=np.float32)
-    predictions = np.array([[0.9, np.nan], [0.2, 0.7]], dtype=np.float32)
+    labels = np.array([[1, np.nan], [0, 1], [np.nan, np.nan]], dtype=np.float32)
+    predictions = np.array([[0.9, 0.4], [0.2, 0.7], [0.5, 0.6]], dtype=np.float32)
     SplitPredictions(labels, predictions).save(tmp_path)
     loaded = SplitPredictions.load(tmp_path)
-    np.testing.assert_array_equal(loaded.labels, labels)
-    np.testing.assert_array_equal(loaded.predictions, predictions)
+    np.testing.assert_array_equal(loaded.labels, labels)  # a molecule measured for nothing keeps its row
+    np.testing.assert_array_equal(loaded.predictions, np.where(np.isnan(labels), np.nan, predictions))
     y, p = loaded.measured(1)
     assert y.tolist() == [1.0] and p.tolist() == pytest.approx([0.7])
     assert SplitPredictions.load(tmp_path / "nothing-here") is None

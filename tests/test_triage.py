@@ -13,10 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from molapp.app import state
 from molapp.chem.druglikeness import PROPERTIES, drug_likeness
-from molapp.chem.io import read_csv, write_sdf
+from molapp.chem.io import FIXED_COLUMNS, read_csv, write_sdf
 from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import Predictor
-from molapp.inference.triage import DOMAIN_COLUMN, FIXED_COLUMNS, score
+from molapp.inference.triage import DOMAIN_COLUMN, score
 
 from .conftest import CHECKPOINTS, FIXTURES, ROOT
 

@@ -17,6 +17,10 @@ import pandas as pd
 from rdkit import Chem
 
 
+# The columns every per-row output (predict CLI, triage table) starts with.
+FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error"]
+
+
 @dataclass(frozen=True)
 class InputRow:
     """One input record: its 0-based position, an ID, the SMILES as given."""

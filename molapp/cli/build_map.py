@@ -3,9 +3,13 @@ by t-SNE and save the embedding map beside the checkpoint (`map.safetensors`, `m
 
     python -m molapp.cli.build_map --checkpoint checkpoints/graphmem-tox21-scaffold --task NR-AhR
     python -m molapp.cli.build_map --checkpoint checkpoints/memgnn-esol-random
+    python -m molapp.cli.build_map --checkpoint checkpoints/mt-graphmem-scaffold --max-molecules 6000
 
 Every molecule of the dataset that featurizes goes in (the canonical split tells train,
-valid and test apart); for a joint checkpoint, the datasets together. GraphMem embeds with
+valid and test apart); for a joint checkpoint, the datasets together. `--max-molecules N`
+keeps at most N, shared equally among the datasets (a seeded random sample of each): the
+joint panel's 56,000 molecules, 41,000 of them HIV's, would make a slow map dominated by
+one assay and a checkpoint over its size budget. GraphMem embeds with
 one task query (`--task`, default the first task). GraSeq gets three maps: its fused
 embedding (`map.*`), and its graph-only and sequence-only embeddings (`map-graph.*`,
 `map-sequence.*`).
@@ -24,7 +28,7 @@ import torch
 from molapp.data.dataset import load_dataset
 from molapp.data.registry import split_path
 from molapp.data.splits import load_canonical_split, random_split, scaffold_split
-from molapp.explain.embedding_map import SPLITS, EmbeddingMap, fit_coordinates
+from molapp.explain.embedding_map import SPLITS, EmbeddingMap, fit_coordinates, reduce_for_map
 from molapp.inference.predictor import Predictor, predict_and_embed
 from molapp.models.registry import explanation_kind, has_attention
 
@@ -35,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", default=None, help="GraphMem: the task query whose final state is the embedding")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-molecules", type=int, default=None, help="at most this many, shared equally among the datasets (default: all)")
     args = parser.parse_args(argv)
 
     start = time.time()
@@ -46,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         if query_task not in predictor.tasks:
             parser.error(f"unknown task {query_task!r}; this checkpoint predicts: {', '.join(predictor.tasks)}")
     names = [card["dataset"]] if isinstance(card["dataset"], str) else list(card["dataset"])
+    per_dataset = args.max_molecules // len(names) if args.max_molecules else None
     graphs, labels, split, ids, smiles = [], [], [], [], []
     for name in names:
         data = load_dataset(name, args.data_dir, workers=args.workers)
@@ -53,15 +59,18 @@ def main(argv: list[str] | None = None) -> int:
         parts = load_canonical_split(path) if path else (random_split(len(data), seed=0) if card["split"] == "random" else scaffold_split(data.smiles))
         part_of = {int(r): SPLITS.index(p) for p in SPLITS for r in getattr(parts, p)}
         columns = [predictor.tasks.index(t) for t in data.spec.tasks]
-        for row, molecule, label in zip(data.rows, data.molecules, data.labels):
-            if molecule.ok and int(row) in part_of:
-                graphs.append(molecule.graph)
-                full = np.full(len(predictor.tasks), np.nan, np.float32)
-                full[columns] = label
-                labels.append(full)
-                split.append(part_of[int(row)])
-                ids.append(f"{name}:{int(row)}")
-                smiles.append(molecule.canonical_smiles)
+        usable = [k for k, (row, molecule) in enumerate(zip(data.rows, data.molecules)) if molecule.ok and int(row) in part_of]
+        if per_dataset is not None and len(usable) > per_dataset:
+            usable = sorted(np.random.default_rng(0).choice(usable, per_dataset, replace=False).tolist())
+        for k in usable:
+            row, molecule, label = data.rows[k], data.molecules[k], data.labels[k]
+            graphs.append(molecule.graph)
+            full = np.full(len(predictor.tasks), np.nan, np.float32)
+            full[columns] = label
+            labels.append(full)
+            split.append(part_of[int(row)])
+            ids.append(f"{name}:{int(row)}")
+            smiles.append(molecule.canonical_smiles)
     query = predictor.tasks.index(query_task) if query_task else None
     name = card["dataset"] if isinstance(card["dataset"], str) else "+".join(card["dataset"])
     # GraSeq: also its graph-only and sequence-only embeddings, each its own map (paper Fig. 4).
@@ -69,9 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     for view in views:
         predictions, embeddings = predict_and_embed(predictor.model, graphs, card, query, predictor.batch_size, view)
         print(f"embedded {len(graphs)} molecules{f' ({view} view)' if view else ''} ({time.time() - start:.0f}s); fitting t-SNE…", file=sys.stderr)
-        coordinates = fit_coordinates(embeddings, workers=args.workers)
-        EmbeddingMap(coordinates, embeddings, np.stack(labels), predictions, np.array(split), ids, smiles,
-                     list(predictor.tasks), query_task, name).save(Path(args.checkpoint), view)
+        reduced, projection = reduce_for_map(embeddings)
+        coordinates = fit_coordinates(reduced, workers=args.workers)
+        EmbeddingMap(coordinates, reduced, np.stack(labels), predictions, np.array(split), ids, smiles,
+                     list(predictor.tasks), query_task, name, projection=projection).save(Path(args.checkpoint), view)
     print(f"wrote the map of {len(graphs)} molecules into {args.checkpoint} in {time.time() - start:.0f}s", file=sys.stderr)
     return 0
 

@@ -26,17 +26,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from molapp.chem.io import InputRow, read_molecules
-from molapp.data.featurize import FeaturizedMolecule, featurize_one
+from molapp.chem.io import FIXED_COLUMNS, InputRow, read_molecules
+from molapp.data.featurize import FeaturizedMolecule, featurize_rows
 from molapp.inference.parallel import ordered_parallel, worker_state
 from molapp.inference.predictor import Predictor, device_name
-
-FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error"]
-
-
-def _featurize_rows(rows: list[InputRow]) -> list[FeaturizedMolecule]:
-    return [FeaturizedMolecule("", None, [], r.error) if r.error else featurize_one(r.smiles) for r in rows]
-
 
 # A chunk's result as it travels between processes: canonical SMILES, errors, values [n, Q].
 Scored = tuple[list[str], list[str], np.ndarray]
@@ -48,7 +41,7 @@ def _scored(molecules: list[FeaturizedMolecule], values: np.ndarray) -> Scored:
 
 def _score_rows(rows: list[InputRow]) -> Scored:
     """In a worker: featurize and score a chunk with the predictor the worker inherited."""
-    molecules = _featurize_rows(rows)
+    molecules = featurize_rows(rows)
     predictor, tasks, batch_size = worker_state["predictor"], worker_state["tasks"], worker_state["batch_size"]
     return _scored(molecules, predictor.predict_featurized(molecules, tasks, batch_size))
 
@@ -67,7 +60,7 @@ def scored_chunks(predictor: Predictor, rows: Iterator[InputRow], tasks: list[st
     if predictor.device.type == "cpu" and workers > 0:
         yield from ordered_parallel(_score_rows, chunks, workers, {"predictor": predictor, "tasks": tasks, "batch_size": batch_size})
         return
-    featurized = ordered_parallel(_featurize_rows, chunks, workers) if workers > 0 else ((c, _featurize_rows(c)) for c in chunks)
+    featurized = ordered_parallel(featurize_rows, chunks, workers) if workers > 0 else ((c, featurize_rows(c)) for c in chunks)
     for chunk, molecules in featurized:
         yield chunk, _scored(molecules, predictor.predict_featurized(molecules, tasks, batch_size))
 

@@ -10,6 +10,7 @@ import multiprocessing as mp
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from molapp.chem.io import InputRow
 from molapp.chem.standardize import StandardizedMolecule, standardize
 from molapp.featurizers.graph import MolGraph, MolGraphFeaturizer
 
@@ -44,6 +45,16 @@ def featurize_standardized(record: StandardizedMolecule) -> FeaturizedMolecule:
     except Exception as exc:  # noqa: BLE001 - an RDKit surprise must flag the row, not crash the batch
         return FeaturizedMolecule(record.canonical_smiles, None, record.changes, f"could not featurize: {exc}")
     return FeaturizedMolecule(record.canonical_smiles, graph, record.changes)
+
+
+def standardize_row(row: InputRow) -> StandardizedMolecule:
+    """A read row standardized; a row the reader already flagged (e.g. a broken SDF block)
+    keeps the reader's reason."""
+    return StandardizedMolecule(row.smiles, error=row.error) if row.error else standardize(row.smiles)
+
+
+def featurize_rows(rows: Sequence[InputRow]) -> list[FeaturizedMolecule]:
+    return [featurize_standardized(standardize_row(r)) for r in rows]
 
 
 def _featurize_chunk(smiles: Sequence[str]) -> list[FeaturizedMolecule]:

@@ -3,8 +3,10 @@
 without the benchmark data; and the curves themselves.
 
 Written by `python -m molapp.train` at the end of training and by
-`python -m molapp.cli.evaluate` for an existing checkpoint. Float32 throughout, so the
-stored arrays re-score to the card's metrics exactly.
+`python -m molapp.cli.evaluate` for an existing checkpoint. Only the measured cells are
+stored (row, task, label, prediction; a joint panel's matrix is mostly unmeasured, 18k of
+244k cells for mt-graphmem), float32, so the stored arrays re-score to the card's metrics
+exactly.
 """
 
 from __future__ import annotations
@@ -24,14 +26,22 @@ FILENAME = "test_predictions.safetensors"
 class SplitPredictions:
     """`labels`, `predictions` [n, T] over the checkpoint's tasks: NaN label = not measured
     (a joint panel's molecule is measured only for its own dataset's tasks); predictions are
-    probabilities (classification) or values in the task's units (regression)."""
+    probabilities (classification) or values in the task's units (regression), and, once
+    saved and loaded, NaN where the label is."""
 
     labels: np.ndarray
     predictions: np.ndarray
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / FILENAME
-        save_file({"labels": self.labels.astype(np.float32), "predictions": self.predictions.astype(np.float32)}, str(path))
+        rows, columns = np.nonzero(~np.isnan(self.labels))
+        save_file({
+            "shape": np.array(self.labels.shape, dtype=np.int64),
+            "rows": rows.astype(np.int32),
+            "columns": columns.astype(np.int32),
+            "labels": self.labels[rows, columns].astype(np.float32),
+            "predictions": self.predictions[rows, columns].astype(np.float32),
+        }, str(path))
         return path
 
     @classmethod
@@ -40,7 +50,11 @@ class SplitPredictions:
         if not path.exists():
             return None
         arrays = load_file(str(path))
-        return cls(arrays["labels"], arrays["predictions"])
+        labels = np.full(tuple(arrays["shape"]), np.nan, dtype=np.float32)
+        predictions = labels.copy()
+        labels[arrays["rows"], arrays["columns"]] = arrays["labels"]
+        predictions[arrays["rows"], arrays["columns"]] = arrays["predictions"]
+        return cls(labels, predictions)
 
     def measured(self, task_index: int) -> tuple[np.ndarray, np.ndarray]:
         """(labels, predictions) of the molecules measured for one task."""

@@ -20,15 +20,13 @@ import torch
 from rdkit import Chem, RDLogger
 
 from molapp.chem.druglikeness import PROPERTIES, drug_likeness
-from molapp.chem.io import InputRow
-from molapp.chem.standardize import StandardizedMolecule, standardize
-from molapp.data.featurize import FeaturizedMolecule, featurize_standardized
+from molapp.chem.io import FIXED_COLUMNS, InputRow
+from molapp.data.featurize import FeaturizedMolecule, featurize_standardized, standardize_row
 from molapp.inference.domain import DomainIndex, fingerprints_of
 from molapp.inference.parallel import ordered_parallel, worker_state
 from molapp.inference.predictor import Predictor
 
 TRIAGE_LIMIT = 100_000  # molecules the app scores; beyond, the predict CLI
-FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error"]
 DOMAIN_COLUMN = "domain similarity"
 
 
@@ -57,7 +55,7 @@ def prepare(rows: Sequence[InputRow]) -> PreparedChunk:
     """Standardize and featurize each row, then fingerprint and describe the standardized
     molecules themselves (no second parse of their SMILES)."""
     RDLogger.DisableLog("rdApp.*")  # the reason goes into the row's error; no console noise
-    records = [StandardizedMolecule(r.smiles, error=r.error) if r.error else standardize(r.smiles) for r in rows]
+    records = [standardize_row(r) for r in rows]
     molecules = [featurize_standardized(r) for r in records]
     mols = [r.mol if m.ok else None for r, m in zip(records, molecules)]
     return PreparedChunk(molecules, fingerprints_of(mols), [_properties(m) for m in mols])
