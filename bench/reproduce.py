@@ -5,7 +5,8 @@
 
 --evaluate compares the re-scored test/valid means with the card and fails on a
 difference over 1e-4. --train reruns the card's exact command into bench/work/<name>
-and writes bench/results/<model>-<dataset>-<split>-seed<k>.json.
+and writes bench/results/<model>-<dataset>-<split>-seed<k>.json; for an ensemble, each
+member's command (into bench/work/<name>-seed<k>, no results file), then the ensemble.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ def main() -> int:
     for directory in directories:
         card = json.loads((directory / "card.json").read_text())
         if args.train:
-            command = shlex.split(card["command"])[3:]  # drop "python -m molapp.train"
-            out = command.index("--out")
-            command[out + 1] = str(ROOT / "bench" / "work" / directory.name)
-            full = [sys.executable, "-m", "molapp.train", *command, "--results-dir", str(ROOT / "bench" / "results")]
-            print("$", " ".join(full), flush=True)
-            subprocess.run(full, cwd=ROOT, check=True)
+            work = ROOT / "bench" / "work" / directory.name
+            if "members" not in card:
+                retrain(card["command"], work)
+                continue
+            members = [work.with_name(f"{work.name}-seed{m['seed']}") for m in card["members"]]
+            for member, out in zip(card["members"], members):
+                retrain(member["command"], out, results=False)  # a member is not a ladder run of the default configuration
+            run([sys.executable, "-m", "molapp.cli.ensemble", "--members", ",".join(map(str, members)), "--out", str(work)])
             continue
         scores = evaluate_checkpoint(directory, args.data_dir, workers=2)
         for part in ("valid", "test"):
@@ -53,6 +56,20 @@ def main() -> int:
             failures += not ok
             print(f"{directory.name:32s} {part:5s} {card['metric']} {mean:.4f}  card {expected:.4f}  {'ok' if ok else 'MISMATCH'}")
     return 1 if failures else 0
+
+
+def run(command: list[str]) -> None:
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, cwd=ROOT, check=True)
+
+
+def retrain(card_command: str, out: Path, results: bool = True) -> None:
+    """A card's `python -m molapp.train …` command, into `out` (and its results file into bench/results)."""
+    command = shlex.split(card_command)[3:]  # drop "python -m molapp.train"
+    command[command.index("--out") + 1] = str(out)
+    if "--results-dir" in command:  # where the original run kept its file; the reproduction writes to bench/results
+        del command[command.index("--results-dir") : command.index("--results-dir") + 2]
+    run([sys.executable, "-m", "molapp.train", *command, *(["--results-dir", str(ROOT / "bench" / "results")] if results else [])])
 
 
 if __name__ == "__main__":

@@ -223,6 +223,25 @@ def main() -> int:
         if chosen and target:
             lines += ["", f"Selected: test RMSE {chosen['test_mean']:.3f} ± {chosen['test_std']:.3f} over {len(chosen['seeds'])} seed(s) "
                           f"against the issue's target ≤ {target}: {'met' if chosen['test_mean'] <= target else 'not met'}."]
+    ensembles = sorted(RESULTS.glob("ensemble-*.json"))
+    if ensembles:
+        lines += ["", "## Ensembles", "",
+                  "`python -m molapp.cli.ensemble --members A,B,C --out checkpoints/NAME --results-dir bench/results`: members of one",
+                  "configuration trained with different seeds; the ensemble predicts their mean. Canonical splits; the members",
+                  "are the seeds of one configuration of the search above; where several configurations have three seeds, each",
+                  "one's ensemble is listed and the one with the best *valid* metric is shipped (the test set picks nothing).", "",
+                  "| ensemble | shipped | members (seed: test) | members' mean test | ensemble valid | ensemble test | target |",
+                  "|---|---|---|---|---|---|---|"]
+        for path in ensembles:
+            e = json.loads(path.read_text())
+            members = ", ".join(f"{m['seed']}: {m['test']:.3f}" for m in e["members"])
+            target = MEMORY_TARGETS.get(e["dataset"]) if e["model"] in ("memgnn", "gmn") and e["split"] == "random" else None
+            lower_is_better = e["metric"] == "rmse"
+            met = "" if target is None else f"{'≤' if lower_is_better else '≥'} {target}: " + (
+                "met" if (e["test"] <= target if lower_is_better else e["test"] >= target) else "not met")
+            shipped = "**yes**" if (ROOT / "checkpoints" / e["checkpoint"]).is_dir() else ""
+            lines.append(f"| `{e['checkpoint']}` | {shipped} | {members} | {sum(m['test'] for m in e['members']) / len(e['members']):.3f} | "
+                         f"{e['valid']:.3f} | **{e['test']:.3f}** | {met} |")
     experiments = sorted(RESULTS.glob("transfer-experiment-*.json"))
     if experiments:
         lines += ["", "## Task knowledge transfer: the slides' experiment", "",

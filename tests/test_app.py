@@ -107,6 +107,21 @@ def test_memgnn_panel_shows_units_and_clusters(app):
     assert table["strength"].between(0, 1).all()
 
 
+def test_ensemble_panel_predicts_the_mean_and_says_whose_clusters_are_shown(app):
+    choose_panel(app, "ESOL", "MemGNN ensemble of 3")
+    app.text_input(key=state.SMILES_TEXT).input("CC(=O)Oc1ccccc1C(=O)O").run()
+    assert not app.exception and not app.error
+    assert any("ensemble of 3 models" in i.value and "first model's" in i.value for i in app.info)
+    assert "Why: how MemGNN grouped the atoms" in [s.value for s in app.subheader]
+    from molapp.inference.predictor import Predictor
+    from molapp.models.ensemble import Ensemble
+
+    predictor = Predictor.load(ROOT / "checkpoints" / "memgnn-esol-random-ensemble", "cpu")
+    assert isinstance(predictor.model, Ensemble)
+    shown = results_frame(app)
+    assert shown["prediction"].iloc[0] == pytest.approx(float(predictor.predict(["CC(=O)Oc1ccccc1C(=O)O"]).values[0, 0]), abs=1e-5)
+
+
 def test_layer_selector_for_several_memory_layers(tiny_memgnn_checkpoint, monkeypatch):
     monkeypatch.setenv("MOLAPP_CHECKPOINTS", str(tiny_memgnn_checkpoint.parent))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()

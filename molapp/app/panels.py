@@ -37,10 +37,13 @@ class Panel:
 
     @property
     def title(self) -> str:
-        """e.g. 'Tox21 — 12 toxicity assays (GraphMem, scaffold split)'."""
+        """e.g. 'Tox21 — 12 toxicity assays (GraphMem, scaffold split)', 'ESOL — 1 solubility task
+        (MemGNN ensemble of 3, random split)'."""
         card = self.card
         count = len(card["tasks"])
         model = MODEL_TITLES.get(card["model"], card["model"])
+        if card.get("ensemble_size", 1) > 1:
+            model += f" ensemble of {card['ensemble_size']}"
         if isinstance(card["dataset"], str):
             name, noun = DATASET_TITLES.get(card["dataset"], (card["dataset"], "tasks"))
             return f"{name} — {count} {noun} ({model}, {card['split']} split)"

@@ -321,6 +321,12 @@ def dependency_figure(settings: Settings, matrix: np.ndarray) -> go.Figure:
 
 def why(settings: Settings, result: Explanation) -> None:
     """The explanation the panel's model has: attention, clusters, fusion gate or task dependencies."""
+    members = settings.panel.card.get("ensemble_size", 1)
+    if members > 1 and explanation_kind(settings.panel.card["model"]) != "none":
+        first = settings.panel.card["members"][0]
+        st.info(f"This checkpoint is an ensemble of {members} models trained with different seeds: the predictions above "
+                f"are their mean; the explanation below is its first model's (seed {first['seed']}; alone, it scores "
+                f"{first['test']:.3f} on the test split).")
     if result.attention is not None:
         attention(settings, result)
     elif result.assignments is not None:

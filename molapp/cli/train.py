@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"training {args.model} on {', '.join(names)} ({len(tasks)} tasks, {args.split} split) on {device}", file=sys.stderr)
     result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device, kind=args.model)
 
-    metrics = {part: _flatten(result.metrics[part], len(groups) > 1) for part in ("valid", "test")}
+    metrics = {part: flatten_metrics(result.metrics[part], len(groups) > 1) for part in ("valid", "test")}
     train_smiles = [m.canonical_smiles for g in groups for m in g.train.molecules]
     train_labels = np.full((len(train_smiles), len(tasks)), np.nan, dtype=np.float32)
     offset = 0
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _flatten(by_group: dict, joint: bool) -> dict:
+def flatten_metrics(by_group: dict, joint: bool) -> dict:
     """{task: v, ..., "mean": v}, plus "per_dataset" means for joint training."""
     flat = {task: v for scores in by_group.values() for task, v in scores.items() if task != "mean"}
     values = [v for v in flat.values() if v == v]

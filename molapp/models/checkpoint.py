@@ -1,6 +1,7 @@
 """Checkpoints: a directory with `weights.safetensors` (no pickle anywhere), `card.json`
 (what the model is, how it was trained, how well it does) and the applicability-domain
-index (`domain.safetensors` + `domain.json`).
+index (`domain.safetensors` + `domain.json`). An ensemble's card has `ensemble_size` M and
+its weights hold M members of the card's `config` (`members.<m>.…`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from molapp.featurizers.graph import FEATURIZER_VERSION
+from molapp.models.ensemble import Ensemble
 from molapp.models.registry import MODEL_KINDS, build_model
 
 
@@ -22,6 +24,8 @@ def save_checkpoint(directory: str | Path, model: nn.Module, card: dict) -> Path
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(directory / "weights.safetensors"))
     card = {**card, "config": model.config.to_dict()}
+    if isinstance(model, Ensemble):
+        card["ensemble_size"] = len(model.members)
     (directory / "card.json").write_text(json.dumps(card, indent=2, allow_nan=True) + "\n")
     return directory
 
@@ -40,6 +44,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         raise ValueError(f"{directory}: model {card.get('model')!r} is not one of {', '.join(MODEL_KINDS)}")
     if card.get("featurizer") != FEATURIZER_VERSION:
         raise ValueError(f"{directory}: trained with featurizer {card.get('featurizer')!r}, this is {FEATURIZER_VERSION}")
-    model = build_model(card["model"], card["config"])
+    size = card.get("ensemble_size", 1)
+    model = Ensemble([build_model(card["model"], card["config"]) for _ in range(size)]) if size > 1 else build_model(card["model"], card["config"])
     model.load_state_dict(load_file(str(Path(directory) / "weights.safetensors")))
     return model.to(device).eval(), card

@@ -52,7 +52,13 @@ def has_attention(kind: str) -> bool:
 
 
 def architecture_summary(card: dict) -> str:
-    """One line for tables and captions, e.g. 'hidden 64 · 6 hops' or 'hidden 64 · e-GAT ×3 · keys 32→1 · 5 heads'."""
+    """One line for tables and captions, e.g. 'hidden 64 · 6 hops' or 'hidden 64 · e-GAT ×3 · keys 32→1 · 5 heads'
+    (followed by '· ensemble of M' for an ensemble)."""
+    members = card.get("ensemble_size", 1)
+    return _one_model(card) + (f" · ensemble of {members}" if members > 1 else "")
+
+
+def _one_model(card: dict) -> str:
     config = card["config"]
     if has_attention(card["model"]):
         return f"hidden {config['hidden']} · {config['hops']} hops"

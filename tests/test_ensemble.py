@@ -1,0 +1,79 @@
+"""Ensembles: the output is the members' mean, explanations are the first member's, the
+checkpoint round-trips, and the CLI builds one from seeds of one configuration only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from molapp.cli import ensemble as ensemble_cli
+from molapp.cli import train as train_cli
+from molapp.data.collate import collate
+from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS
+from molapp.inference.predictor import Predictor
+from molapp.models.checkpoint import load_checkpoint, save_checkpoint
+from molapp.models.ensemble import Ensemble
+from molapp.models.graphmem import GraphMem, GraphMemConfig
+
+from .conftest import FIXTURES
+
+DATA = FIXTURES / "ladder"  # 60-row esol with its canonical-format split
+
+
+def graphmem(seed: int) -> GraphMem:
+    torch.manual_seed(seed)
+    return GraphMem(GraphMemConfig(ATOM_DIM, BOND_DIM, NUM_RELATIONS, num_tasks=3, hidden=16, hops=3, dropout=0.0)).eval()
+
+
+def test_output_is_the_members_mean_and_explanations_the_first_members(tiny_dataset):
+    members = [graphmem(seed) for seed in (0, 1, 2)]
+    batch = collate([m.graph for m in tiny_dataset.molecules[:6]])
+    out = Ensemble(members).eval()(batch, return_attention=True)
+    alone = [member(batch, return_attention=True) for member in members]
+    torch.testing.assert_close(out.logits, torch.stack([a.logits for a in alone]).mean(0))
+    torch.testing.assert_close(out.attention, alone[0].attention)
+    assert not torch.allclose(alone[0].logits, alone[1].logits)  # different seeds, different members
+    with pytest.raises(ValueError):
+        Ensemble(members[:1])
+
+
+def test_ensemble_checkpoint_round_trips(tiny_dataset, tmp_path):
+    ensemble = Ensemble([graphmem(0), graphmem(1)]).eval()
+    card = {"model": "graphmem", "tasks": ["a", "b", "c"], "task_type": "classification", "featurizer": "molgraph-v1"}
+    save_checkpoint(tmp_path, ensemble, card)
+    assert json.loads((tmp_path / "card.json").read_text())["ensemble_size"] == 2
+    loaded, _ = load_checkpoint(tmp_path)
+    assert isinstance(loaded, Ensemble) and len(loaded.members) == 2
+    batch = collate([m.graph for m in tiny_dataset.molecules[:6]])
+    torch.testing.assert_close(loaded(batch).logits, ensemble(batch).logits)
+
+
+def _train(out, seed: int, hidden: int = 16) -> None:
+    assert train_cli.main(["--dataset", "esol", "--data-dir", str(DATA), "--model", "gcn", "--split", "random", "--out", str(out),
+                           "--max-epochs", "2", "--hidden", str(hidden), "--seed", str(seed), "--threads", "1", "--workers", "1"]) == 0
+
+
+def test_cli_builds_a_scored_ensemble_from_seeds(tmp_path, capsys):
+    for seed in (0, 1):
+        _train(tmp_path / f"seed{seed}", seed)
+    _train(tmp_path / "wider", 2, hidden=32)
+    members = f"{tmp_path / 'seed0'},{tmp_path / 'seed1'}"
+    out = tmp_path / "ensemble"
+    assert ensemble_cli.main(["--members", members, "--out", str(out), "--data-dir", str(DATA), "--results-dir", str(tmp_path / "results")]) == 0
+    card = json.loads((out / "card.json").read_text())
+    assert card["ensemble_size"] == 2 and card["seed"] == [0, 1] and [m["seed"] for m in card["members"]] == [0, 1]
+    assert card["metrics"]["test"]["mean"] > 0 and (out / "domain.safetensors").exists() and (out / "test_predictions.safetensors").exists()
+    summary = json.loads((tmp_path / "results" / "ensemble-ensemble.json").read_text())
+    assert summary["test"] == pytest.approx(card["metrics"]["test"]["mean"])
+
+    predictor = Predictor.load(out, "cpu")  # the app's and the predict CLI's path
+    values = predictor.predict(["CCO", "not a molecule"]).values
+    assert values.shape == (2, 1) and values[0, 0] == values[0, 0] and values[1, 0] != values[1, 0]
+
+    # Members of different configurations, or the same seed twice, are not an ensemble.
+    assert ensemble_cli.main(["--members", f"{tmp_path / 'seed0'},{tmp_path / 'wider'}", "--out", str(tmp_path / "bad1"), "--data-dir", str(DATA)]) == 2
+    assert "differ in config" in capsys.readouterr().err
+    assert ensemble_cli.main(["--members", f"{tmp_path / 'seed0'},{tmp_path / 'seed0'}", "--out", str(tmp_path / "bad2"), "--data-dir", str(DATA)]) == 2
+    assert "same seed" in capsys.readouterr().err
