@@ -112,3 +112,19 @@ def test_two_models_side_by_side_on_the_same_molecules():
     assert len(charts) == 2
     counts = [sum(len(t["customdata"]) for t in spec["data"] if t.get("name") != "your molecules") for spec in charts]
     assert counts[0] == counts[1] == 7820  # the same reference molecules under both models
+
+
+def test_joint_panel_map_colours_by_source_dataset():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    panel = at.sidebar.selectbox(key=state.PANEL)
+    panel.set_value(next(o for o in panel.options if o.startswith("Joint panel"))).run()
+    at.switch_page("pages/map.py").run()
+    assert "dataset" in at.selectbox(key=state.MAP_COLOUR).options
+    at.selectbox(key=state.MAP_COLOUR).set_value("dataset").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    sizes = {t["name"]: len(t["customdata"]) for t in spec["data"] if t.get("name") != "your molecules"}
+    assert sizes == dict.fromkeys(["tox21", "hiv", "bace", "bbbp", "clintox", "sider"], 1000)  # --max-molecules 6000, shared equally
+    # a single-dataset panel has no such colouring; the page falls back to its default
+    panel = at.sidebar.selectbox(key=state.PANEL)
+    panel.set_value(next(o for o in panel.options if o.startswith("ESOL") and "(MemGNN," in o)).run()
+    assert not at.exception and "dataset" not in at.selectbox(key=state.MAP_COLOUR).options

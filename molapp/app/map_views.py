@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -78,6 +79,8 @@ def colouring(panel: Panel, reference: EmbeddingMap) -> tuple[str, str]:
     """The colouring chosen: (what, task)."""
     classification = panel.card["task_type"] == "classification"
     options = ["measured label", "predicted " + ("probability" if classification else "value"), "split"] + (["outcome (TP/FP/TN/FN)"] if classification else [])
+    if len(set(reference.source_datasets())) > 1:  # a joint panel's map: where each molecule comes from
+        options.append("dataset")
     left, right = st.columns(2)
     what = left.selectbox("Colour by", options, key=state.MAP_COLOUR)
     default = reference.tasks.index(reference.query_task) if reference.query_task else 0
@@ -103,6 +106,10 @@ def figure(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshol
 
     if what == "split":
         categorical(np.array(SPLITS, dtype=object)[reference.split], SPLIT_COLOURS, "split")
+    elif what == "dataset":
+        sources = reference.source_datasets()
+        names = list(dict.fromkeys(sources))
+        categorical(sources, dict(zip(names, plotly.colors.qualitative.Set2)), "dataset")
     elif what.startswith("outcome"):
         categorical(outcome(reference.labels[:, k], reference.predictions[:, k], threshold), OUTCOME_COLOURS, "outcome")
     else:
@@ -145,7 +152,9 @@ def describe(panel: Panel, reference: EmbeddingMap) -> str:
     model = MODEL_TITLES.get(panel.card["model"], panel.card["model"])
     embedding = (f"final controller state h_T for the task query **{reference.query_task}**" if reference.query_task
                  else EMBEDDING_NAMES.get(panel.card["model"], "molecule embedding"))
-    return (f"{len(reference.ids):,} molecules of {reference.dataset} embedded by {model} ({embedding}), laid out by t-SNE "
+    reduced = (f", reduced from {reference.projection.components.shape[0]} to {reference.projection.components.shape[1]} "
+               "dimensions by PCA" if reference.projection is not None else "")
+    return (f"{len(reference.ids):,} molecules of {reference.dataset} embedded by {model} ({embedding}{reduced}), laid out by t-SNE "
             f"(openTSNE, perplexity {reference.perplexity:g}). Stars: your molecules, placed with openTSNE's transform.")
 
 

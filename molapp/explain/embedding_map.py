@@ -102,6 +102,10 @@ class EmbeddingMap:
                    arrays["predictions"].astype(np.float32), arrays["split"].astype(np.int64), meta["ids"], meta["smiles"],
                    meta["tasks"], meta["query_task"], meta["dataset"], meta["perplexity"], projection)
 
+    def source_datasets(self) -> np.ndarray:
+        """[n] the dataset each molecule comes from (IDs are `<dataset>:<csv row>`)."""
+        return np.array([i.split(":", 1)[0] for i in self.ids], dtype=object)
+
     @staticmethod
     def exists(directory: Path, view: str = "") -> bool:
         stem = Path(directory) / map_stem(view)
