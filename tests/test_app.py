@@ -120,6 +120,8 @@ def test_ensemble_panel_predicts_the_mean_and_says_whose_clusters_are_shown(app)
     assert isinstance(predictor.model, Ensemble)
     shown = results_frame(app)
     assert shown["prediction"].iloc[0] == pytest.approx(float(predictor.predict(["CC(=O)Oc1ccccc1C(=O)O"]).values[0, 0]), abs=1e-5)
+    low, high = map(float, shown["members' range"].iloc[0].split(" … "))
+    assert low < shown["prediction"].iloc[0] < high  # the mean of three different members lies between them
 
 
 def test_layer_selector_for_several_memory_layers(tiny_memgnn_checkpoint, monkeypatch):

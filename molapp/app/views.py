@@ -78,7 +78,7 @@ def results_table(settings: Settings, result: Explanation) -> pd.DataFrame:
     panel = settings.panel
     classification = panel.card["task_type"] == "classification"
     rows = []
-    for task, value in zip(result.tasks, result.values):
+    for q, (task, value) in enumerate(zip(result.tasks, result.values)):
         row = {"task": task, "assay": panel.task_label(task)}
         if classification:
             row["probability"] = float(value)
@@ -88,6 +88,8 @@ def results_table(settings: Settings, result: Explanation) -> pd.DataFrame:
             row["prediction"] = float(value)
             row["units"] = panel.units(task)
             row["test RMSE"] = panel.test_metric(task)
+        if result.member_values is not None:  # an ensemble: how far apart its members' predictions are
+            row["members' range"] = f"{result.member_values[:, q].min():.{3 if classification else 2}f} … {result.member_values[:, q].max():.{3 if classification else 2}f}"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -114,7 +116,8 @@ def results(settings: Settings, result: Explanation, name: str) -> None:
         column_config={"probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0, max_value=1),
                        "prediction": st.column_config.NumberColumn(format="%.2f"),
                        "test ROC-AUC": st.column_config.NumberColumn(format="%.3f", help="The model's ROC-AUC for this task on its test split"),
-                       "test RMSE": st.column_config.NumberColumn(format="%.3f", help="The model's root-mean-square error on its test split, in the task's units")},
+                       "test RMSE": st.column_config.NumberColumn(format="%.3f", help="The model's root-mean-square error on its test split, in the task's units"),
+                       "members' range": st.column_config.TextColumn(help="An ensemble: the lowest and highest of its members' predictions")},
     )
     export = table.assign(molecule=name, input_smiles=result.input_smiles, canonical_smiles=result.canonical_smiles)
     buffer = io.StringIO()

@@ -22,6 +22,7 @@ from molapp.chem.standardize import standardize
 from molapp.data.collate import collate
 from molapp.featurizers.graph import MolGraphFeaturizer
 from molapp.inference.predictor import Predictor, device_name, output_transform
+from molapp.models.ensemble import Ensemble
 from molapp.models.registry import explanation_kind
 
 _featurizer = MolGraphFeaturizer()
@@ -43,8 +44,9 @@ class Explanation:
     the layers before them), summing to 1 over clusters; `embedding` [H]. GraSeq: `gate` [H],
     the fusion gate F (1: the graph embedding's dimension, 0: the sequence's), None for a
     variant without one. Transfer model: `task_dependency` [T, T] over all the panel's
-    tasks, row j the weights with which tasks i feed task j. `error` is set (and the arrays
-    are None) when the input is unusable."""
+    tasks, row j the weights with which tasks i feed task j. An ensemble's `member_values`
+    [M, Q]: each member's own prediction (their spread is how much the seeds disagree).
+    `error` is set (and the arrays are None) when the input is unusable."""
 
     input_smiles: str
     tasks: list[str]
@@ -58,6 +60,7 @@ class Explanation:
     gate: np.ndarray | None = None
     task_dependency: np.ndarray | None = None
     embedding: np.ndarray | None = None
+    member_values: np.ndarray | None = None
     device: str = "CPU"
     seconds: float = 0.0
 
@@ -97,8 +100,11 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
     kind = explanation_kind(predictor.card["model"])
     with torch.inference_mode():
         out = predictor.model(batch, task_ids, return_embedding=True, **EXPLANATION_FLAGS.get(kind, {}))
-        values = output_transform(predictor.card)(out.logits, task_ids)
+        transform = output_transform(predictor.card)
+        values = transform(out.logits, task_ids)
         dependency = predictor.model.task_dependency() if kind == "task_transfer" else None
+        members = ([transform(member(batch, task_ids).logits, task_ids)[0] for member in predictor.model.members]
+                   if isinstance(predictor.model, Ensemble) else None)
     return Explanation(
         smiles,
         chosen,
@@ -111,6 +117,7 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
         gate=out.gate[0].float().cpu().numpy() if kind == "fusion" and out.gate is not None else None,
         task_dependency=dependency.float().cpu().numpy() if dependency is not None else None,
         embedding=out.embedding[0].float().cpu().numpy(),
+        member_values=torch.stack(members).float().cpu().numpy() if members else None,
         device=device_name(predictor.device),
         seconds=time.perf_counter() - start,
     )
