@@ -124,6 +124,15 @@ def test_ensemble_panel_predicts_the_mean_and_says_whose_clusters_are_shown(app)
     assert low < shown["prediction"].iloc[0] < high  # the mean of three different members lies between them
 
 
+def test_models_page_lists_an_ensembles_members(app):
+    choose_panel(app, "ESOL", "MemGNN ensemble of 3")
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    members = next(d.value for d in app.dataframe if "seed" in d.value.columns)
+    assert members["seed"].tolist() == [0, 1, 2] and members["command"].str.startswith("python -m molapp.train").all()
+    assert any("**Ensemble** of 3 members" in m.value for m in app.markdown)
+
+
 def test_layer_selector_for_several_memory_layers(tiny_memgnn_checkpoint, monkeypatch):
     monkeypatch.setenv("MOLAPP_CHECKPOINTS", str(tiny_memgnn_checkpoint.parent))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()

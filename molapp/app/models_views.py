@@ -111,9 +111,15 @@ def card(panel: Panel) -> None:
         "test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
     sizes = card.get("sizes", {})
     data = "; ".join(f"{name}: {s['train']} train, {s['valid']} valid, {s['test']} test" for name, s in sizes.items())
-    st.markdown(f"**Data** {data} ({card['split']} split, {', '.join(card.get('split_source', {}).values()) or 'canonical'}).  \n"
-                f"**Trained** with `{card['command']}` in {card['train_seconds'] / 60:.0f} min on {card.get('trained_on', 'CPU')}; "
-                f"best epoch {card.get('best_epoch')} of {card.get('epochs_run')}.")
+    source = f"**Data** {data} ({card['split']} split, {', '.join(card.get('split_source', {}).values()) or 'canonical'})."
+    if "members" in card:  # an ensemble: each member's own training run
+        st.markdown(f"{source}  \n**Ensemble** of {len(card['members'])} members trained with different seeds "
+                    f"({card['train_seconds'] / 60:.0f} min in all on {card.get('trained_on', 'CPU')}), combined with `{card['command']}`.")
+        st.dataframe(pd.DataFrame(card["members"])[["seed", "test", "valid", "train_seconds", "command"]], hide_index=True,
+                     column_config={"test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
+    else:
+        st.markdown(f"{source}  \n**Trained** with `{card['command']}` in {card['train_seconds'] / 60:.0f} min on "
+                    f"{card.get('trained_on', 'CPU')}; best epoch {card.get('best_epoch')} of {card.get('epochs_run')}.")
     with st.expander("Hyper-parameters and architecture"):
         st.json({"architecture": architecture_summary(card), "hyperparameters": card.get("hyperparameters", {}),
                  "config": card.get("config", {})})
