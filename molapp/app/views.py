@@ -171,10 +171,15 @@ def top_atoms(result: Explanation, weights: np.ndarray, count: int = 8) -> pd.Da
     })
 
 
+def _whose(settings: Settings) -> str:
+    """Whose prediction an explanation belongs to: the panel's, or, for an ensemble, its first member's."""
+    return "the ensemble's first member's prediction was" if settings.panel.card.get("ensemble_size", 1) > 1 else "the predictions above were"
+
+
 def attention(settings: Settings, result: Explanation) -> None:
     st.subheader("Why: where GraphMem looked")
     st.caption("Attention p of the controller over the atoms (memory cells) at each reasoning step, for a task query. "
-               "These are the weights the predictions above were computed with. Uniform attention would give every atom 1/N.")
+               f"These are the weights {_whose(settings)} computed with. Uniform attention would give every atom 1/N.")
     labels = {t: settings.panel.task_label(t) for t in result.tasks}
     first, second = st.columns(2)
     task = first.selectbox("Task query", result.tasks, format_func=labels.get, key=state.ATTENTION_TASK)
@@ -232,7 +237,7 @@ def clusters(settings: Settings, result: Explanation) -> None:
     st.subheader(f"Why: how {model} grouped the atoms")
     st.caption("Each memory layer assigns every atom softly to its memory keys (cluster centroids) and pools each cluster "
                "into one node. Atoms are coloured by their strongest cluster, paler where the assignment is weaker; bonds "
-               "inside a cluster take its colour. These are the assignments the predictions above were computed with.")
+               f"inside a cluster take its colour. These are the assignments {_whose(settings)} computed with.")
     layer = _layer_choice(len(result.assignments))
     assignment = result.assignments[layer]
     found_groups = functional_groups(result.mol)  # SMARTS matching once per rerun, for the table and the count
