@@ -130,19 +130,24 @@ def main() -> int:
                   "Test metric on the canonical splits (RMSE ↓ for esol, lipophilicity, freesolv; ROC-AUC ↑ otherwise), beside",
                   "GraphMem on the same split and the MemGNN paper's figure (Khasahmadi et al. 2020, Tables 2–3: MoleculeNet",
                   "splits of its own, on the split type MoleculeNet recommends, so not the same test molecules). Targets apply to the",
-                  "random split.", "",
-                  "| dataset | split | MemGNN | GMN | GraphMem | paper (MemGNN) | target | meets target? |", "|---|---|---|---|---|---|---|---|"]
+                  "random split; MemGNN is seed 0, its shipped ensemble (see Ensembles below) where there is one.", "",
+                  "| dataset | split | MemGNN | MemGNN ensemble | GMN | GraphMem | paper (MemGNN) | target | meets target? |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        ensembles = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("ensemble-*.json"))]
+        shipped_ensemble = {(e["dataset"], e["split"]): e["test"] for e in ensembles
+                            if e["model"] == "memgnn" and (ROOT / "checkpoints" / e["checkpoint"]).is_dir()}
         for dataset, split in memory_rows:
             models = by_key[(dataset, split, 0)]
             value = {m: models[m]["test"] if m in models else None for m in ("memgnn", "gmn", "graphmem")}
+            ensemble = shipped_ensemble.get((dataset, split))
             target = MEMORY_TARGETS.get(dataset) if split == "random" else None
             verdict = "–"
             if target is not None and value["memgnn"] is not None:
                 lower_is_better = models["memgnn"]["metric"] == "rmse"
-                met = value["memgnn"] <= target if lower_is_better else value["memgnn"] >= target
-                verdict = "yes" if met else "no"
+                met = [v is not None and (v <= target if lower_is_better else v >= target) for v in (value["memgnn"], ensemble)]
+                verdict = "yes" if met[0] else "yes, the ensemble" if met[1] else "no"
                 target = f"{'≤' if lower_is_better else '≥'} {target}"
-            lines.append(f"| {dataset} | {split} | {fmt(value['memgnn'])} | {fmt(value['gmn'])} | {fmt(value['graphmem'])} "
+            lines.append(f"| {dataset} | {split} | {fmt(value['memgnn'])} | {fmt(ensemble)} | {fmt(value['gmn'])} | {fmt(value['graphmem'])} "
                          f"| {MEMGNN_PAPER.get((dataset, split), '–')} | {target or '–'} | {verdict} |")
     lines += ladder_section()
     cluster_files = sorted(RESULTS.glob("clusters-*.json"))
