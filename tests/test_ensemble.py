@@ -1,23 +1,28 @@
 """Ensembles: the output is the members' mean, explanations are the first member's, the
-checkpoint round-trips, and the CLI builds one from seeds of one configuration only."""
+checkpoint round-trips, the CLI builds one from seeds of one configuration only, and the
+members' disagreement reaches the triage table."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from molapp.cli import ensemble as ensemble_cli
+from molapp.chem.io import FIXED_COLUMNS, read_csv
 from molapp.cli import train as train_cli
 from molapp.data.collate import collate
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS
-from molapp.inference.predictor import Predictor
+from molapp.inference.domain import DomainIndex
+from molapp.inference.predictor import Predictor, predict_graphs, predict_graphs_with_spread
+from molapp.inference.triage import score, spread_column
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.models.ensemble import Ensemble
 from molapp.models.graphmem import GraphMem, GraphMemConfig
 
-from .conftest import FIXTURES
+from .conftest import CHECKPOINTS, FIXTURES
 
 DATA = FIXTURES / "ladder"  # 60-row esol with its canonical-format split
 
@@ -77,3 +82,29 @@ def test_cli_builds_a_scored_ensemble_from_seeds(tmp_path, capsys):
     assert "differ in config" in capsys.readouterr().err
     assert ensemble_cli.main(["--members", f"{tmp_path / 'seed0'},{tmp_path / 'seed0'}", "--out", str(tmp_path / "bad2"), "--data-dir", str(DATA)]) == 2
     assert "same seed" in capsys.readouterr().err
+
+
+def test_member_spread_is_the_members_disagreement(tiny_dataset):
+    members = [graphmem(seed) for seed in (0, 1, 2)]
+    ensemble = Ensemble(members).eval()
+    graphs = [m.graph for m in tiny_dataset.molecules[:7]]
+    card = {"task_type": "classification", "tasks": ["a", "b", "c"]}
+    task_ids = torch.arange(3)
+    values, spread = predict_graphs_with_spread(ensemble, graphs, task_ids, card, batch_size=3)
+    alone = np.stack([predict_graphs(m, graphs, task_ids, card) for m in members])
+    np.testing.assert_allclose(spread, alone.std(0, ddof=1), atol=1e-6)
+    np.testing.assert_allclose(values, predict_graphs(ensemble, graphs, task_ids, card), atol=1e-6)
+    assert predict_graphs_with_spread(members[0], graphs, task_ids, card)[1] is None  # one model: no spread
+
+
+def test_triage_of_an_ensemble_reports_its_members_spread():
+    checkpoint = CHECKPOINTS / "memgnn-esol-random-ensemble"
+    predictor = Predictor.load(checkpoint, "cpu")
+    rows = list(read_csv(FIXTURES / "triage.csv", id_column="compound_id"))
+    table = score(predictor, DomainIndex.load(checkpoint), rows, workers=2, chunk_size=4)
+    task = predictor.tasks[0]
+    column = spread_column(task)
+    assert list(table.columns[: len(FIXED_COLUMNS) + 2]) == [*FIXED_COLUMNS, task, column]
+    ok = table["status"] == "ok"
+    assert (table.loc[ok, column] > 0).all() and table.loc[~ok, column].isna().all()
+    np.testing.assert_allclose(table.loc[ok, task], predictor.predict(table.loc[ok, "smiles"].tolist()).values[:, 0], atol=1e-5)

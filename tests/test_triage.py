@@ -163,3 +163,17 @@ def test_a_molecule_whose_descriptors_fail_keeps_its_row():
     chunk = prepare([InputRow(0, "odd", odd), InputRow(1, "ethanol", "CCO")])
     assert [m.ok for m in chunk.molecules] == [True, True]
     assert chunk.properties[0] is None and chunk.properties[1]["HBD"] == 1
+
+
+def test_an_ensemble_panel_ranks_by_its_members_disagreement():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    panel = at.sidebar.selectbox(key=state.PANEL)
+    panel.set_value(next(o for o in panel.options if "MemGNN ensemble of 3" in o)).run()
+    at.switch_page("pages/triage.py").run()
+    at.file_uploader[0].set_value(("candidates.csv", CSV.read_bytes(), "text/csv")).run()
+    at.button[0].click().run()
+    column = "measured log solubility in mols per litre (members' SD)"
+    at.selectbox(key="molapp.triage.rank").set_value(column).run()
+    ranked = at.dataframe[0].value
+    spread = ranked[column].dropna().to_numpy()
+    assert not at.exception and len(spread) == 7 and (np.diff(spread) <= 0).all() and (spread > 0).all()

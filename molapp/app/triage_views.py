@@ -16,7 +16,7 @@ from molapp.app.sidebar import Settings
 from molapp.chem.druglikeness import PROPERTIES
 from molapp.chem.io import InputRow, read_sdf, write_sdf
 from molapp.explain.depict import grid_svg, thumbnail_url
-from molapp.inference.triage import DOMAIN_COLUMN, TRIAGE_LIMIT, rows_from_smiles_text, score
+from molapp.inference.triage import DOMAIN_COLUMN, TRIAGE_LIMIT, rows_from_smiles_text, score, spread_column
 
 SOURCES = ["Upload CSV", "Upload SDF", "Paste SMILES"]
 SHOWN_ROWS = 1000  # rows drawn with structures; filters and exports cover all rows
@@ -130,7 +130,7 @@ def filters(settings: Settings, table: pd.DataFrame) -> pd.DataFrame:
             keep &= table["Veber"].eq(True).to_numpy()
         if not show_errors:
             keep &= table["status"].eq("ok").to_numpy()
-        rank_options = [*settings.tasks, DOMAIN_COLUMN, "QED", "MW", "cLogP", "TPSA", "row"]
+        rank_options = [*settings.tasks, *_spread_columns(settings, table), DOMAIN_COLUMN, "QED", "MW", "cLogP", "TPSA", "row"]
         first, second = st.columns(2)
         rank_by = first.selectbox("Rank by", rank_options, format_func=lambda c: settings.panel.task_label(c) if c in settings.tasks else c,
                                   key="molapp.triage.rank")
@@ -146,16 +146,23 @@ def summary(table: pd.DataFrame, view: pd.DataFrame) -> None:
                 "(kept, flagged with the reason)")
 
 
+def _spread_columns(settings: Settings, table: pd.DataFrame) -> list[str]:
+    """An ensemble's members' standard deviation per chosen task (none for a single model)."""
+    return [spread_column(t) for t in settings.tasks if spread_column(t) in table.columns]
+
+
 def ranked_table(settings: Settings, view: pd.DataFrame) -> None:
     shown = view.head(SHOWN_ROWS)
+    spread = _spread_columns(settings, view)
     frame = shown[["row", "id"]].assign(structure=[thumbnail_url(s) for s in shown["canonical_smiles"].fillna("")])
-    frame = pd.concat([frame, shown[["status", "error", *settings.tasks, DOMAIN_COLUMN, *PROPERTIES, "smiles"]]], axis=1)
+    frame = pd.concat([frame, shown[["status", "error", *settings.tasks, *spread, DOMAIN_COLUMN, *PROPERTIES, "smiles"]]], axis=1)
     classification = settings.panel.card["task_type"] == "classification"
     task_config = {
         task: st.column_config.ProgressColumn(task, format="%.3f", min_value=0, max_value=1, help=settings.panel.task_label(task))
         if classification else st.column_config.NumberColumn(f"{task} ({settings.panel.units(task)})", format="%.2f", help=settings.panel.task_label(task))
         for task in settings.tasks
-    }
+    } | {column: st.column_config.NumberColumn(format="%.3f", help="How far the ensemble's members disagree (standard deviation)")
+         for column in spread}
     st.dataframe(frame, hide_index=True, row_height=80, height=min(620, 40 + 81 * len(frame)), column_config={
         "structure": st.column_config.ImageColumn("structure", width="medium"),
         DOMAIN_COLUMN: st.column_config.NumberColumn(format="%.2f", help="Highest Tanimoto similarity (Morgan r2) to a training molecule"),

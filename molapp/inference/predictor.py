@@ -19,6 +19,7 @@ from molapp.data.collate import collate
 from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
 from molapp.featurizers.graph import MolGraph
 from molapp.models.checkpoint import load_checkpoint
+from molapp.models.ensemble import Ensemble
 
 # Small batches are faster on CPU (the per-query memory of a small batch stays in cache);
 # a GPU wants large ones.
@@ -57,7 +58,6 @@ def size_batches(graphs: Sequence[MolGraph], batch_size: int) -> list[np.ndarray
     return [by_size[start : start + batch_size] for start in range(0, len(graphs), batch_size)]
 
 
-@torch.inference_mode()
 def predict_graphs(
     model: nn.Module,
     graphs: Sequence[MolGraph],
@@ -67,15 +67,33 @@ def predict_graphs(
 ) -> np.ndarray:
     """Values [len(graphs), Q] for the queried tasks, batched over molecules of similar size
     (`size_batches`) and over queries."""
+    return predict_graphs_with_spread(model, graphs, task_ids, card, batch_size)[0]
+
+
+@torch.inference_mode()
+def predict_graphs_with_spread(
+    model: nn.Module,
+    graphs: Sequence[MolGraph],
+    task_ids: torch.Tensor,
+    card: dict,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values [n, Q] and, for an ensemble, the standard deviation [n, Q] of its members' own
+    values (how much the seeds disagree; None for a single model). The members run once:
+    the ensemble's value is the transform of their mean raw output, as `Ensemble` computes it."""
     device = next(model.parameters()).device
     task_ids = task_ids.to(device)
     transform = output_transform(card)
+    members = list(model.members) if isinstance(model, Ensemble) else [model]
     out = np.zeros((len(graphs), len(task_ids)), dtype=np.float32)
+    spread = np.zeros_like(out) if len(members) > 1 else None
     for chosen in size_batches(graphs, batch_size):
         batch = collate([graphs[i] for i in chosen]).to(device)
-        raw = model(batch, task_ids).logits
-        out[chosen] = transform(raw, task_ids).float().cpu().numpy()
-    return out
+        raw = torch.stack([member(batch, task_ids).logits for member in members])  # [M, B, Q]
+        out[chosen] = transform(raw.mean(0), task_ids).float().cpu().numpy()
+        if spread is not None:
+            spread[chosen] = transform(raw, task_ids).std(0).float().cpu().numpy()
+    return out, spread
 
 
 # Embeddings a model offers besides its own (`view` ""): GraSeq's graph-only and
@@ -151,14 +169,29 @@ class Predictor:
             raise ValueError(f"unknown task(s) {', '.join(unknown)}; this checkpoint predicts: {', '.join(self.tasks)}")
         return torch.tensor([self.tasks.index(t) for t in tasks])
 
+    @property
+    def is_ensemble(self) -> bool:
+        return isinstance(self.model, Ensemble)
+
     def predict_featurized(self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int | None = None) -> np.ndarray:
         """Values [len(molecules), Q]; NaN rows for molecules that failed."""
+        return self.predict_featurized_with_spread(molecules, tasks, batch_size)[0]
+
+    def predict_featurized_with_spread(
+        self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Values [len(molecules), Q] and, for an ensemble, its members' standard deviation
+        [len(molecules), Q] (None for a single model); NaN rows for molecules that failed."""
         ids = self.task_ids(tasks)
         values = np.full((len(molecules), len(ids)), np.nan, dtype=np.float32)
+        spread = values.copy() if self.is_ensemble else None
         good = [i for i, m in enumerate(molecules) if m.ok]
         if good:
-            values[good] = predict_graphs(self.model, [molecules[i].graph for i in good], ids, self.card, batch_size or self.batch_size)
-        return values
+            graphs = [molecules[i].graph for i in good]
+            values[good], member_spread = predict_graphs_with_spread(self.model, graphs, ids, self.card, batch_size or self.batch_size)
+            if spread is not None:
+                spread[good] = member_spread
+        return values, spread
 
     def predict(self, smiles: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int | None = None, workers: int = 1) -> Prediction:
         chosen = list(tasks) if tasks else self.tasks

@@ -63,11 +63,13 @@ def prepare(rows: Sequence[InputRow]) -> PreparedChunk:
 
 @dataclass
 class ScoredChunk:
-    """One chunk scored: its molecules, values [n, T] (NaN rows for failed molecules),
-    domain similarity [n] (NaN for failed) and drug-likeness rows."""
+    """One chunk scored: its molecules, values [n, T] (NaN rows for failed molecules), an
+    ensemble's members' standard deviation [n, T] (None for a single model), domain
+    similarity [n] (NaN for failed) and drug-likeness rows."""
 
     molecules: list[FeaturizedMolecule]
     values: np.ndarray
+    spread: np.ndarray | None
     similarity: np.ndarray
     properties: list[dict | None]
 
@@ -75,7 +77,8 @@ class ScoredChunk:
 def score_prepared(prepared: PreparedChunk, predictor: Predictor, domain: DomainIndex) -> ScoredChunk:
     ok = [m.ok for m in prepared.molecules]
     similarity = np.where(ok, domain.max_similarity_of(prepared.fingerprints), np.nan) if ok else np.zeros(0)
-    return ScoredChunk(prepared.molecules, predictor.predict_featurized(prepared.molecules), similarity, prepared.properties)
+    values, spread = predictor.predict_featurized_with_spread(prepared.molecules)
+    return ScoredChunk(prepared.molecules, values, spread, similarity, prepared.properties)
 
 
 def _score_in_worker(rows: Sequence[InputRow]) -> ScoredChunk:
@@ -91,16 +94,19 @@ def score(
     progress: Callable[[int, int, float], None] | None = None,
 ) -> pd.DataFrame:
     """Every input row, in order: FIXED_COLUMNS, one column per task (probability or value
-    in the task's units; empty for error rows), the domain similarity (max Tanimoto to the
+    in the task's units; empty for error rows), for an ensemble one `spread_column(task)`
+    per task (its members' standard deviation), the domain similarity (max Tanimoto to the
     training set) and the drug-likeness PROPERTIES. `progress(done, total, seconds)` is
     called after each chunk."""
     chunks = [list(rows[i : i + chunk_size]) for i in range(0, len(rows), chunk_size)]
     start, done = time.perf_counter(), 0
-    values, similarity, molecules, properties = [], [], [], []
+    values, spread, similarity, molecules, properties = [], [], [], [], []
 
     def consume(scored: ScoredChunk) -> None:
         nonlocal done
         values.append(scored.values)
+        if scored.spread is not None:
+            spread.append(scored.spread)
         similarity.append(scored.similarity)
         molecules.extend(scored.molecules)
         properties.extend(scored.properties)
@@ -135,9 +141,18 @@ def score(
     predicted = np.concatenate(values) if values else np.zeros((0, len(predictor.tasks)), np.float32)
     for k, task in enumerate(predictor.tasks):
         table[task] = predicted[:, k]
+    if predictor.is_ensemble:
+        members = np.concatenate(spread) if spread else np.zeros((0, len(predictor.tasks)), np.float32)
+        for k, task in enumerate(predictor.tasks):
+            table[spread_column(task)] = members[:, k]
     table[DOMAIN_COLUMN] = np.concatenate(similarity) if similarity else np.zeros(0)
     described = pd.DataFrame([p or {} for p in properties], columns=PROPERTIES)
     return pd.concat([table, described.set_index(table.index)], axis=1)
+
+
+def spread_column(task: str) -> str:
+    """An ensemble's column of how far its members disagree on `task`."""
+    return f"{task} (members' SD)"
 
 
 def rows_from_smiles_text(text: str) -> list[InputRow]:
