@@ -7,17 +7,19 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from molapp.cli import ensemble as ensemble_cli
+from molapp.cli import predict as predict_cli
 from molapp.chem.io import FIXED_COLUMNS, read_csv
 from molapp.cli import train as train_cli
 from molapp.data.collate import collate
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS
 from molapp.inference.domain import DomainIndex
-from molapp.inference.predictor import Predictor, predict_graphs, predict_graphs_with_spread
-from molapp.inference.triage import score, spread_column
+from molapp.inference.predictor import Predictor, predict_graphs, predict_graphs_with_spread, spread_column
+from molapp.inference.triage import score
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.models.ensemble import Ensemble
 from molapp.models.graphmem import GraphMem, GraphMemConfig
@@ -76,6 +78,12 @@ def test_cli_builds_a_scored_ensemble_from_seeds(tmp_path, capsys):
     predictor = Predictor.load(out, "cpu")  # the app's and the predict CLI's path
     values = predictor.predict(["CCO", "not a molecule"]).values
     assert values.shape == (2, 1) and values[0, 0] == values[0, 0] and values[1, 0] != values[1, 0]
+    written = tmp_path / "predicted.csv"
+    assert predict_cli.main(["--checkpoint", str(out), "--input", str(FIXTURES / "bad_rows.smi"), "--output", str(written), "--workers", "0"]) == 0
+    table = pd.read_csv(written)
+    task = card["tasks"][0]
+    assert list(table.columns[-2:]) == [task, spread_column(task)] and len(table) == len((FIXTURES / "bad_rows.smi").read_text().splitlines())
+    assert (table.loc[table["status"] == "ok", spread_column(task)] >= 0).all() and table.loc[table["status"] == "error", spread_column(task)].isna().all()
 
     # Members of different configurations, or the same seed twice, are not an ensemble.
     assert ensemble_cli.main(["--members", f"{tmp_path / 'seed0'},{tmp_path / 'wider'}", "--out", str(tmp_path / "bad1"), "--data-dir", str(DATA)]) == 2

@@ -16,7 +16,8 @@ from molapp.app.sidebar import Settings
 from molapp.chem.druglikeness import PROPERTIES
 from molapp.chem.io import InputRow, read_sdf, write_sdf
 from molapp.explain.depict import grid_svg, thumbnail_url
-from molapp.inference.triage import DOMAIN_COLUMN, TRIAGE_LIMIT, rows_from_smiles_text, score, spread_column
+from molapp.inference.predictor import spread_column
+from molapp.inference.triage import DOMAIN_COLUMN, TRIAGE_LIMIT, rows_from_smiles_text, score
 
 SOURCES = ["Upload CSV", "Upload SDF", "Paste SMILES"]
 SHOWN_ROWS = 1000  # rows drawn with structures; filters and exports cover all rows

@@ -6,7 +6,8 @@
 
 Input: .smi/.txt (SMILES, optional ID after whitespace), .csv (--smiles-column, optional
 --id-column) or .sdf. Output CSV: one row per input row, in input order, with columns
-row, id, smiles, canonical_smiles, status, error, then one column per task. The file is
+row, id, smiles, canonical_smiles, status, error, then one column per task (an ensemble adds
+one "<task> (members' SD)" column per task: how far its members disagree). The file is
 streamed in chunks, so memory stays bounded for millions of rows. On CPU, worker processes
 (one per core, one thread each) featurize and score whole chunks; on a GPU they featurize
 while the GPU scores.
@@ -29,21 +30,23 @@ from tqdm import tqdm
 from molapp.chem.io import FIXED_COLUMNS, InputRow, read_molecules
 from molapp.data.featurize import FeaturizedMolecule, featurize_rows
 from molapp.inference.parallel import ordered_parallel, worker_state
-from molapp.inference.predictor import Predictor, device_name
+from molapp.inference.predictor import Predictor, device_name, spread_column
 
-# A chunk's result as it travels between processes: canonical SMILES, errors, values [n, Q].
+# A chunk's result as it travels between processes: canonical SMILES, errors, values [n, Q]
+# (an ensemble's: [n, 2Q], its members' standard deviations after the values).
 Scored = tuple[list[str], list[str], np.ndarray]
 
 
-def _scored(molecules: list[FeaturizedMolecule], values: np.ndarray) -> Scored:
-    return [m.canonical_smiles for m in molecules], [m.error for m in molecules], values
+def _scored(molecules: list[FeaturizedMolecule], predicted: tuple[np.ndarray, np.ndarray | None]) -> Scored:
+    values, spread = predicted
+    return [m.canonical_smiles for m in molecules], [m.error for m in molecules], values if spread is None else np.hstack([values, spread])
 
 
 def _score_rows(rows: list[InputRow]) -> Scored:
     """In a worker: featurize and score a chunk with the predictor the worker inherited."""
     molecules = featurize_rows(rows)
     predictor, tasks, batch_size = worker_state["predictor"], worker_state["tasks"], worker_state["batch_size"]
-    return _scored(molecules, predictor.predict_featurized(molecules, tasks, batch_size))
+    return _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
 
 
 def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -62,7 +65,7 @@ def scored_chunks(predictor: Predictor, rows: Iterator[InputRow], tasks: list[st
         return
     featurized = ordered_parallel(featurize_rows, chunks, workers) if workers > 0 else ((c, featurize_rows(c)) for c in chunks)
     for chunk, molecules in featurized:
-        yield chunk, _scored(molecules, predictor.predict_featurized(molecules, tasks, batch_size))
+        yield chunk, _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
 
 
 def format_value(value: float) -> str:
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = {"ok": 0, "error": 0}
     with open(args.output, "w", newline="") as handle, tqdm(unit=" mol", desc="predict", mininterval=1) as progress:
         writer = csv.writer(handle)
-        writer.writerow(FIXED_COLUMNS + tasks)
+        writer.writerow(FIXED_COLUMNS + tasks + ([spread_column(t) for t in tasks] if predictor.is_ensemble else []))
         try:
             chunks = scored_chunks(predictor, rows, tasks, args.chunk_size, args.workers, args.batch_size)
             for chunk, (canonical, errors, values) in chunks:

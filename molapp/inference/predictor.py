@@ -129,6 +129,11 @@ def predict_and_embed(
     return np.concatenate(values)[back], np.concatenate(embeddings)[back]
 
 
+def spread_column(task: str) -> str:
+    """The output column (triage table, predict CLI) of how far an ensemble's members disagree on `task`."""
+    return f"{task} (members' SD)"
+
+
 @dataclass
 class Prediction:
     """Predictions for a list of inputs, in input order. `values` [n, len(tasks)] is NaN on

@@ -24,7 +24,7 @@ from molapp.chem.io import FIXED_COLUMNS, InputRow
 from molapp.data.featurize import FeaturizedMolecule, featurize_standardized, standardize_row
 from molapp.inference.domain import DomainIndex, fingerprints_of
 from molapp.inference.parallel import ordered_parallel, worker_state
-from molapp.inference.predictor import Predictor
+from molapp.inference.predictor import Predictor, spread_column
 
 TRIAGE_LIMIT = 100_000  # molecules the app scores; beyond, the predict CLI
 DOMAIN_COLUMN = "domain similarity"
@@ -148,11 +148,6 @@ def score(
     table[DOMAIN_COLUMN] = np.concatenate(similarity) if similarity else np.zeros(0)
     described = pd.DataFrame([p or {} for p in properties], columns=PROPERTIES)
     return pd.concat([table, described.set_index(table.index)], axis=1)
-
-
-def spread_column(task: str) -> str:
-    """An ensemble's column of how far its members disagree on `task`."""
-    return f"{task} (members' SD)"
 
 
 def rows_from_smiles_text(text: str) -> list[InputRow]:
