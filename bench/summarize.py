@@ -195,7 +195,9 @@ def main() -> int:
                       f"drug-likeness; {tri['rows_back']:,} rows back, {tri['flagged']} flagged): {tri['seconds']} s "
                       f"({tri['molecules_per_second']} molecules/s; target < {tri['target_seconds']} s)",
                       f"- {place['new_molecules']:,} new molecules placed on the map of `{place['checkpoint']}` "
-                      f"({place['reference_molecules']:,} reference molecules): {place['seconds']} s (target < {place['target_seconds']} s)", ""]
+                      f"({place['reference_molecules']:,} reference molecules): {place['seconds']} s"
+                      + (f" the first time in a process (the map's affinities are rebuilt), {place['later_placement_seconds']} s for the next "
+                         "1,000" if "later_placement_seconds" in place else "") + f" (target < {place['target_seconds']} s)", ""]
     million = RESULTS / "predict-1m.json"
     if million.exists():
         m = json.loads(million.read_text())

@@ -2,8 +2,9 @@
 
 - the Triage page's scoring path (`molapp.inference.triage.score`: standardize, featurize,
   every task, applicability domain, drug-likeness) on 10,000 molecules;
-- placing 1,000 new molecules on a shipped embedding map (embed + openTSNE transform,
-  the map's affinities rebuilt first, as on a page's first use);
+- placing 1,000 new molecules on a shipped embedding map (featurize, embed, openTSNE
+  transform), first with the map's affinities rebuilt (a page's first use in a process),
+  then another 1,000 on the same map, as every later placement (the app caches the map);
 - the predict CLI streaming 1,000,000 SMILES (hiv.csv repeated), its peak RSS (whole
   process tree) and molecules/s — `--million` (tens of minutes on 2 cores).
 
@@ -60,14 +61,17 @@ def main() -> int:
 
     map_predictor = Predictor.load(ROOT / args.map_checkpoint, "auto")
     reference = EmbeddingMap.load(ROOT / args.map_checkpoint)
-    new = smiles[20_000:21_000]  # not the rows scored above
-    start = time.perf_counter()
-    molecules = featurize_smiles(new, workers=2)
-    good = [m.graph for m in molecules if m.ok]
     query = map_predictor.tasks.index(reference.query_task) if reference.query_task else None
-    _, embeddings = predict_and_embed(map_predictor.model, good, map_predictor.card, query, map_predictor.batch_size)
-    placed = reference.place(embeddings)
-    place_seconds = time.perf_counter() - start
+
+    def place(new: list[str]) -> tuple[int, float]:
+        start = time.perf_counter()
+        good = [m.graph for m in featurize_smiles(new, workers=2) if m.ok]
+        _, embeddings = predict_and_embed(map_predictor.model, good, map_predictor.card, query, map_predictor.batch_size)
+        return len(reference.place(embeddings)), time.perf_counter() - start
+
+    new = smiles[20_000:21_000]  # not the rows scored above
+    placed, place_seconds = place(new)
+    _, later_seconds = place(smiles[21_000:22_000])
 
     result = {
         "machine": machine,
@@ -76,7 +80,8 @@ def main() -> int:
                    "flagged": int((table["status"] == "error").sum()), "seconds": round(triage_seconds, 1),
                    "molecules_per_second": round(len(rows) / triage_seconds), "target_seconds": 30},
         "map_placement": {"checkpoint": args.map_checkpoint, "reference_molecules": len(reference.ids), "new_molecules": len(new),
-                          "placed": len(placed), "seconds": round(place_seconds, 1), "target_seconds": 10},
+                          "placed": placed, "seconds": round(place_seconds, 1), "later_placement_seconds": round(later_seconds, 1),
+                          "target_seconds": 10},
     }
     (ROOT / "bench" / "results" / f"triage-and-map-{Path(args.checkpoint).name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -162,8 +162,9 @@ def ranked_table(settings: Settings, view: pd.DataFrame) -> None:
         task: st.column_config.ProgressColumn(task, format="%.3f", min_value=0, max_value=1, help=settings.panel.task_label(task))
         if classification else st.column_config.NumberColumn(f"{task} ({settings.panel.units(task)})", format="%.2f", help=settings.panel.task_label(task))
         for task in settings.tasks
-    } | {column: st.column_config.NumberColumn(format="%.3f", help="How far the ensemble's members disagree (standard deviation)")
-         for column in spread}
+    } | {spread_column(task): st.column_config.NumberColumn("members' SD" + (f" · {task}" if len(settings.tasks) > 1 else ""), format="%.3f",
+                                                          help=f"How far the ensemble's members disagree on {task} (standard deviation)")
+         for task in settings.tasks if spread_column(task) in spread}
     st.dataframe(frame, hide_index=True, row_height=80, height=min(620, 40 + 81 * len(frame)), column_config={
         "structure": st.column_config.ImageColumn("structure", width="medium"),
         DOMAIN_COLUMN: st.column_config.NumberColumn(format="%.2f", help="Highest Tanimoto similarity (Morgan r2) to a training molecule"),
