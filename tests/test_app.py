@@ -128,6 +128,8 @@ def test_models_page_lists_an_ensembles_members(app):
     choose_panel(app, "ESOL", "MemGNN ensemble of 3")
     app.switch_page("pages/models.py").run()
     assert not app.exception
+    board = app.dataframe[0].value
+    assert "memgnn ensemble of 3" in set(board["model"])  # the shipped ensemble on the leaderboard beside the single runs
     members = next(d.value for d in app.dataframe if "seed" in d.value.columns)
     assert members["seed"].tolist() == [0, 1, 2] and members["command"].str.startswith("python -m molapp.train").all()
     assert any("**Ensemble** of 3 members" in m.value for m in app.markdown)

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from molapp.app import state
-from molapp.app.panels import DATASET_TITLES, ROOT, Panel, list_panels
+from molapp.app.panels import DATASET_TITLES, ROOT, Panel, checkpoint_dir, list_panels
 from molapp.app.sidebar import Settings
 from molapp.evaluation.leaderboard import leaderboard as leaderboard_table
 from molapp.evaluation.leaderboard import metric_of, read_results
@@ -31,7 +31,7 @@ def results_dir() -> Path:
 
 @st.cache_data(show_spinner=False)
 def _results(directory: str) -> pd.DataFrame:
-    return read_results(directory)
+    return read_results(directory, shipped=checkpoint_dir())
 
 
 def leaderboard(panel: Panel) -> None:

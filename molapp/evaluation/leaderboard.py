@@ -14,15 +14,23 @@ from molapp.evaluation.paper_figures import paper_figures
 RESULT_FIELDS = ("model", "dataset", "split", "seed", "metric", "test")
 
 
-def read_results(directory: str | Path) -> pd.DataFrame:
+def read_results(directory: str | Path, shipped: str | Path | None = None) -> pd.DataFrame:
     """One row per run file: model, dataset, split, seed, metric, test, valid, train_seconds.
-    Files of other benchmarks in the folder (no per-run fields) are skipped."""
+    Files of other benchmarks in the folder (no per-run fields) are skipped. With `shipped`
+    (the checkpoints folder), each shipped ensemble's summary (`ensemble-<name>.json`) is a
+    row too, as the model "<model> ensemble of M" (one run; its training time the members' sum)."""
     rows = []
     for path in sorted(Path(directory).glob("*-seed*.json")):
         record = json.loads(path.read_text())
         if all(field in record for field in RESULT_FIELDS):
             rows.append({**{field: record[field] for field in RESULT_FIELDS}, "valid": record.get("valid"),
                          "train_seconds": record.get("train_seconds")})
+    for path in sorted(Path(directory).glob("ensemble-*.json")) if shipped else []:
+        record = json.loads(path.read_text())
+        if (Path(shipped) / record.get("checkpoint", "")).is_dir() and isinstance(record["dataset"], str):
+            rows.append({"model": f"{record['model']} ensemble of {len(record['members'])}", "dataset": record["dataset"],
+                         "split": record["split"], "seed": 0, "metric": record["metric"], "test": record["test"], "valid": record["valid"],
+                         "train_seconds": sum(m["train_seconds"] for m in record["members"])})
     columns = [*RESULT_FIELDS, "valid", "train_seconds"]
     return pd.DataFrame(rows, columns=columns)
 
