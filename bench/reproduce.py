@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,7 @@ def main() -> int:
             members = [work.with_name(f"{work.name}-seed{m['seed']}") for m in card["members"]]
             for member, out in zip(card["members"], members):
                 retrain(member["command"], out, results=False)  # a member is not a ladder run of the default configuration
+            shutil.rmtree(work, ignore_errors=True)  # scratch from an earlier reproduction; the CLI wants a new folder
             run([sys.executable, "-m", "molapp.cli.ensemble", "--members", ",".join(map(str, members)), "--out", str(work)])
             continue
         scores = evaluate_checkpoint(directory, args.data_dir, workers=2)

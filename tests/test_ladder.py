@@ -118,3 +118,22 @@ def test_svm_above_the_exact_limit_uses_a_seeded_nystroem_map(monkeypatch):
     regression = fit_predict("ecfp-svm", Split3(x[:80], x[:80, :3].sum(1, keepdims=True).astype(float), x[80:100],
                                                 x[80:100, :3].sum(1, keepdims=True).astype(float), x[100:], y[100:]), "regression", seed=0)
     assert np.isfinite(regression.test).all()
+
+
+def test_reproducing_an_ensemble_retrains_each_member_then_combines_them(monkeypatch):
+    reproduce = _load("reproduce")
+    commands = []
+    monkeypatch.setattr(reproduce, "run", commands.append)
+    monkeypatch.setattr(sys, "argv", ["reproduce.py", "--train", "--checkpoints", str(ROOT / "checkpoints" / "memgnn-esol-random-ensemble")])
+    assert reproduce.main() == 0
+    card = json.loads((ROOT / "checkpoints" / "memgnn-esol-random-ensemble" / "card.json").read_text())
+    *members, combine = commands
+    assert len(members) == len(card["members"]) == 3
+    work = ROOT / "bench" / "work" / "memgnn-esol-random-ensemble"
+    for command, member in zip(members, card["members"]):
+        assert command[1:3] == ["-m", "molapp.train"] and "--results-dir" not in command  # members write no ladder results
+        seed = command[command.index("--seed") + 1] if "--seed" in command else "0"  # the trainer's default seed is 0
+        assert seed == str(member["seed"])
+        assert command[command.index("--out") + 1] == f"{work}-seed{member['seed']}"
+    assert combine[1:3] == ["-m", "molapp.cli.ensemble"] and combine[combine.index("--out") + 1] == str(work)
+    assert combine[combine.index("--members") + 1] == ",".join(f"{work}-seed{m['seed']}" for m in card["members"])
