@@ -99,12 +99,15 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
     batch = collate([_featurizer(mol)]).to(predictor.device)
     kind = explanation_kind(predictor.card["model"])
     with torch.inference_mode():
-        out = predictor.model(batch, task_ids, return_embedding=True, **EXPLANATION_FLAGS.get(kind, {}))
+        requests = {"return_embedding": True, **EXPLANATION_FLAGS.get(kind, {})}
         transform = output_transform(predictor.card)
+        if isinstance(predictor.model, Ensemble):
+            out, member_logits = predictor.model.forward_with_members(batch, task_ids, **requests)
+            members = transform(member_logits, task_ids)[:, 0]
+        else:
+            out, members = predictor.model(batch, task_ids, **requests), None
         values = transform(out.logits, task_ids)
         dependency = predictor.model.task_dependency() if kind == "task_transfer" else None
-        members = ([transform(member(batch, task_ids).logits, task_ids)[0] for member in predictor.model.members]
-                   if isinstance(predictor.model, Ensemble) else None)
     return Explanation(
         smiles,
         chosen,
@@ -117,7 +120,7 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
         gate=out.gate[0].float().cpu().numpy() if kind == "fusion" and out.gate is not None else None,
         task_dependency=dependency.float().cpu().numpy() if dependency is not None else None,
         embedding=out.embedding[0].float().cpu().numpy(),
-        member_values=torch.stack(members).float().cpu().numpy() if members else None,
+        member_values=members.float().cpu().numpy() if members is not None else None,
         device=device_name(predictor.device),
         seconds=time.perf_counter() - start,
     )

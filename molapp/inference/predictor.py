@@ -79,20 +79,21 @@ def predict_graphs_with_spread(
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Values [n, Q] and, for an ensemble, the standard deviation [n, Q] of its members' own
-    values (how much the seeds disagree; None for a single model). The members run once:
-    the ensemble's value is the transform of their mean raw output, as `Ensemble` computes it."""
+    values (how much the seeds disagree; None for a single model), each member run once."""
     device = next(model.parameters()).device
     task_ids = task_ids.to(device)
     transform = output_transform(card)
-    members = list(model.members) if isinstance(model, Ensemble) else [model]
+    ensemble = isinstance(model, Ensemble)
     out = np.zeros((len(graphs), len(task_ids)), dtype=np.float32)
-    spread = np.zeros_like(out) if len(members) > 1 else None
+    spread = np.zeros_like(out) if ensemble else None
     for chosen in size_batches(graphs, batch_size):
         batch = collate([graphs[i] for i in chosen]).to(device)
-        raw = torch.stack([member(batch, task_ids).logits for member in members])  # [M, B, Q]
-        out[chosen] = transform(raw.mean(0), task_ids).float().cpu().numpy()
-        if spread is not None:
-            spread[chosen] = transform(raw, task_ids).std(0).float().cpu().numpy()
+        if ensemble:
+            output, member_logits = model.forward_with_members(batch, task_ids)
+            spread[chosen] = transform(member_logits, task_ids).std(0).float().cpu().numpy()
+        else:
+            output = model(batch, task_ids)
+        out[chosen] = transform(output.logits, task_ids).float().cpu().numpy()
     return out, spread
 
 

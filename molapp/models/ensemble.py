@@ -31,9 +31,14 @@ class Ensemble(nn.Module):
         self.config = members[0].config
 
     def forward(self, batch, task_ids: Tensor | None = None, **requests):
+        return self.forward_with_members(batch, task_ids, **requests)[0]
+
+    def forward_with_members(self, batch, task_ids: Tensor | None = None, **requests) -> tuple:
+        """The ensemble's output and the members' own raw outputs [M, B, Q], from one pass of
+        each member (what the members' disagreement is measured on)."""
         outputs = [member(batch, task_ids, **requests) for member in self.members]
-        mean = torch.stack([output.logits for output in outputs]).mean(0)
-        return dataclasses.replace(outputs[0], logits=mean)
+        member_logits = torch.stack([output.logits for output in outputs])
+        return dataclasses.replace(outputs[0], logits=member_logits.mean(0)), member_logits
 
     def task_dependency(self) -> Tensor:
         """The transfer model's task-dependency matrix, of the first member (see above)."""
