@@ -6,13 +6,15 @@ import csv
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from rdkit import Chem
 
 from molapp.cli import predict as predict_cli
 from molapp.cli.train import write_results
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
-from molapp.inference.domain import DomainIndex
+from molapp.inference.domain import DomainIndex, TanimotoReference
 from molapp.inference.predictor import Predictor
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.training.metrics import per_task_metrics
@@ -86,6 +88,25 @@ def test_domain_index_finds_itself(tiny_dataset, tmp_path):
     assert nearest[1].similarity < 1.0
     similarity = index.max_similarity(["CC(=O)Oc1ccccc1C(=O)O", "[Si](C)(C)(C)C"])
     assert similarity[0] == 1.0 and similarity[1] < 0.3
+
+
+def test_tanimoto_matches_rdkit():
+    """The sparse bit-sum similarity is RDKit's Tanimoto, for every pair (an all-zero
+    fingerprint, a failed row's, has similarity 0 to everything)."""
+    from rdkit import DataStructs
+
+    from molapp.inference.domain import _generator, fingerprints
+
+    smiles = pd.read_csv(FIXTURES / "ladder" / "bbbp.csv")["smiles"].tolist()[:60]
+    mols = [m for m in map(Chem.MolFromSmiles, smiles) if m is not None]
+    canonical = [Chem.MolToSmiles(m) for m in mols]
+    reference = TanimotoReference(fingerprints(canonical[20:]))
+    ours = reference.similarity(fingerprints(canonical[:20] + ["not a smiles"])).numpy()
+    bit_vectors = [_generator.GetFingerprint(Chem.MolFromSmiles(s)) for s in canonical]
+    for i in range(20):
+        expected = DataStructs.BulkTanimotoSimilarity(bit_vectors[i], bit_vectors[20:])
+        assert np.allclose(ours[i], expected, atol=1e-6)
+    assert (ours[20] == 0).all()
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])  # in-process, and worker processes scoring chunks

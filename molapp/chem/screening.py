@@ -9,8 +9,10 @@ cannot succeed.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from rdkit import Chem, DataStructs
@@ -20,10 +22,11 @@ PATTERN_BITS = 2048
 
 
 def pattern_bits(mol: Chem.Mol) -> np.ndarray:
-    """RDKit pattern fingerprint of a molecule or query, packed: uint64 [PATTERN_BITS/64]."""
-    bits = np.zeros(PATTERN_BITS, dtype=np.uint8)
-    DataStructs.ConvertToNumpyArray(Chem.PatternFingerprint(mol, fpSize=PATTERN_BITS), bits)
-    return np.packbits(bits).view(np.uint64)
+    """RDKit pattern fingerprint of a molecule or query, packed: uint64 [PATTERN_BITS/64].
+    (Packed through its FPS hex text: the bit order differs from the bit vector's, the
+    same for every molecule and query, which is all a screen needs.)"""
+    text = DataStructs.BitVectToFPSText(Chem.PatternFingerprint(mol, fpSize=PATTERN_BITS))
+    return np.frombuffer(bytes.fromhex(text), dtype=np.uint64)
 
 
 class SubstructureScreen:
@@ -60,15 +63,45 @@ def catalog_entry_query(entry: FilterCatalogEntry) -> Chem.Mol | None:
         return None
 
 
-class ScreenedCatalog:
-    """A FilterCatalog's alerts for a molecule, screened: same answer as
-    `catalog.GetMatches(mol)` (descriptions in catalog order, without repeats), a fraction
-    of the time."""
+@dataclass(frozen=True)
+class Alert:
+    """One structural alert: its description, its query molecule for the screen (None: never
+    screened out) and `matches(mol)`, the exact test."""
 
-    def __init__(self, catalog: FilterCatalog) -> None:
-        self.entries = [catalog.GetEntryWithIdx(i) for i in range(catalog.GetNumEntries())]
-        self.screen = SubstructureScreen([catalog_entry_query(e) for e in self.entries])
+    description: str
+    query: Chem.Mol | None
+    matches: Callable[[Chem.Mol], bool]
 
-    def matches(self, mol: Chem.Mol, molecule_bits: np.ndarray) -> list[str]:
-        found = (self.entries[i] for i in self.screen.candidates(molecule_bits))
-        return list(dict.fromkeys(e.GetDescription() for e in found if e.HasFilterMatch(mol)))
+
+def catalog_alerts(catalog: FilterCatalog) -> list[Alert]:
+    """A FilterCatalog's entries, in catalog order, each tested as the catalog tests it."""
+    entries = [catalog.GetEntryWithIdx(i) for i in range(catalog.GetNumEntries())]
+    return [Alert(e.GetDescription(), catalog_entry_query(e), e.HasFilterMatch) for e in entries]
+
+
+def smarts_alerts(queries: Sequence[Chem.Mol]) -> list[Alert]:
+    return [Alert(Chem.MolToSmarts(q), q, functools.partial(_has_match, query=q)) for q in queries]
+
+
+def _has_match(mol: Chem.Mol, query: Chem.Mol) -> bool:
+    return mol.HasSubstructMatch(query)
+
+
+class ScreenedAlerts:
+    """Named sets of alerts screened together: one bitwise test over every alert of every
+    set per molecule, then the exact test of the few candidates left. The answer is the
+    unscreened one (each alert's own test), at a fraction of the time."""
+
+    def __init__(self, alert_sets: Mapping[str, Sequence[Alert]]) -> None:
+        self.names = list(alert_sets)
+        self.alerts = [alert for name in self.names for alert in alert_sets[name]]
+        self.set_index = [k for k, name in enumerate(self.names) for _ in alert_sets[name]]
+        self.screen = SubstructureScreen([alert.query for alert in self.alerts])
+
+    def matches(self, mol: Chem.Mol, molecule_bits: np.ndarray) -> dict[str, list[str]]:
+        """Each set's matched alerts' descriptions, in the set's order (one per alert)."""
+        found: dict[str, list[str]] = {name: [] for name in self.names}
+        for i in self.screen.candidates(molecule_bits):
+            if self.alerts[i].matches(mol):
+                found[self.names[self.set_index[i]]].append(self.alerts[i].description)
+        return found

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="CSV to write")
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--batch-size", type=int, default=None, help="molecules per model batch (default: 32 on CPU, 512 on a GPU)")
+    parser.add_argument("--batch-size", type=int, default=None, help="molecules per model batch (default: per model on CPU, 16 for GraphMem on 12 tasks; 512 on a GPU)")
     parser.add_argument("--smiles-column", default="smiles", help="CSV input: SMILES column")
     parser.add_argument("--id-column", default=None, help="CSV input: ID column; SDF input: ID property")
     parser.add_argument("--chunk-size", type=int, default=1024, help="molecules read and featurized at a time")

@@ -54,10 +54,6 @@ _ELEMENT_INDEX = {symbol: i for i, symbol in enumerate(ELEMENTS)}
 _ELEMENT_BY_Z = np.full(119, len(ELEMENTS), dtype=np.int64)  # "other element"
 for _symbol, _i in _ELEMENT_INDEX.items():
     _ELEMENT_BY_Z[Chem.GetPeriodicTable().GetAtomicNumber(_symbol)] = _i
-_HYBRID_INDEX = {h: i for i, h in enumerate(HYBRIDIZATIONS)}
-_CHIRAL_INDEX = {c: i for i, c in enumerate(CHIRAL_TAGS)}
-_BOND_INDEX = {b: i for i, b in enumerate(BOND_TYPES)}
-_STEREO_INDEX = {s: i for i, s in enumerate(BOND_STEREO)}
 
 # Blocks of the atom feature vector: (name, size). Binary flags are one slot each.
 ATOM_BLOCKS = [
@@ -160,47 +156,57 @@ class MolGraph:
         )
 
 
-def _atom_table(mol: Chem.Mol) -> np.ndarray:
-    """(num_atoms, 8) integer slots before offsets; a flag's slot is -1 when off."""
+def _slot_lookup(values: list, other: int, size: int = 16) -> np.ndarray:
+    """An array mapping an RDKit enum's integer value to its slot (`other` for the rest):
+    the enums are ints, so a whole table's column is translated at once."""
+    lookup = np.full(size, other, dtype=np.int64)
+    lookup[[int(v) for v in values]] = np.arange(len(values))
+    return lookup
+
+
+_HYBRID_SLOT = _slot_lookup(HYBRIDIZATIONS, len(HYBRIDIZATIONS))
+_CHIRAL_SLOT = _slot_lookup(CHIRAL_TAGS, len(CHIRAL_TAGS))
+_BOND_SLOT = _slot_lookup(BOND_TYPES, 0, 32)  # dative and other unusual types: single
+_STEREO_SLOT = _slot_lookup(BOND_STEREO, len(BOND_STEREO))
+
+
+def _atom_table(mol: Chem.Mol, bonds: np.ndarray) -> np.ndarray:
+    """(num_atoms, 8) integer slots before offsets; a flag's slot is -1 when off. Degree and
+    ring membership come from the bond table (`_bond_table`): an atom's degree is its bond
+    count, and it is in a ring exactly when one of its bonds is."""
     rows = [
-        (
-            atom.GetAtomicNum(),
-            atom.GetDegree(),
-            atom.GetFormalCharge(),
-            atom.GetTotalNumHs(),
-            _HYBRID_INDEX.get(atom.GetHybridization(), len(HYBRIDIZATIONS)),
-            atom.GetIsAromatic(),
-            atom.IsInRing(),
-            _CHIRAL_INDEX.get(atom.GetChiralTag(), len(CHIRAL_TAGS)),
-        )
+        (atom.GetAtomicNum(), atom.GetFormalCharge(), atom.GetTotalNumHs(), atom.GetHybridization(), atom.GetIsAromatic(), atom.GetChiralTag())
         for atom in mol.GetAtoms()
     ]
-    table = np.array(rows, dtype=np.int64).reshape(-1, 8)
-    table[:, 0] = _ELEMENT_BY_Z[table[:, 0]]
-    table[:, 1] = np.minimum(table[:, 1], DEGREES[-1])
-    table[:, 2] = np.clip(table[:, 2], FORMAL_CHARGES[0], FORMAL_CHARGES[-1]) - FORMAL_CHARGES[0]
-    table[:, 3] = np.minimum(table[:, 3], TOTAL_HS[-1])
-    table[:, 5] = np.where(table[:, 5] > 0, 0, -1)
-    table[:, 6] = np.where(table[:, 6] > 0, 0, -1)
+    read = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    num_atoms = read.shape[0]
+    ends = bonds[:, :2].ravel()
+    degree = np.bincount(ends, minlength=num_atoms)
+    ring_bond_ends = bonds[bonds[:, 4] == 0, :2].ravel()
+    in_ring = np.bincount(ring_bond_ends, minlength=num_atoms) > 0
+    table = np.empty((num_atoms, 8), dtype=np.int64)
+    table[:, 0] = _ELEMENT_BY_Z[read[:, 0]]
+    table[:, 1] = np.minimum(degree, DEGREES[-1])
+    table[:, 2] = np.clip(read[:, 1], FORMAL_CHARGES[0], FORMAL_CHARGES[-1]) - FORMAL_CHARGES[0]
+    table[:, 3] = np.minimum(read[:, 2], TOTAL_HS[-1])
+    table[:, 4] = _HYBRID_SLOT[read[:, 3]]
+    table[:, 5] = np.where(read[:, 4] > 0, 0, -1)
+    table[:, 6] = np.where(in_ring, 0, -1)
+    table[:, 7] = _CHIRAL_SLOT[read[:, 5]]
     return table
 
 
 def _bond_table(mol: Chem.Mol) -> np.ndarray:
     """(num_bonds, 6): begin, end, then the slots of type, conjugated, in ring, stereo."""
     rows = [
-        (
-            bond.GetBeginAtomIdx(),
-            bond.GetEndAtomIdx(),
-            _BOND_INDEX.get(bond.GetBondType(), 0),
-            bond.GetIsConjugated(),
-            bond.IsInRing(),
-            _STEREO_INDEX.get(bond.GetStereo(), len(BOND_STEREO)),
-        )
+        (bond.GetBeginAtomIdx(), bond.GetEndAtomIdx(), bond.GetBondType(), bond.GetIsConjugated(), bond.IsInRing(), bond.GetStereo())
         for bond in mol.GetBonds()
     ]
     table = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    table[:, 2] = _BOND_SLOT[table[:, 2]]
     table[:, 3] = np.where(table[:, 3] > 0, 0, -1)
     table[:, 4] = np.where(table[:, 4] > 0, 0, -1)
+    table[:, 5] = _STEREO_SLOT[table[:, 5]]
     return table
 
 
@@ -225,8 +231,8 @@ class MolGraphFeaturizer:
     def __call__(self, mol: Chem.Mol, canonical_smiles: str | None = None) -> MolGraph:
         """`canonical_smiles`: `Chem.MolToSmiles(mol)`, when the caller's last call on `mol`
         wrote it (standardization does) — it is not written a second time."""
-        atoms = _atom_table(mol)
         bonds = _bond_table(mol)
+        atoms = _atom_table(mol, bonds)
         bond_attr = _one_hot(bonds[:, 2:], _BOND_OFFSETS, BOND_DIM)
         ends = bonds[:, :2]
         smiles_order, smiles_tokens = _smiles_fields(mol, canonical_smiles)

@@ -1,17 +1,21 @@
 """Applicability domain: how close a molecule is to the training set.
 
 The index is the training molecules' Morgan fingerprints (radius 2, 2048 bits), packed to
-bits, with their canonical SMILES and measured labels; similarity is Tanimoto. It is
+bits, with their canonical SMILES and measured labels; similarity is Tanimoto
+(`TanimotoReference`). It is
 saved beside each checkpoint (`domain.safetensors` + `domain.json`, no pickle).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 from safetensors.numpy import load_file, save_file
@@ -35,18 +39,28 @@ def fingerprints_of(mols: list[Chem.Mol | None]) -> np.ndarray:
     return out
 
 
-def tanimoto(queries: np.ndarray, reference: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Tanimoto similarity [q, n] between packed fingerprints (bit counts as one matrix
-    product per chunk of the reference)."""
-    query_bits = np.unpackbits(queries, axis=1).astype(np.float32)
-    counts_q = query_bits.sum(1)
-    out = np.empty((len(queries), len(reference)), dtype=np.float32)
-    for start in range(0, len(reference), chunk):
-        ref_bits = np.unpackbits(reference[start : start + chunk], axis=1).astype(np.float32)
-        common = query_bits @ ref_bits.T
-        union = counts_q[:, None] + ref_bits.sum(1)[None, :] - common
-        out[:, start : start + chunk] = np.where(union > 0, common / np.maximum(union, 1), 0.0)
-    return out
+class TanimotoReference:
+    """Reference fingerprints laid out for Tanimoto similarity to many queries at once.
+
+    Morgan fingerprints are sparse (~50 of 2048 bits set), so the bits two molecules share
+    are counted as a sum, over the query's set bits, of rows of a bit × reference matrix
+    (`embedding_bag`): about 40 times less arithmetic than a dense product of unpacked
+    fingerprints. float16 counts exactly up to 2048, every count a fingerprint can have.
+    """
+
+    def __init__(self, packed: np.ndarray) -> None:
+        bits = np.unpackbits(packed, axis=1)  # [n, FP_BITS]
+        self.by_bit = torch.from_numpy(np.ascontiguousarray(bits.T)).to(torch.float16)  # [FP_BITS, n]
+        self.counts = torch.from_numpy(bits.sum(1, dtype=np.float32))  # [n]
+
+    def similarity(self, queries: np.ndarray) -> torch.Tensor:
+        """Tanimoto similarity [q, n] of packed query fingerprints [q, FP_BITS/8]."""
+        bits = np.unpackbits(queries, axis=1)
+        rows, columns = np.nonzero(bits)  # row-major: each query's bits are contiguous
+        offsets = torch.from_numpy(np.searchsorted(rows, np.arange(len(bits))))
+        common = F.embedding_bag(torch.from_numpy(columns), self.by_bit, offsets, mode="sum").float()
+        union = torch.from_numpy(bits.sum(1, dtype=np.float32))[:, None] + self.counts[None, :] - common
+        return torch.where(union > 0, common / union.clamp(min=1), 0.0)
 
 
 @dataclass
@@ -67,15 +81,19 @@ class DomainIndex:
         """Highest Tanimoto similarity of each molecule to the training set, [q]."""
         return self.max_similarity_of(fingerprints(smiles), chunk)
 
-    def max_similarity_of(self, packed: np.ndarray, chunk: int = 2048) -> np.ndarray:
-        """The same from packed fingerprints [q, FP_BITS/8]. Large query chunks: each chunk
-        unpacks the whole reference once."""
+    def max_similarity_of(self, packed: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """The same from packed fingerprints [q, FP_BITS/8], in chunks of queries (each
+        chunk's similarity matrix is chunk × training set)."""
         if not len(packed):
             return np.zeros(0, np.float32)
-        return np.concatenate([tanimoto(packed[i : i + chunk], self.fingerprints).max(1) for i in range(0, len(packed), chunk)])
+        return np.concatenate([self.reference.similarity(packed[i : i + chunk]).amax(1).numpy() for i in range(0, len(packed), chunk)])
+
+    @functools.cached_property
+    def reference(self) -> TanimotoReference:
+        return TanimotoReference(self.fingerprints)
 
     def nearest(self, smiles: str, k: int = 5) -> list[Neighbour]:
-        similarity = tanimoto(fingerprints([smiles]), self.fingerprints)[0]
+        similarity = self.reference.similarity(fingerprints([smiles]))[0].numpy()
         order = np.argsort(-similarity)[:k]
         return [
             Neighbour(

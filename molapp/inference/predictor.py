@@ -20,9 +20,10 @@ from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
 from molapp.featurizers.graph import MolGraph
 from molapp.models.checkpoint import load_checkpoint
 from molapp.models.ensemble import Ensemble
+from molapp.models.registry import cpu_batch_size
 
-# Small batches are faster on CPU (the per-query memory of a small batch stays in cache);
-# a GPU wants large ones.
+# A GPU wants large batches; on CPU each kind has its own (`cpu_batch_size`), this default
+# is for callers without a card at hand.
 DEFAULT_BATCH_SIZE = 32
 CUDA_BATCH_SIZE = 512
 
@@ -159,7 +160,7 @@ class Predictor:
         self.card = card
         self.device = device
         self.tasks: list[str] = list(card["tasks"])
-        self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else DEFAULT_BATCH_SIZE
+        self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else cpu_batch_size(card["model"], len(self.tasks))
 
     @classmethod
     def load(cls, checkpoint: str | Path, device: str = "auto") -> Predictor:
