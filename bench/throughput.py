@@ -22,9 +22,11 @@ import psutil
 from rdkit import Chem
 
 ROOT = Path(__file__).resolve().parents[1]
+CHUNK = 256
 sys.path.insert(0, str(ROOT))
 
 from molapp.chem.standardize import standardize  # noqa: E402
+from molapp.data.featurize import featurize_standardized  # noqa: E402
 from molapp.data.registry import csv_path  # noqa: E402
 from molapp.featurizers.graph import MolGraphFeaturizer  # noqa: E402
 
@@ -65,16 +67,15 @@ def main() -> int:
 
     featurizer = MolGraphFeaturizer()
     good = [m for m in mols if m is not None]
+    chunks = [good[i : i + CHUNK] for i in range(0, len(good), CHUNK)]  # in chunks, as the predict CLI and triage do
     start = time.perf_counter()
-    for mol in good:
-        featurizer(mol)
+    for chunk in chunks:
+        featurizer.many(chunk)  # writes each canonical SMILES itself (for the SMILES atom order)
     featurize_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    records = [standardize(s) for s in smiles]
-    for record in records:
-        if record.ok:
-            featurizer(record.mol)
+    for start_row in range(0, len(smiles), CHUNK):
+        featurize_standardized([standardize(s) for s in smiles[start_row : start_row + CHUNK]])
     standardize_featurize_seconds = time.perf_counter() - start
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -117,3 +117,20 @@ def test_standardized_molecules_featurize_as_from_scratch():
         record = standardize(smiles)
         given, written = featurize(record.mol, record.canonical_smiles), featurize(Chem.Mol(record.mol))
         assert np.array_equal(given.smiles_order, written.smiles_order) and np.array_equal(given.smiles_tokens, written.smiles_tokens)
+
+
+def test_many_at_once_equals_one_at_a_time():
+    """Featurizing a batch builds each molecule's arrays from shared tables: each graph must
+    be exactly the one featurizing it alone gives, including bond-less and H-explicit ones,
+    with its edges pointing at its own atoms."""
+    smiles = ["CCO", "C", "[Na+]", "c1ccccc1O", "F[C@H](Cl)Br", "C/C=C/C", "OC(=O)CC1CC1", "[NH4+]"]
+    mols = [Chem.MolFromSmiles(s) for s in smiles] + [Chem.AddHs(Chem.MolFromSmiles("CC=O"))]
+    together = featurize.many(mols)
+    for mol, graph in zip(mols, together):
+        alone = featurize(mol)
+        for field in ("x", "edge_index", "edge_attr", "edge_type", "smiles_order", "smiles_tokens"):
+            assert np.array_equal(getattr(graph, field), getattr(alone, field)), (Chem.MolToSmiles(mol), field)
+        assert graph.num_atoms == mol.GetNumAtoms() and graph.edge_index.shape == (2, 2 * mol.GetNumBonds())
+        if mol.GetNumBonds():
+            assert graph.edge_index.max() < mol.GetNumAtoms()
+    assert featurize.many([]) == []

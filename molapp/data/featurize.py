@@ -31,20 +31,33 @@ class FeaturizedMolecule:
         return self.graph is not None
 
 
-def featurize_one(smiles: str) -> FeaturizedMolecule:
-    return featurize_standardized(standardize(smiles))
-
-
-def featurize_standardized(record: StandardizedMolecule) -> FeaturizedMolecule:
-    """The graph of a molecule `standardize` returned (its canonical SMILES, just written,
-    gives the featurizer the SMILES atom order without writing it again)."""
-    if not record.ok:
-        return FeaturizedMolecule("", None, record.changes, record.error)
+def featurize_standardized(records: Sequence[StandardizedMolecule]) -> list[FeaturizedMolecule]:
+    """The graphs of molecules `standardize` returned, featurized together (their canonical
+    SMILES, just written, give the featurizer the SMILES atom order without writing it
+    again). Failed records stay failed, with their reason."""
+    good = [r for r in records if r.ok]
     try:
-        graph = _featurizer(record.mol, record.canonical_smiles)
-    except Exception as exc:  # noqa: BLE001 - an RDKit surprise must flag the row, not crash the batch
-        return FeaturizedMolecule(record.canonical_smiles, None, record.changes, f"could not featurize: {exc}")
-    return FeaturizedMolecule(record.canonical_smiles, graph, record.changes)
+        graphs = iter(_featurizer.many([r.mol for r in good], [r.canonical_smiles for r in good]))
+    except Exception:  # noqa: BLE001 - an RDKit surprise: featurize one by one to flag just that row
+        graphs = iter([_graph_or_error(r) for r in good])
+    out = []
+    for record in records:
+        if not record.ok:
+            out.append(FeaturizedMolecule("", None, record.changes, record.error))
+            continue
+        graph = next(graphs)
+        if isinstance(graph, str):
+            out.append(FeaturizedMolecule(record.canonical_smiles, None, record.changes, graph))
+        else:
+            out.append(FeaturizedMolecule(record.canonical_smiles, graph, record.changes))
+    return out
+
+
+def _graph_or_error(record: StandardizedMolecule) -> MolGraph | str:
+    try:
+        return _featurizer(record.mol, record.canonical_smiles)
+    except Exception as exc:  # noqa: BLE001 - the row is flagged with RDKit's reason
+        return f"could not featurize: {exc}"
 
 
 def standardize_row(row: InputRow) -> StandardizedMolecule:
@@ -54,11 +67,11 @@ def standardize_row(row: InputRow) -> StandardizedMolecule:
 
 
 def featurize_rows(rows: Sequence[InputRow]) -> list[FeaturizedMolecule]:
-    return [featurize_standardized(standardize_row(r)) for r in rows]
+    return featurize_standardized([standardize_row(r) for r in rows])
 
 
 def _featurize_chunk(smiles: Sequence[str]) -> list[FeaturizedMolecule]:
-    return [featurize_one(s) for s in smiles]
+    return featurize_standardized([standardize(s) for s in smiles])
 
 
 def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256) -> list[FeaturizedMolecule]:

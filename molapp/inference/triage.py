@@ -56,7 +56,7 @@ def prepare(rows: Sequence[InputRow]) -> PreparedChunk:
     molecules themselves (no second parse of their SMILES)."""
     RDLogger.DisableLog("rdApp.*")  # the reason goes into the row's error; no console noise
     records = [standardize_row(r) for r in rows]
-    molecules = [featurize_standardized(r) for r in records]
+    molecules = featurize_standardized(records)
     mols = [r.mol if m.ok else None for r, m in zip(records, molecules)]
     return PreparedChunk(molecules, fingerprints_of(mols), [_properties(m) for m in mols])
 
