@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown += [d for d in datasets if d not in DATASETS] + [s for s in splits if s not in ("random", "scaffold")]
     if unknown:
         parser.error(f"unknown model, dataset or split: {', '.join(unknown)}")
+    missing = [f"{d}_{s}.json" for d in datasets for s in splits if split_path(d, s, args.data_dir) is None]
+    if missing and Path(args.results_dir).resolve() == RESULTS.resolve():  # elsewhere (tests, fixtures) a generated split is fine
+        parser.error(f"no canonical split file {', '.join(missing)} under the data folder's splits/: bench/results holds "
+                     "canonical-split figures only (give --data-dir or $MOLAPP_DATA the folder holding splits/, e.g. ../shared/data)")
 
     import torch
     from threadpoolctl import threadpool_limits

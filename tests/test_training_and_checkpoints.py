@@ -37,6 +37,18 @@ def test_training_learns_rule_based_labels(tiny_dataset):
     assert result.best_epoch >= 1 and result.train_seconds > 0
 
 
+def test_training_refuses_a_validation_part_it_cannot_score(tiny_dataset):
+    """A validation part with one class only has no ROC-AUC: training says so instead of
+    failing with a stack trace."""
+    data = tiny_dataset.subset(np.arange(len(tiny_dataset)))
+    one_class = tiny_dataset.subset(np.arange(len(tiny_dataset)))
+    one_class.labels = np.ones_like(one_class.labels)
+    group = TaskGroup("tiny", [0, 1], data, one_class, data)
+    config = TrainConfig(hidden=16, hops=2, batch_size=8, max_epochs=2, patience=2)
+    with pytest.raises(ValueError, match="validation roc_auc"):
+        train([group], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification", config, torch.device("cpu"))
+
+
 def test_regression_training_unstandardizes(tiny_dataset):
     data = tiny_dataset.subset(np.arange(len(tiny_dataset)))
     data.labels = np.stack([np.array([m.graph.num_atoms for m in data.molecules], np.float32), np.full(len(data), np.nan, np.float32)], 1)

@@ -73,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("joint training needs datasets of one task type")
     task_type = task_types[0]
     print(f"training {args.model} on {', '.join(names)} ({len(tasks)} tasks, {args.split} split) on {device}", file=sys.stderr)
-    result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device, kind=args.model)
+    try:
+        result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device, kind=args.model)
+    except ValueError as exc:  # e.g. a validation part that can't be scored
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     metrics = {part: flatten_metrics(result.metrics[part], len(groups) > 1) for part in ("valid", "test")}
     train_smiles = [m.canonical_smiles for g in groups for m in g.train.molecules]

@@ -330,6 +330,11 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         if epoch - best_epoch >= config.patience:
             break
 
+    if best_state is None:
+        raise ValueError(
+            f"no epoch gave a validation {metric}: the validation molecules can't be scored "
+            "(e.g. a classification task with only one class among them); choose another split"
+        )
     model.load_state_dict(best_state)
     metrics = {"valid": evaluate(model, groups, "valid", card_stub), "test": evaluate(model, groups, "test", card_stub)}
     return TrainResult(model.eval(), metrics, epochs_run, best_epoch, time.time() - start, target_mean, target_std, history)
