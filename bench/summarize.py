@@ -193,6 +193,7 @@ def main() -> int:
             lines += [f"`{t['command']}` on {t['machine']}:", "",
                       f"- Triage page path, {tri['molecules']:,} hiv.csv molecules with `{tri['checkpoint']}` (every task, domain, "
                       f"drug-likeness; {tri['rows_back']:,} rows back, {tri['flagged']} flagged): {tri['seconds']} s "
+                      + (f"(median of {', '.join(str(r) for r in tri['runs_seconds'])} s) " if "runs_seconds" in tri else "") +
                       f"({tri['molecules_per_second']} molecules/s; target < {tri['target_seconds']} s)",
                       f"- {place['new_molecules']:,} new molecules placed on the map of `{place['checkpoint']}` "
                       f"({place['reference_molecules']:,} reference molecules): {place['seconds']} s"
