@@ -83,3 +83,32 @@ def test_reader_dispatch(tmp_path):
     assert [r.id for r in read_molecules(FIXTURES / "three_with_bad.sdf")] == ["ethanol", "2", "phenol"]
     with pytest.raises(FileNotFoundError):
         read_molecules(tmp_path / "missing.smi")
+
+
+def test_a_featurizer_failure_flags_only_its_row(monkeypatch):
+    """If RDKit raises while featurizing one molecule of a chunk, that row is flagged with
+    the reason and every other row keeps its graph."""
+    from molapp.data import featurize as featurize_module
+
+    real = featurize_module._featurizer
+
+    class FailsOnSulfur:
+        def _check(self, mol):
+            if any(atom.GetSymbol() == "S" for atom in mol.GetAtoms()):
+                raise RuntimeError("simulated RDKit failure")
+
+        def many(self, mols, smiles):
+            for mol in mols:
+                self._check(mol)
+            return real.many(mols, smiles)
+
+        def __call__(self, mol, smiles=None):
+            self._check(mol)
+            return real(mol, smiles)
+
+    monkeypatch.setattr(featurize_module, "_featurizer", FailsOnSulfur())
+    molecules = featurize_module.featurize_smiles(["CCO", "CCS", "", "c1ccccc1"])
+    assert [m.ok for m in molecules] == [True, False, False, True]
+    assert molecules[1].error == "could not featurize: simulated RDKit failure" and molecules[1].canonical_smiles == "CCS"
+    assert molecules[2].error and "could not featurize" not in molecules[2].error
+    assert molecules[3].graph.num_atoms == 6
