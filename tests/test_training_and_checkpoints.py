@@ -102,6 +102,23 @@ def test_domain_index_finds_itself(tiny_dataset, tmp_path):
     assert similarity[0] == 1.0 and similarity[1] < 0.3
 
 
+def test_size_batches_bound_the_padded_atoms():
+    """Every molecule in exactly one batch, batches sorted by size, and a batch of large
+    molecules holds fewer of them: at most batch_size × PADDED_ATOMS_PER_MOLECULE atoms padded."""
+    from types import SimpleNamespace
+
+    from molapp.inference.predictor import PADDED_ATOMS_PER_MOLECULE, size_batches
+
+    sizes = [*np.random.default_rng(0).integers(1, 40, 500).tolist(), 180, 250, 240, 0, 1]
+    batches = size_batches([SimpleNamespace(num_atoms=n) for n in sizes], 16)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(sizes)))
+    for batch in batches:
+        assert 1 <= len(batch) <= 16
+        assert len(batch) * max(max(sizes[i] for i in batch), 1) <= 16 * PADDED_ATOMS_PER_MOLECULE
+    assert len(batches[-1]) < 16  # the largest molecules: fewer per batch
+    assert size_batches([], 16) == []
+
+
 def test_tanimoto_matches_rdkit():
     """The sparse bit-sum similarity is RDKit's Tanimoto, for every pair (an all-zero
     fingerprint, a failed row's, has similarity 0 to everything)."""

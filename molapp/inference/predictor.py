@@ -25,6 +25,7 @@ from molapp.models.registry import cpu_batch_size
 # A GPU wants large batches; on CPU each kind has its own (`cpu_batch_size`), this default
 # is for callers without a card at hand.
 DEFAULT_BATCH_SIZE = 32
+PADDED_ATOMS_PER_MOLECULE = 40  # a batch's atom budget per molecule (MoleculeNet's molecules average ~25 heavy atoms)
 CUDA_BATCH_SIZE = 512
 
 
@@ -53,10 +54,22 @@ def output_transform(card: dict):
 
 def size_batches(graphs: Sequence[MolGraph], batch_size: int) -> list[np.ndarray]:
     """Indices of `graphs` in batches of molecules of similar size (sorted by atom count):
-    models that pad each molecule to its batch's largest compute less padding. Callers put
-    the results back in input order."""
-    by_size = np.argsort([g.num_atoms for g in graphs], kind="stable")
-    return [by_size[start : start + batch_size] for start in range(0, len(graphs), batch_size)]
+    models that pad each molecule to its batch's largest compute less padding. A batch holds
+    at most `batch_size` molecules and, padded, at most `batch_size` × PADDED_ATOMS_PER_MOLECULE
+    atoms, so a batch of very large molecules is smaller and memory stays bounded whatever
+    the input. Callers put the results back in input order."""
+    sizes = np.array([g.num_atoms for g in graphs], dtype=np.int64)
+    by_size = np.argsort(sizes, kind="stable")
+    padded_size = np.maximum(sizes[by_size], 1)  # a batch ending at k pads to padded_size[k]
+    budget = batch_size * PADDED_ATOMS_PER_MOLECULE
+    batches, start = [], 0
+    while start < len(graphs):
+        ends = np.arange(start + 1, min(start + batch_size, len(graphs)) + 1)
+        fits = (ends - start) * padded_size[ends - 1] <= budget  # True then False: both factors grow
+        end = int(ends[fits][-1]) if fits[0] else start + 1
+        batches.append(by_size[start:end])
+        start = end
+    return batches
 
 
 def predict_graphs(
