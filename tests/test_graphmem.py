@@ -54,3 +54,25 @@ def test_molecule_alone_equals_molecule_in_batch(small_model):
     together = small_model(batch_of(SMILES)).logits
     for i, smiles in enumerate(SMILES):
         assert torch.allclose(small_model(batch_of([smiles])).logits[0], together[i], atol=1e-5)
+
+
+def test_skipping_the_last_memory_write_changes_nothing(small_model):
+    """The last hop does not write the memory (nothing reads it afterwards): the logits and
+    attention are those of T hops that all write it."""
+    from molapp.nn.graphmem import RelationalNeighbourhood
+
+    batch = batch_of(["CCO", "c1ccccc1N", "CC(=O)Oc1ccccc1C(=O)O"])
+    out = small_model(batch, return_attention=True)
+    model, hops = small_model, small_model.config.hops
+    num_graphs, num_atoms = 3, batch.x.shape[0]
+    weights = RelationalNeighbourhood.edge_weights(batch.edge_index, batch.edge_type, num_atoms, model.config.num_relations)
+    bond_context = model.hop.neighbourhood.bond_context(batch.edge_attr, batch.edge_index, batch.edge_type, weights, num_atoms)
+    memory = torch.relu(model.atom_encoder(batch.x)).unsqueeze(1)
+    controller = torch.relu(model.query_encoder(torch.arange(model.config.num_tasks))).unsqueeze(0).expand(num_graphs, -1, -1)
+    attention = []
+    for _ in range(hops):
+        memory, controller, p = model.hop(memory, controller, bond_context, batch.edge_index, batch.edge_type, weights, batch.batch, num_graphs)
+        attention.append(p)
+    logits = (torch.relu(model.output_hidden(controller)) * model.task_weights).sum(-1) + model.task_bias
+    assert torch.allclose(out.logits, logits, atol=1e-6)
+    assert torch.allclose(out.attention, torch.stack(attention), atol=1e-7)

@@ -79,9 +79,10 @@ class GraphMem(nn.Module):
         controller = query.unsqueeze(0).expand(num_graphs, -1, -1)  # [B, Q, H]
 
         attention_per_hop = []
-        for _ in range(self.config.hops):
+        for t in range(self.config.hops):
             memory, controller, attention = self.hop(
-                memory, controller, bond_context, batch.edge_index, batch.edge_type, weights, batch.batch, num_graphs
+                memory, controller, bond_context, batch.edge_index, batch.edge_type, weights, batch.batch, num_graphs,
+                write_memory=t < self.config.hops - 1,  # the last hop's memory would never be read
             )
             if return_attention:
                 attention_per_hop.append(attention)

@@ -12,6 +12,7 @@ keeps state between calls.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import scatter, softmax
 
@@ -106,9 +107,11 @@ class GraphMemHop(nn.Module):
 
     each followed by the gated skip connection; g = ReLU. The three maps of the memory
     (W_a for reading, W_m, the memory gate) share one matrix product, as do the three of
-    the controller (U_a, W_h, its gate).
+    the controller (U_a, W_h, its gate). The memory written by the last hop is never read,
+    so that hop runs with `write_memory=False`: read and controller update only.
     Inputs: memory [N, Q|1, H], controller [B, Q, H], bond context [N, 1, H].
-    Returns the new memory [N, Q, H], controller [B, Q, H] and attention p_t [N, Q].
+    Returns the new memory [N, Q, H] (the input memory when not written), controller
+    [B, Q, H] and attention p_t [N, Q].
     """
 
     def __init__(self, hidden: int, bond_dim: int, num_relations: int) -> None:
@@ -131,13 +134,20 @@ class GraphMemHop(nn.Module):
         edge_weights: Tensor,
         batch: Tensor,
         num_graphs: int,
+        write_memory: bool = True,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        memory_key, memory_self, memory_gate = self.memory_projection(memory).chunk(3, dim=-1)
+        hidden = controller.shape[-1]
+        if write_memory:
+            memory_key, memory_self, memory_gate = self.memory_projection(memory).chunk(3, dim=-1)
+        else:  # only W_a m, the read's key
+            memory_key = F.linear(memory, self.memory_projection.weight[:hidden], self.memory_projection.bias[:hidden])
         controller_key, controller_self, controller_gate = self.controller_projection(controller).chunk(3, dim=-1)
 
         read, attention = self.read(memory, memory_key, controller_key, batch, num_graphs)
         controller_proposal = torch.relu(controller_self + self.read_projection(read))
         controller = self.skip(controller_proposal, controller, controller_gate)
+        if not write_memory:
+            return memory, controller, attention
 
         context = self.neighbourhood(memory, edge_index, edge_type, edge_weights)
         written = self.write_projection(controller).index_select(0, batch)  # U_m h_t, to each atom
