@@ -238,8 +238,8 @@ class MolGraphFeaturizer:
 
     def many(self, mols: Sequence[Chem.Mol], canonical_smiles: Sequence[str | None] | None = None) -> list[MolGraph]:
         """The graphs of several molecules. RDKit is read atom by atom (its Python API has
-        no bulk reads); everything after that runs once for all of them, in numpy, which
-        halves the time per molecule of featurizing one at a time."""
+        no bulk reads); everything after that runs once for all of them, in numpy, so its
+        per-call cost is paid once per chunk rather than once per molecule."""
         smiles = canonical_smiles if canonical_smiles is not None else [None] * len(mols)
         atom_rows: list[tuple] = []
         bond_rows: list[tuple] = []
