@@ -180,7 +180,8 @@ def evaluate(model: torch.nn.Module, groups: list[TaskGroup], part: str, card_st
 
 def overall(scores: dict) -> float:
     """Mean over datasets of each dataset's mean over tasks."""
-    return float(np.nanmean([s["mean"] for s in scores.values()]))
+    means = [s["mean"] for s in scores.values() if not math.isnan(s["mean"])]
+    return float(np.mean(means)) if means else math.nan  # NaN when no dataset could be scored
 
 
 def batches(order: np.ndarray, size: int) -> list[np.ndarray]:
