@@ -6,8 +6,8 @@ bench/results file per run (`<model>-<dataset>-<split>-seed<k>.json`, the format
     OMP_NUM_THREADS=1 .venv/bin/python bench/ladder.py --models graphmem,memgnn --datasets esol --seeds 0
 
 Fingerprint models (`molapp.baselines`: ecfp-svm, ecfp-rf, ecfp-gb, mt-nn) run in this
-process on ECFP4 bits of the standardized molecules; each dataset is loaded and
-fingerprinted once per run. Graph models run `python -m molapp.train` as a subprocess (one
+process on ECFP4 bits of the standardized molecules, desc-rf on their 70 RDKit descriptors
+(`molapp.featurizers.descriptors`); each dataset is loaded and featurized once per run. Graph models run `python -m molapp.train` as a subprocess (one
 thread, checkpoint in bench/work/<model>-<dataset>-<split>-seed<k>) with these epoch budgets
 (`GRAPH_EPOCHS`): graphmem, mt-graphmem: the trainer's default (60 epochs, patience 12);
 transfer: 30 / 8 in batches of similar-size molecules (`--size-pools 32`: its n × n node
@@ -36,14 +36,15 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from molapp.baselines import BASELINES, ECFP_BITS, ECFP_RADIUS, Split3, ecfp_of_smiles, fit_predict, score_tasks  # noqa: E402
+from molapp.baselines import BASELINES, ECFP_BITS, ECFP_RADIUS, FEATURES, Split3, ecfp_of_smiles, fit_predict, score_tasks  # noqa: E402
+from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTORS_VERSION  # noqa: E402
 from molapp.data.dataset import LabelledMolecules, load_dataset  # noqa: E402
 from molapp.data.registry import DATASETS, split_path  # noqa: E402
 from molapp.data.splits import Split, load_canonical_split, random_split, scaffold_split  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
-FINGERPRINT_MODELS = list(BASELINES)  # ecfp-svm, ecfp-rf, ecfp-gb, mt-nn
+FINGERPRINT_MODELS = list(BASELINES)  # ecfp-svm, ecfp-rf, ecfp-gb, mt-nn, desc-rf
 _DEFAULT = []
 _MEMORY = ["--max-epochs", "150", "--patience", "40"]
 _MEDIUM = ["--max-epochs", "100", "--patience", "20"]
@@ -68,19 +69,26 @@ class Run:
 
 @dataclass
 class Featurized:
-    """A dataset's labelled molecules and the ECFP4 bits of those that standardized."""
+    """A dataset's labelled molecules and, for those that standardized, their ECFP4 bits and
+    (when asked for) their descriptors."""
 
     data: LabelledMolecules
     bits: dict[int, np.ndarray]  # CSV row → bits
     seconds: float
+    descriptors: dict[int, np.ndarray] | None = None  # CSV row → descriptors
+
+    def features(self, kind: str) -> tuple[dict[int, np.ndarray], int]:
+        """(CSV row → feature vector, width) of `kind` ("ecfp" or "descriptors")."""
+        return (self.descriptors, DESCRIPTOR_DIM) if kind == "descriptors" else (self.bits, ECFP_BITS)
 
 
-def featurize_dataset(name: str, data_dir: str | None) -> Featurized:
+def featurize_dataset(name: str, data_dir: str | None, descriptors: bool = False) -> Featurized:
     start = time.perf_counter()
-    data = load_dataset(name, data_dir)
+    data = load_dataset(name, data_dir, descriptors=descriptors)
     ok = [i for i, m in enumerate(data.molecules) if m.ok]
     matrix = ecfp_of_smiles([data.molecules[i].canonical_smiles for i in ok])
-    return Featurized(data, {int(data.rows[i]): matrix[j] for j, i in enumerate(ok)}, time.perf_counter() - start)
+    described = {int(data.rows[i]): data.molecules[i].graph.descriptors for i in ok} if descriptors else None
+    return Featurized(data, {int(data.rows[i]): matrix[j] for j, i in enumerate(ok)}, time.perf_counter() - start, described)
 
 
 def canonical_split(name: str, split: str, data: LabelledMolecules, data_dir: str | None) -> tuple[Split, str]:
@@ -92,14 +100,15 @@ def canonical_split(name: str, split: str, data: LabelledMolecules, data_dir: st
     return parts, f"generated {split} (no canonical file found)"
 
 
-def split_arrays(features: Featurized, parts: Split) -> Split3:
-    """Bits and labels of each part, keeping only molecules that standardized and featurized
-    (exactly the rows the graph models train and are scored on)."""
+def split_arrays(features: Featurized, parts: Split, kind: str = "ecfp") -> Split3:
+    """Features of `kind` and labels of each part, keeping only molecules that standardized
+    and featurized (exactly the rows the graph models train and are scored on)."""
+    by_row, width = features.features(kind)
     arrays = []
     for rows in (parts.train, parts.valid, parts.test):
         subset = features.data.subset(rows)
-        bits = np.stack([features.bits[int(r)] for r in subset.rows]) if len(subset) else np.zeros((0, ECFP_BITS), np.uint8)
-        arrays += [bits, subset.labels.astype(np.float64)]
+        x = np.stack([by_row[int(r)] for r in subset.rows]) if len(subset) else np.zeros((0, width), np.float32)
+        arrays += [x, subset.labels.astype(np.float64)]
     return Split3(*arrays)
 
 
@@ -119,7 +128,8 @@ def record_for(run: Run, data: Split3, tasks: list[str], task_type: str, split_s
         "valid": valid["mean"],
         "train_seconds": round(result.seconds, 1),
         "trained_with": run.dataset,
-        "features": f"ECFP4 (Morgan radius {ECFP_RADIUS}, {ECFP_BITS} bits) of the standardized canonical SMILES",
+        "features": (f"{DESCRIPTOR_DIM} RDKit descriptors ({DESCRIPTORS_VERSION}) of the standardized molecules" if FEATURES[run.model] == "descriptors"
+                     else f"ECFP4 (Morgan radius {ECFP_RADIUS}, {ECFP_BITS} bits) of the standardized canonical SMILES"),
         "split_source": split_source,
         "sizes": {"train": len(data.x_train), "valid": len(data.x_valid), "test": len(data.x_test)},
         "hyperparameters": result.hyperparameters,
@@ -141,15 +151,15 @@ def run_fingerprint_models(runs: list[Run], results_dir: Path, data_dir: str | N
     written = []
     for dataset in dict.fromkeys(r.dataset for r in runs):
         bar.set_description(f"featurizing {dataset}")
-        features = featurize_dataset(dataset, data_dir)
+        features = featurize_dataset(dataset, data_dir, descriptors=any(FEATURES[r.model] == "descriptors" for r in runs if r.dataset == dataset))
         spec = features.data.spec
         tqdm.write(f"{dataset}: {len(features.bits)} of {len(features.data)} molecules fingerprinted in {features.seconds:.1f} s")
         for split in dict.fromkeys(r.split for r in runs if r.dataset == dataset):
             parts, source = canonical_split(dataset, split, features.data, data_dir)
-            data = split_arrays(features, parts)
+            data = {kind: split_arrays(features, parts, kind) for kind in {FEATURES[r.model] for r in runs if r.dataset == dataset}}
             for run in [r for r in runs if r.dataset == dataset and r.split == split]:
                 bar.set_description(f"{run.model} {dataset} {split} seed {run.seed}")
-                record = record_for(run, data, spec.tasks, spec.task_type, source)
+                record = record_for(run, data[FEATURES[run.model]], spec.tasks, spec.task_type, source)
                 write_record(record, run.path(results_dir))
                 written.append(run.path(results_dir))
                 tqdm.write(f"{run.model} {dataset} {split} seed {run.seed}: test {record['metric']} {record['test']:.3f}, "

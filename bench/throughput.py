@@ -1,5 +1,6 @@
 """Throughput on the first 10,000 SMILES of hiv.csv: RDKit parsing alone (the yardstick),
-featurization on one core, and the predict CLI end to end (SMILES in → 12 Tox21
+featurization on one core (the graph; and the graph with the 70 descriptors a GraphMem
+trained with --descriptors also reads), and the predict CLI end to end (SMILES in → 12 Tox21
 probabilities out) with its peak memory. Writes bench/results/throughput-hiv10k.json.
 
     .venv/bin/python bench/throughput.py [--checkpoint checkpoints/graphmem-tox21-scaffold] [--n 10000]
@@ -79,6 +80,12 @@ def main() -> int:
         featurizer.many(good[k : k + CHUNK], canonical[k : k + CHUNK])
     featurize_given_smiles_seconds = time.perf_counter() - start
 
+    with_descriptors = MolGraphFeaturizer(descriptors=True)
+    start = time.perf_counter()
+    for k in range(0, len(good), CHUNK):
+        with_descriptors.many(good[k : k + CHUNK], canonical[k : k + CHUNK])
+    descriptors_seconds = time.perf_counter() - start
+
     start = time.perf_counter()
     for start_row in range(0, len(smiles), CHUNK):
         featurize_standardized([standardize(s) for s in smiles[start_row : start_row + CHUNK]])
@@ -99,6 +106,7 @@ def main() -> int:
         "rdkit_parse_seconds": round(parse_seconds, 2),
         "featurize_molecules_per_second_one_core": round(len(good) / featurize_seconds),
         "featurize_given_canonical_smiles_molecules_per_second_one_core": round(len(good) / featurize_given_smiles_seconds),
+        "featurize_with_descriptors_given_canonical_smiles_molecules_per_second_one_core": round(len(good) / descriptors_seconds),
         "standardize_and_featurize_molecules_per_second_one_core": round(len(smiles) / standardize_featurize_seconds),
         "predict_cli_seconds": round(wall, 2),
         "predict_cli_molecules_per_second": round(args.n / wall),

@@ -71,7 +71,7 @@ def main() -> int:
 
     def place(new: list[str]) -> tuple[int, float]:
         start = time.perf_counter()
-        good = [m.graph for m in featurize_smiles(new, workers=2) if m.ok]
+        good = [m.graph for m in featurize_smiles(new, workers=2, descriptors=map_predictor.descriptors) if m.ok]
         _, embeddings = predict_and_embed(map_predictor.model, good, map_predictor.card, query, map_predictor.batch_size)
         return len(reference.place(embeddings)), time.perf_counter() - start
 

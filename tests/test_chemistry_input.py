@@ -90,7 +90,7 @@ def test_a_featurizer_failure_flags_only_its_row(monkeypatch):
     the reason and every other row keeps its graph."""
     from molapp.data import featurize as featurize_module
 
-    real = featurize_module._featurizer
+    real = featurize_module._featurizers[False]
 
     class FailsOnSulfur:
         def _check(self, mol):
@@ -106,7 +106,7 @@ def test_a_featurizer_failure_flags_only_its_row(monkeypatch):
             self._check(mol)
             return real(mol, smiles)
 
-    monkeypatch.setattr(featurize_module, "_featurizer", FailsOnSulfur())
+    monkeypatch.setitem(featurize_module._featurizers, False, FailsOnSulfur())
     molecules = featurize_module.featurize_smiles(["CCO", "CCS", "", "c1ccccc1"])
     assert [m.ok for m in molecules] == [True, False, False, True]
     assert molecules[1].error == "could not featurize: simulated RDKit failure" and molecules[1].canonical_smiles == "CCS"

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from rdkit import Chem
+from rdkit.Chem import Descriptors, rdMolDescriptors
 
+from molapp.data.collate import collate
+from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTOR_NAMES
 from molapp.featurizers.graph import ATOM_BLOCKS, BOND_BLOCKS, ELEMENTS, MolGraphFeaturizer
 
 featurize = MolGraphFeaturizer()
@@ -134,3 +138,33 @@ def test_many_at_once_equals_one_at_a_time():
         if mol.GetNumBonds():
             assert graph.edge_index.max() < mol.GetNumAtoms()
     assert featurize.many([]) == []
+
+
+def test_descriptors_are_rdkits():
+    aspirin = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")
+    graph = MolGraphFeaturizer(descriptors=True)(aspirin)
+    assert graph.descriptors.shape == (DESCRIPTOR_DIM,) and graph.descriptors.dtype == np.float32
+    value = dict(zip(DESCRIPTOR_NAMES, graph.descriptors.tolist()))
+    for name in ("MolLogP", "MolMR", "TPSA", "LabuteASA", "ExactMolWt", "FractionCSP3", "NumHDonors", "NumAromaticRings", "Chi0v", "HallKierAlpha"):
+        assert value[name] == pytest.approx(getattr(Descriptors, name)(aspirin), rel=1e-5), name
+    assert [value[f"MQN{i}"] for i in range(1, 43)] == rdMolDescriptors.MQNs_(aspirin)
+    assert value["FormalCharge"] == 0 and value["NumHDonors"] == 1 and value["NumAromaticRings"] == 1
+    assert featurize(aspirin).descriptors is None  # only when asked for
+
+
+def test_a_batch_mixing_graphs_with_and_without_descriptors_is_refused():
+    mol = Chem.MolFromSmiles("CCO")
+    assert collate([MolGraphFeaturizer(descriptors=True)(mol)] * 2).descriptors.shape == (2, DESCRIPTOR_DIM)
+    with pytest.raises(ValueError, match="featurize them alike"):
+        collate([featurize(mol), MolGraphFeaturizer(descriptors=True)(mol)])
+
+
+def test_descriptor_labels_say_what_the_values_count():
+    from molapp.featurizers.descriptors import DESCRIPTOR_LABELS
+
+    ibuprofen = MolGraphFeaturizer(descriptors=True)(Chem.MolFromSmiles("CC(C)Cc1ccc(cc1)C(C)C(=O)O"))
+    value = {DESCRIPTOR_LABELS[n].split(": ")[-1]: v for n, v in zip(DESCRIPTOR_NAMES, ibuprofen.descriptors.tolist())}
+    assert set(DESCRIPTOR_LABELS) == set(DESCRIPTOR_NAMES)
+    assert value["carbon atoms"] == 13 and value["heavy atoms"] == 15 and value["rotatable bonds"] == 4
+    assert value["H-bond donor atoms"] == 1 and value["H-bond acceptor atoms"] == 2 and value["acyclic double bonds"] == 1
+    assert value["6-membered rings"] == 1 and value["acyclic monovalent atoms"] == 5  # 3 methyls, =O, OH

@@ -93,7 +93,7 @@ def test_ladder_end_to_end(tmp_path, capsys):
     assert "## Ladder" in table and "### random split" in table and "### scaffold split" in table
     rows: dict[str, list[str]] = {}
     for line in table.splitlines():
-        if line.startswith("| ecfp") or line.startswith("| mt-nn"):
+        if line.startswith(("| ecfp", "| mt-nn", "| desc-rf")):
             rows.setdefault(line.split(" | ")[0].strip("| "), []).append(line)
     assert set(rows) == set(ladder.FINGERPRINT_MODELS)
     for lines in rows.values():  # a row per split table; one run set in each (bbbp scaffold, esol random)

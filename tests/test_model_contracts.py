@@ -14,21 +14,28 @@ from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraph
 from molapp.models.registry import build_model
 from molapp.training.trainer import TrainConfig
 
-# (card kind, GraSeq variant): every kind, and GraSeq with and without its decoder and gate.
-KINDS = [("graphmem", "f"), ("memgnn", "f"), ("gmn", "f"), ("graseq", "plain"), ("graseq", "rf"), ("gcn", "f"), ("transfer", "f")]
+# (card kind, GraSeq variant): every kind, GraphMem also with descriptors, and GraSeq with and
+# without its decoder and gate.
+KINDS = [("graphmem", "f"), ("graphmem", "descriptors"), ("memgnn", "f"), ("gmn", "f"), ("graseq", "plain"), ("graseq", "rf"), ("gcn", "f"), ("transfer", "f")]
 SMILES = ["CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CCO", "C", "c1ccc2ccccc2c1"]
 featurize = MolGraphFeaturizer()
+featurize_with_descriptors = MolGraphFeaturizer(descriptors=True)
 
 
 def small_model(kind: str, variant: str) -> torch.nn.Module:
     torch.manual_seed(0)
     config = TrainConfig(hidden=16, hops=3, keys="6,1", heads=2, query_layers=2, gcn_layers=2, transfer_dim=8,
-                         attention_dim=4, lstm_hidden=8, variant=variant, dropout=0.0)
-    return build_model(kind, config.model_config(kind, ATOM_DIM, BOND_DIM, NUM_RELATIONS, num_tasks=3)).eval()
+                         attention_dim=4, lstm_hidden=8, variant=variant if kind == "graseq" else "f",
+                         descriptors=variant == "descriptors", dropout=0.0)
+    model = build_model(kind, config.model_config(kind, ATOM_DIM, BOND_DIM, NUM_RELATIONS, num_tasks=3)).eval()
+    if variant == "descriptors":  # a scale from a few molecules, so that z(d) is not the raw descriptors
+        model.set_descriptor_scale(torch.from_numpy(np.stack([featurize_with_descriptors(Chem.MolFromSmiles(s)).descriptors for s in SMILES])))
+    return model
 
 
 def outputs(model, mols) -> tuple[torch.Tensor, torch.Tensor]:
-    out = model(collate([featurize(m) for m in mols]), return_embedding=True)
+    reads_descriptors = getattr(getattr(model, "config", None), "descriptor_dim", 0) > 0
+    out = model(collate([(featurize_with_descriptors if reads_descriptors else featurize)(m) for m in mols]), return_embedding=True)
     return out.logits, out.embedding
 
 

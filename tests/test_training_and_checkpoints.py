@@ -12,7 +12,10 @@ import torch
 from rdkit import Chem
 
 from molapp.cli import predict as predict_cli
+from molapp.chem.io import read_smiles_file
 from molapp.cli.train import write_results
+from molapp.data.collate import collate
+from molapp.data.dataset import LabelledMolecules
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.inference.domain import DomainIndex, TanimotoReference
 from molapp.inference.predictor import Predictor
@@ -173,6 +176,46 @@ def test_predict_cli_with_a_memgnn_checkpoint(tiny_memgnn_checkpoint, tmp_path):
     assert np.allclose(written, direct, atol=1e-5, equal_nan=True)
 
 
+def test_graphmem_with_descriptors_trains_saves_and_predicts_through_every_path(tiny_dataset, tmp_path):
+    """A GraphMem that reads descriptors: training sets z(d)'s scale from the training
+    molecules, the scale travels in the weights, and the Predictor, the predict CLI and
+    triage featurize its inputs with descriptors without being told."""
+    from molapp.data.featurize import featurize_smiles
+    from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
+    from molapp.inference import triage
+
+    data = LabelledMolecules(tiny_dataset.spec, tiny_dataset.rows, tiny_dataset.smiles, tiny_dataset.labels,
+                             featurize_smiles(tiny_dataset.smiles, descriptors=True))
+    config = TrainConfig(hidden=16, hops=2, batch_size=8, max_epochs=2, patience=2, descriptors=True)
+    result = train([TaskGroup("tiny", [0, 1], data, data, data)], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification",
+                   config, torch.device("cpu"))
+    training = np.stack([m.graph.descriptors for m in data.molecules])
+    assert np.allclose(result.model.descriptor_mean.numpy(), training.mean(0), rtol=1e-4, atol=1e-3)
+    card = {"model": "graphmem", "dataset": "tiny", "tasks": ["has_N", "aromatic"], "task_type": "classification",
+            "metric": "roc_auc", "split": "random", "seed": 0, "featurizer": FEATURIZER_VERSION, "descriptors": DESCRIPTORS_VERSION,
+            "metrics": {"test": {"mean": 0.5}, "valid": {"mean": 0.5}}, "train_seconds": 1.0}
+    save_checkpoint(tmp_path / "ck", result.model, card)
+    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card["tasks"]).save(tmp_path / "ck")
+
+    predictor = Predictor.load(tmp_path / "ck", "cpu")
+    assert predictor.descriptors and predictor.card["config"]["descriptor_dim"] > 0
+    assert torch.equal(predictor.model.descriptor_std, result.model.descriptor_std)
+    direct = predictor.predict(tiny_dataset.smiles).values
+    assert np.array_equal(direct, Predictor(result.model, predictor.card, torch.device("cpu")).predict(tiny_dataset.smiles).values)
+
+    out = tmp_path / "out.csv"
+    assert predict_cli.main(["--checkpoint", str(tmp_path / "ck"), "--input", str(FIXTURES / "tiny_molecules.smi"),
+                             "--output", str(out), "--workers", "0"]) == 0
+    written = pd.read_csv(out)[["has_N", "aromatic"]].to_numpy()
+    assert np.allclose(written, direct, atol=1e-5)
+    rows = list(read_smiles_file(FIXTURES / "tiny_molecules.smi"))
+    table = triage.score(predictor, DomainIndex.load(tmp_path / "ck"), rows, workers=1)
+    assert np.allclose(table[["has_N", "aromatic"]].to_numpy(dtype=float), direct, atol=1e-5)
+
+    with pytest.raises(ValueError, match="descriptors=True"):  # a graph without them cannot be read
+        result.model(collate([m.graph for m in featurize_smiles(["CCO"])]))
+
+
 def test_predict_cli_rejects_unknown_task(tiny_dataset, tmp_path, capsys):
     make_checkpoint(tiny_dataset, tmp_path / "ck")
     code = predict_cli.main(["--checkpoint", str(tmp_path / "ck"), "--input", str(FIXTURES / "bad_rows.smi"), "--output", str(tmp_path / "o.csv"), "--tasks", "NR-AR"])
@@ -187,6 +230,9 @@ def test_results_file_format(tmp_path):
     assert path.name == "graphmem-tox21-scaffold-seed0.json"
     assert {"model", "dataset", "split", "seed", "metric", "test", "per_task", "valid", "train_seconds"} <= set(record)
     assert record["per_task"] == {"NR-AR": 0.8} and record["test"] == 0.8
+    with_descriptors = {**card, "config": {"descriptor_dim": 70}}  # GraphMem reading descriptors is its own ladder row
+    (path,) = write_results(with_descriptors, tmp_path, by_group)
+    assert path.name == "graphmem-descriptors-tox21-scaffold-seed0.json" and json.loads(path.read_text())["model"] == "graphmem-descriptors"
 
 
 def test_batches_never_end_with_a_single_molecule():

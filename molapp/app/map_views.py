@@ -59,7 +59,7 @@ def user_molecules() -> list[tuple[str, str]]:
 def _place(checkpoint: str, names: tuple[str, ...], smiles: tuple[str, ...], view: str) -> Placed:
     predictor = resources.predictor(checkpoint)
     reference = resources.embedding_map(checkpoint, view)
-    molecules = featurize_smiles(list(smiles), workers=2 if len(smiles) > 256 else 1)
+    molecules = featurize_smiles(list(smiles), workers=2 if len(smiles) > 256 else 1, descriptors=predictor.descriptors)
     keep = [i for i, m in enumerate(molecules) if m.ok]
     if not keep:
         return Placed([], [], np.zeros((0, 2)), np.zeros((0, len(predictor.tasks))))

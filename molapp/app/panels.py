@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from molapp.models.registry import reads_descriptors
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,7 +43,7 @@ class Panel:
         (MemGNN ensemble of 3, random split)'."""
         card = self.card
         count = len(card["tasks"])
-        model = MODEL_TITLES.get(card["model"], card["model"])
+        model = MODEL_TITLES.get(card["model"], card["model"]) + (" + descriptors" if reads_descriptors(card) else "")
         if card.get("ensemble_size", 1) > 1:
             model += f" ensemble of {card['ensemble_size']}"
         if isinstance(card["dataset"], str):

@@ -16,12 +16,12 @@ from molapp.app import resources, state
 from molapp.app.examples import EXAMPLES, EXAMPLES_BY_NAME
 from molapp.app.panels import MODEL_TITLES, ROOT
 from molapp.app.sidebar import Settings
-from molapp.explain.explanation import Explanation, explain
+from molapp.explain.explanation import DescriptorReading, Explanation, explain, explain_descriptors
 from molapp.explain.clusters import atom_label, clusters as find_clusters, functional_groups
 from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer_molblock,
                                    molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
-from molapp.models.registry import explanation_kind
+from molapp.models.registry import explanation_kind, reads_descriptors
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
 INPUT_MODES = ["Paste SMILES", "Draw", "Examples"]
@@ -178,8 +178,11 @@ def _whose(settings: Settings) -> str:
 
 def attention(settings: Settings, result: Explanation) -> None:
     st.subheader("Why: where GraphMem looked")
+    descriptors = (f" The controller also started from {settings.panel.card['config']['descriptor_dim']} whole-molecule RDKit "
+                   "descriptors (logP, TPSA, charge surface areas, ring and atom counts), which the attention does not show."
+                   if reads_descriptors(settings.panel.card) else "")
     st.caption("Attention p of the controller over the atoms (memory cells) at each reasoning step, for a task query. "
-               f"These are the weights {_whose(settings)} computed with. Uniform attention would give every atom 1/N.")
+               f"These are the weights {_whose(settings)} computed with. Uniform attention would give every atom 1/N.{descriptors}")
     labels = {t: settings.panel.task_label(t) for t in result.tasks}
     first, second = st.columns(2)
     task = first.selectbox("Task query", result.tasks, format_func=labels.get, key=state.ATTENTION_TASK)
@@ -205,6 +208,32 @@ def attention(settings: Settings, result: Explanation) -> None:
             st.iframe(viewer_html(molblock, attention_spheres(weights), three_dmol_url(ROOT)), height=360)
         else:
             st.info("RDKit could not embed a 3D conformer for this molecule.")
+    if reads_descriptors(settings.panel.card):
+        descriptor_reading(settings, result, task)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _descriptor_reading(checkpoint: str, canonical_smiles: str, task: str, _predictor: Predictor) -> DescriptorReading:
+    return explain_descriptors(_predictor, canonical_smiles, task)
+
+
+def descriptor_reading(settings: Settings, result: Explanation, task: str, shown: int = 10) -> None:
+    reading = _descriptor_reading(str(settings.panel.path), result.canonical_smiles, task, settings.predictor)
+    output = "logit" if settings.panel.card["task_type"] == "classification" else "standardized value"
+    st.markdown(f"**Whole-molecule descriptors — {settings.panel.task_label(task)}**")
+    st.caption(f"How much each descriptor moved this prediction ({output}), from where the training set's average "
+               f"descriptors would have put it, this molecule's graph held fixed (integrated gradients; the contributions "
+               f"add up to {reading.gap:+.2f}). Red pushes toward active / higher, blue away."
+               + (" For the ensemble's mean output." if settings.panel.card.get("ensemble_size", 1) > 1 else ""))
+    top = reading.table.head(shown).iloc[::-1]
+    figure = go.Figure(go.Bar(x=top["contribution"], y=top["meaning"], orientation="h",
+                              marker_color=["#c0392b" if v > 0 else "#2e6da4" for v in top["contribution"]],
+                              customdata=top[["this molecule", "training average"]],
+                              hovertemplate="%{y}: %{x:+.3f}<br>this molecule %{customdata[0]}, training average %{customdata[1]}<extra></extra>"))
+    figure.update_layout(height=40 + 28 * len(top), margin=dict(l=10, r=10, t=10, b=30), xaxis=dict(title=f"contribution ({output})"))
+    chart, table = st.columns([3, 2])
+    chart.plotly_chart(figure, key="descriptor-contributions")
+    table.dataframe(reading.table.head(shown)[["meaning", "this molecule", "training average", "contribution"]].round(3), hide_index=True)
 
 
 def cluster_table(result: Explanation, assignment: np.ndarray, groups: list) -> pd.DataFrame:

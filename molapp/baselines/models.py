@@ -326,7 +326,10 @@ BASELINES: dict[str, Callable[[Split3, str, int], BaselineResult]] = {
     "ecfp-rf": fit_rf,
     "ecfp-gb": fit_gb,
     "mt-nn": fit_mtnn,
+    "desc-rf": fit_rf,  # the random forest on the 70 RDKit descriptors GraphMem can read, instead of ECFP bits
 }
+# The input each baseline reads: ECFP4 bits, or the whole-molecule descriptors (molapp.featurizers.descriptors).
+FEATURES = {name: "descriptors" if name.startswith("desc-") else "ecfp" for name in BASELINES}
 
 
 def fit_predict(model: str, data: Split3, task_type: str, seed: int) -> BaselineResult:

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     per_dataset = args.max_molecules // len(names) if args.max_molecules else None
     graphs, labels, split, ids, smiles = [], [], [], [], []
     for name in names:
-        data = load_dataset(name, args.data_dir, workers=args.workers)
+        data = load_dataset(name, args.data_dir, workers=args.workers, descriptors=predictor.descriptors)
         path = split_path(name, card["split"], args.data_dir)
         parts = load_canonical_split(path) if path else (random_split(len(data), seed=0) if card["split"] == "random" else scaffold_split(data.smiles))
         part_of = {int(r): SPLITS.index(p) for p in SPLITS for r in getattr(parts, p)}

@@ -24,6 +24,7 @@ from pathlib import Path
 from molapp.cli.train import flatten_metrics
 from molapp.models.checkpoint import load_checkpoint, read_card, save_checkpoint
 from molapp.models.ensemble import Ensemble
+from molapp.models.registry import benchmark_name
 from molapp.training.evaluate import checkpoint_groups, split_predictions
 from molapp.training.trainer import evaluate
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  member seed {m['seed']}: test {metric} {m['test']:.4f}, valid {m['valid']:.4f}", file=sys.stderr)
     print(f"wrote {out}: ensemble of {len(members)}, test {metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
-        summary = {"benchmark": "ensemble", "checkpoint": out.name, "model": card["model"], "dataset": card["dataset"], "split": card["split"], "metric": metric,
+        summary = {"benchmark": "ensemble", "checkpoint": out.name, "model": benchmark_name(cards[0]), "dataset": card["dataset"], "split": card["split"], "metric": metric,
                    "command": card["command"], "members": members, "valid": metrics["valid"]["mean"], "test": metrics["test"]["mean"],
                    "per_task": {t: v for t, v in metrics["test"].items() if t not in ("mean", "per_dataset")}}
         path = Path(args.results_dir) / f"ensemble-{out.name}.json"

@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 import torch
@@ -44,8 +45,8 @@ def _scored(molecules: list[FeaturizedMolecule], predicted: tuple[np.ndarray, np
 
 def _score_rows(rows: list[InputRow]) -> Scored:
     """In a worker: featurize and score a chunk with the predictor the worker inherited."""
-    molecules = featurize_rows(rows)
     predictor, tasks, batch_size = worker_state["predictor"], worker_state["tasks"], worker_state["batch_size"]
+    molecules = featurize_rows(rows, predictor.descriptors)
     return _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
 
 
@@ -63,7 +64,8 @@ def scored_chunks(predictor: Predictor, rows: Iterator[InputRow], tasks: list[st
     if predictor.device.type == "cpu" and workers > 0:
         yield from ordered_parallel(_score_rows, chunks, workers, {"predictor": predictor, "tasks": tasks, "batch_size": batch_size})
         return
-    featurized = ordered_parallel(featurize_rows, chunks, workers) if workers > 0 else ((c, featurize_rows(c)) for c in chunks)
+    featurize = partial(featurize_rows, descriptors=predictor.descriptors)
+    featurized = ordered_parallel(featurize, chunks, workers) if workers > 0 else ((c, featurize(c)) for c in chunks)
     for chunk, molecules in featurized:
         yield chunk, _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.inference.domain import FP_BITS, FP_RADIUS, DomainIndex
 from molapp.inference.predictor import resolve_device
-from molapp.models.checkpoint import save_checkpoint
-from molapp.models.registry import MODEL_KINDS
+from molapp.models.checkpoint import read_card, save_checkpoint
+from molapp.models.registry import MODEL_KINDS, benchmark_name
 from molapp.training.evaluate import split_predictions
 from molapp.training.groups import build_groups
 from molapp.training.trainer import TrainConfig, train
@@ -53,19 +54,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-dir", default=None, help="also write bench/results-style JSON here")
     defaults = TrainConfig()
     for field_name, value in defaults.to_dict().items():
-        parser.add_argument(f"--{field_name.replace('_', '-')}", type=type(value), default=value)
+        flag = f"--{field_name.replace('_', '-')}"
+        if isinstance(value, bool):  # --descriptors / --no-descriptors
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value)
+        else:
+            parser.add_argument(flag, type=type(value), default=value)
     args = parser.parse_args(argv)
 
     names = [n.strip().lower() for n in args.dataset.split(",") if n.strip()]
     if args.model != "mt-graphmem" and len(names) > 1:
         parser.error("several datasets are joint training: use --model mt-graphmem")
+    if args.descriptors and args.model not in ("graphmem", "mt-graphmem"):
+        parser.error("--descriptors is for GraphMem (graphmem, mt-graphmem)")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     config = TrainConfig(**{k: getattr(args, k) for k in TrainConfig().to_dict()})
 
     try:
-        groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers)
+        groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers, descriptors=config.descriptors)
     except (FileNotFoundError, ValueError) as exc:  # missing data file, unknown dataset
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -104,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": config.seed,
         "hyperparameters": config.hyperparameters(args.model),
         "featurizer": FEATURIZER_VERSION,
+        **({"descriptors": DESCRIPTORS_VERSION} if config.descriptors else {}),
         "metrics": metrics,
         "sizes": {g.name: {"train": len(g.train), "valid": len(g.valid), "test": len(g.test)} for g in groups},
         "epochs_run": result.epochs,
@@ -125,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     split_predictions(result.model, groups, "test", card).save(out)  # ROC and reliability on the Models page
     print(f"wrote {out}: test {card['metric']} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
-        write_results(card, Path(args.results_dir), result.metrics)
+        write_results(read_card(out), Path(args.results_dir), result.metrics)  # the card as saved, config included
     return 0
 
 
@@ -145,7 +153,7 @@ def write_results(card: dict, results_dir: Path, by_group: dict) -> list[Path]:
     written = []
     for name in by_group["test"]:
         record = {
-            "model": card["model"],
+            "model": benchmark_name(card),
             "dataset": name,
             "split": card["split"],
             "seed": card["seed"],
@@ -156,7 +164,7 @@ def write_results(card: dict, results_dir: Path, by_group: dict) -> list[Path]:
             "train_seconds": card["train_seconds"],
             "trained_with": card["dataset"],
         }
-        path = results_dir / f"{card['model']}-{name}-{card['split']}-seed{card['seed']}.json"
+        path = results_dir / f"{record['model']}-{name}-{card['split']}-seed{card['seed']}.json"
         path.write_text(json.dumps(record, indent=2) + "\n")
         written.append(path)
     return written

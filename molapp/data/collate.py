@@ -20,7 +20,7 @@ def collate(graphs: Sequence[MolGraph]) -> Batch:
     edge_type [E], batch [N] (graph of each atom), ptr [B+1]; smiles_order [N] (global atom
     indices: `x[smiles_order]` lists each molecule's atoms in canonical-SMILES order, the
     molecules one after another as in x), smiles_tokens [B, Lmax] (padded with 0) and
-    smiles_length [B]."""
+    smiles_length [B]; descriptors [B, DESCRIPTOR_DIM] when the graphs carry them."""
     atom_counts = np.fromiter((g.x.shape[0] for g in graphs), dtype=np.int64, count=len(graphs))
     edge_counts = np.fromiter((g.edge_type.shape[0] for g in graphs), dtype=np.int64, count=len(graphs))
     token_counts = np.fromiter((g.smiles_tokens.shape[0] for g in graphs), dtype=np.int64, count=len(graphs))
@@ -33,6 +33,12 @@ def collate(graphs: Sequence[MolGraph]) -> Batch:
     columns = np.arange(int(token_counts.sum())) - np.repeat(token_starts, token_counts)
     smiles_tokens = np.zeros((len(graphs), int(token_counts.max(initial=0))), dtype=np.int64)
     smiles_tokens[rows, columns] = np.concatenate([g.smiles_tokens for g in graphs])
+    extra = {}
+    with_descriptors = sum(g.descriptors is not None for g in graphs)
+    if with_descriptors == len(graphs) and graphs:
+        extra["descriptors"] = torch.from_numpy(np.stack([g.descriptors for g in graphs]))
+    elif with_descriptors:
+        raise ValueError("some graphs of the batch carry descriptors and some don't: featurize them alike")
     return Batch(
         x=torch.from_numpy(np.concatenate([g.x for g in graphs])),
         edge_index=torch.from_numpy(edge_index),
@@ -43,4 +49,5 @@ def collate(graphs: Sequence[MolGraph]) -> Batch:
         smiles_order=torch.from_numpy(smiles_order),
         smiles_tokens=torch.from_numpy(smiles_tokens),
         smiles_length=torch.from_numpy(token_counts),
+        **extra,
     )

@@ -1,7 +1,9 @@
 """SMILES → standardized, featurized molecules, for training and prediction alike.
 
 `featurize_smiles` is the one path from text to model input; it spreads the RDKit work
-over worker processes when asked (RDKit holds the GIL) and keeps input order.
+over worker processes when asked (RDKit holds the GIL) and keeps input order. Every
+function takes `descriptors`: also compute the whole-molecule descriptors, for a model that
+reads them (`molapp.models.registry.reads_descriptors`).
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import multiprocessing as mp
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from molapp.chem.io import InputRow
 from molapp.chem.standardize import StandardizedMolecule, standardize
 from molapp.featurizers.graph import MolGraph, MolGraphFeaturizer
 
-_featurizer = MolGraphFeaturizer()
+_featurizers = {False: MolGraphFeaturizer(), True: MolGraphFeaturizer(descriptors=True)}
 
 
 @dataclass
@@ -31,15 +34,16 @@ class FeaturizedMolecule:
         return self.graph is not None
 
 
-def featurize_standardized(records: Sequence[StandardizedMolecule]) -> list[FeaturizedMolecule]:
+def featurize_standardized(records: Sequence[StandardizedMolecule], descriptors: bool = False) -> list[FeaturizedMolecule]:
     """The graphs of molecules `standardize` returned, featurized together (their canonical
     SMILES, just written, give the featurizer the SMILES atom order without writing it
     again). Failed records stay failed, with their reason."""
+    featurizer = _featurizers[descriptors]
     good = [r for r in records if r.ok]
     try:
-        graphs = iter(_featurizer.many([r.mol for r in good], [r.canonical_smiles for r in good]))
+        graphs = iter(featurizer.many([r.mol for r in good], [r.canonical_smiles for r in good]))
     except Exception:  # noqa: BLE001 - an RDKit surprise: featurize one by one to flag just that row
-        graphs = iter([_graph_or_error(r) for r in good])
+        graphs = iter([_graph_or_error(featurizer, r) for r in good])
     out = []
     for record in records:
         if not record.ok:
@@ -53,9 +57,9 @@ def featurize_standardized(records: Sequence[StandardizedMolecule]) -> list[Feat
     return out
 
 
-def _graph_or_error(record: StandardizedMolecule) -> MolGraph | str:
+def _graph_or_error(featurizer: MolGraphFeaturizer, record: StandardizedMolecule) -> MolGraph | str:
     try:
-        return _featurizer(record.mol, record.canonical_smiles)
+        return featurizer(record.mol, record.canonical_smiles)
     except Exception as exc:  # noqa: BLE001 - the row is flagged with RDKit's reason
         return f"could not featurize: {exc}"
 
@@ -66,18 +70,19 @@ def standardize_row(row: InputRow) -> StandardizedMolecule:
     return StandardizedMolecule(row.smiles, error=row.error) if row.error else standardize(row.smiles)
 
 
-def featurize_rows(rows: Sequence[InputRow]) -> list[FeaturizedMolecule]:
-    return featurize_standardized([standardize_row(r) for r in rows])
+def featurize_rows(rows: Sequence[InputRow], descriptors: bool = False) -> list[FeaturizedMolecule]:
+    return featurize_standardized([standardize_row(r) for r in rows], descriptors)
 
 
-def _featurize_chunk(smiles: Sequence[str]) -> list[FeaturizedMolecule]:
-    return featurize_standardized([standardize(s) for s in smiles])
+def _featurize_chunk(smiles: Sequence[str], descriptors: bool = False) -> list[FeaturizedMolecule]:
+    return featurize_standardized([standardize(s) for s in smiles], descriptors)
 
 
-def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256) -> list[FeaturizedMolecule]:
+def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256, descriptors: bool = False) -> list[FeaturizedMolecule]:
     """Featurize in input order; `workers` > 1 spreads chunks over that many processes."""
     pieces = [list(smiles[i : i + chunk]) for i in range(0, len(smiles), chunk)]
+    featurize_chunk = partial(_featurize_chunk, descriptors=descriptors)
     if workers <= 1 or len(pieces) <= 1:
-        return [m for piece in pieces for m in _featurize_chunk(piece)]
+        return [m for piece in pieces for m in featurize_chunk(piece)]
     with mp.get_context("fork").Pool(workers) as pool:
-        return [m for part in pool.imap(_featurize_chunk, pieces) for m in part]
+        return [m for part in pool.imap(featurize_chunk, pieces) for m in part]

@@ -2,7 +2,8 @@
 model computed on the way, from one and the same forward pass — GraphMem's attention per
 hop, atom and task query; MemGNN's and GMN's soft assignment of atoms to memory clusters;
 GraSeq's gate between its graph and SMILES-sequence embeddings; the transfer model's
-learned task dependencies.
+learned task dependencies. For a model that also reads whole-molecule descriptors, which
+of them moved a task's prediction (`explain_descriptors`).
 
 The molecule is re-read from its canonical SMILES, so atom i of the attention arrays is
 atom i of `Explanation.mol`, the molecule every depiction draws.
@@ -15,17 +16,19 @@ from dataclasses import dataclass, field
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from rdkit import Chem
 
 from molapp.chem.standardize import standardize
 from molapp.data.collate import collate
+from molapp.explain.descriptor_attribution import descriptor_baseline, descriptor_contributions
+from molapp.featurizers.descriptors import DESCRIPTOR_LABELS, DESCRIPTOR_NAMES
 from molapp.featurizers.graph import MolGraphFeaturizer
 from molapp.inference.predictor import Predictor, device_name, output_transform
 from molapp.models.ensemble import Ensemble
 from molapp.models.registry import explanation_kind
 
-_featurizer = MolGraphFeaturizer()
 
 # What each explanation kind asks the model's forward pass to return besides its outputs.
 EXPLANATION_FLAGS = {
@@ -96,7 +99,7 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
     start = time.perf_counter()
     mol = Chem.MolFromSmiles(record.canonical_smiles)
     task_ids = predictor.task_ids(chosen).to(predictor.device)
-    batch = collate([_featurizer(mol)]).to(predictor.device)
+    batch = collate([MolGraphFeaturizer(descriptors=predictor.descriptors)(mol)]).to(predictor.device)
     kind = explanation_kind(predictor.card["model"])
     with torch.inference_mode():
         requests = {"return_embedding": True, **EXPLANATION_FLAGS.get(kind, {})}
@@ -124,3 +127,32 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
         device=device_name(predictor.device),
         seconds=time.perf_counter() - start,
     )
+
+
+@dataclass
+class DescriptorReading:
+    """How one molecule's descriptors moved one task's output (see
+    `molapp.explain.descriptor_attribution`): `table` has a row per descriptor — name,
+    label, the molecule's value, the training set's average, its contribution to the output
+    (logit or standardized value) — sorted by the contribution's size; the contributions add
+    up to `gap`, the output minus what the training set's average descriptors would give."""
+
+    task: str
+    table: pd.DataFrame
+    gap: float
+
+
+def explain_descriptors(predictor: Predictor, canonical_smiles: str, task: str) -> DescriptorReading:
+    mol = Chem.MolFromSmiles(canonical_smiles)
+    graph = MolGraphFeaturizer(descriptors=True)(mol)
+    task_ids = predictor.task_ids([task]).to(predictor.device)
+    contributions, gap = descriptor_contributions(predictor.model, graph, task_ids)
+    table = pd.DataFrame({
+        "descriptor": DESCRIPTOR_NAMES,
+        "meaning": [DESCRIPTOR_LABELS[n].split(": ", 1)[-1] for n in DESCRIPTOR_NAMES],
+        "this molecule": graph.descriptors.astype(np.float64).round(2),
+        "training average": descriptor_baseline(predictor.model).cpu().numpy().astype(np.float64).round(2),
+        "contribution": contributions[0].astype(np.float64),
+    })
+    table = table.iloc[np.argsort(-np.abs(table["contribution"].to_numpy()), kind="stable")].reset_index(drop=True)
+    return DescriptorReading(task, table, float(gap[0]))

@@ -13,6 +13,9 @@ more than featurizing it, so batches are assembled directly (`molapp.data.collat
 GraSeq reads each molecule as a sequence too: `smiles_order` lists the atoms in the order
 RDKit writes them in the canonical SMILES, and `smiles_tokens` is that SMILES tokenized
 into the fixed vocabulary `SMILES_VOCAB` (what its decoder reconstructs).
+
+A model that also reads whole-molecule descriptors (`molapp.featurizers.descriptors`)
+gets them in `MolGraph.descriptors` from a featurizer built with `descriptors=True`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import numpy as np
 import torch
 from rdkit import Chem
 from torch_geometric.data import Data
+
+from molapp.featurizers.descriptors import molecular_descriptors
 
 # Checkpoints record this version and refuse to load under another one. The SMILES fields
 # (`smiles_order`, `smiles_tokens`) were added without a bump: x, edge_index, edge_attr and
@@ -136,6 +141,8 @@ class MolGraph:
     the relation index 0..3. smiles_order [num_atoms] int64: the atom indices in the order
     the canonical SMILES writes them (a permutation of 0..num_atoms-1); smiles_tokens [L]
     int64: that SMILES as token ids, <start> … <end> (see `tokenize_smiles`).
+    descriptors [DESCRIPTOR_DIM] float32, the whole-molecule descriptors, or None when
+    the featurizer was not asked for them.
     """
 
     x: np.ndarray
@@ -144,6 +151,7 @@ class MolGraph:
     edge_type: np.ndarray
     smiles_order: np.ndarray
     smiles_tokens: np.ndarray
+    descriptors: np.ndarray | None = None
 
     @property
     def num_atoms(self) -> int:
@@ -221,7 +229,8 @@ def _one_hot(table: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
 
 
 class MolGraphFeaturizer:
-    """Callable: RDKit `Mol` → `MolGraph` (see there for shapes).
+    """Callable: RDKit `Mol` → `MolGraph` (see there for shapes); with `descriptors=True`
+    each graph also carries the molecule's descriptors.
 
     Dative and other unusual bond types count as single bonds.
     """
@@ -230,6 +239,9 @@ class MolGraphFeaturizer:
     atom_dim = ATOM_DIM
     bond_dim = BOND_DIM
     num_relations = NUM_RELATIONS
+
+    def __init__(self, descriptors: bool = False) -> None:
+        self.descriptors = descriptors
 
     def __call__(self, mol: Chem.Mol, canonical_smiles: str | None = None) -> MolGraph:
         """`canonical_smiles`: `Chem.MolToSmiles(mol)`, when the caller's last call on `mol`
@@ -277,6 +289,7 @@ class MolGraphFeaturizer:
         target = np.where(is_backward, ends[directed, 0], ends[directed, 1])
         edge_attr = bond_attr[directed]
         edge_type = bond_slots[directed, 0]
+        descriptors = molecular_descriptors(mols) if self.descriptors else [None] * len(mols)
 
         graphs = []
         for k, (order, tokens) in enumerate(sequences):
@@ -289,6 +302,7 @@ class MolGraphFeaturizer:
                 edge_type=edge_type[e0:e1],
                 smiles_order=order,
                 smiles_tokens=tokens,
+                descriptors=descriptors[k],
             ))
         return graphs
 

@@ -20,7 +20,7 @@ from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
 from molapp.featurizers.graph import MolGraph
 from molapp.models.checkpoint import load_checkpoint
 from molapp.models.ensemble import Ensemble
-from molapp.models.registry import cpu_batch_size
+from molapp.models.registry import cpu_batch_size, reads_descriptors
 
 # A GPU wants large batches; on CPU each kind has its own (`cpu_batch_size`), this default
 # is for callers without a card at hand.
@@ -173,6 +173,7 @@ class Predictor:
         self.card = card
         self.device = device
         self.tasks: list[str] = list(card["tasks"])
+        self.descriptors = reads_descriptors(card)  # featurize inputs with descriptors=this
         self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else cpu_batch_size(card["model"], len(self.tasks))
 
     @classmethod
@@ -215,6 +216,6 @@ class Predictor:
 
     def predict(self, smiles: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int | None = None, workers: int = 1) -> Prediction:
         chosen = list(tasks) if tasks else self.tasks
-        molecules = featurize_smiles(list(smiles), workers=workers)
+        molecules = featurize_smiles(list(smiles), workers=workers, descriptors=self.descriptors)
         values = self.predict_featurized(molecules, chosen, batch_size)
         return Prediction(chosen, list(smiles), molecules, values, device_name(self.device))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -51,12 +52,13 @@ def _properties(mol: Chem.Mol | None) -> dict | None:
         return None
 
 
-def prepare(rows: Sequence[InputRow]) -> PreparedChunk:
-    """Standardize and featurize each row, then fingerprint and describe the standardized
-    molecules themselves (no second parse of their SMILES)."""
+def prepare(rows: Sequence[InputRow], descriptors: bool = False) -> PreparedChunk:
+    """Standardize and featurize each row (with the descriptors when the model reads them),
+    then fingerprint and describe the standardized molecules themselves (no second parse of
+    their SMILES)."""
     RDLogger.DisableLog("rdApp.*")  # the reason goes into the row's error; no console noise
     records = [standardize_row(r) for r in rows]
-    molecules = featurize_standardized(records)
+    molecules = featurize_standardized(records, descriptors)
     mols = [r.mol if m.ok else None for r, m in zip(records, molecules)]
     return PreparedChunk(molecules, fingerprints_of(mols), [_properties(m) for m in mols])
 
@@ -82,7 +84,8 @@ def score_prepared(prepared: PreparedChunk, predictor: Predictor, domain: Domain
 
 
 def _score_in_worker(rows: Sequence[InputRow]) -> ScoredChunk:
-    return score_prepared(prepare(rows), worker_state["predictor"], worker_state["domain"])
+    predictor = worker_state["predictor"]
+    return score_prepared(prepare(rows, predictor.descriptors), predictor, worker_state["domain"])
 
 
 def score(
@@ -122,13 +125,13 @@ def score(
                 for _, scored in ordered_parallel(_score_in_worker, chunks, workers, {"predictor": predictor, "domain": domain}):
                     consume(scored)
             else:  # the GPU stays with this process; the workers do the chemistry
-                for _, prepared in ordered_parallel(prepare, chunks, workers):
+                for _, prepared in ordered_parallel(partial(prepare, descriptors=predictor.descriptors), chunks, workers):
                     consume(score_prepared(prepared, predictor, domain))
         finally:
             torch.set_num_threads(threads)
     else:
         for chunk in chunks:
-            consume(score_prepared(prepare(chunk), predictor, domain))
+            consume(score_prepared(prepare(chunk, predictor.descriptors), predictor, domain))
 
     table = pd.DataFrame({
         "row": [r.row for r in rows],

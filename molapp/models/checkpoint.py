@@ -13,9 +13,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import FEATURIZER_VERSION
 from molapp.models.ensemble import Ensemble
-from molapp.models.registry import MODEL_KINDS, build_model
+from molapp.models.registry import MODEL_KINDS, build_model, reads_descriptors
 
 
 def save_checkpoint(directory: str | Path, model: nn.Module, card: dict) -> Path:
@@ -44,6 +45,8 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         raise ValueError(f"{directory}: model {card.get('model')!r} is not one of {', '.join(MODEL_KINDS)}")
     if card.get("featurizer") != FEATURIZER_VERSION:
         raise ValueError(f"{directory}: trained with featurizer {card.get('featurizer')!r}, this is {FEATURIZER_VERSION}")
+    if reads_descriptors(card) and card.get("descriptors") != DESCRIPTORS_VERSION:
+        raise ValueError(f"{directory}: trained with descriptors {card.get('descriptors')!r}, this is {DESCRIPTORS_VERSION}")
     size = card.get("ensemble_size", 1)
     model = Ensemble([build_model(card["model"], card["config"]) for _ in range(size)]) if size > 1 else build_model(card["model"], card["config"])
     model.load_state_dict(load_file(str(Path(directory) / "weights.safetensors")))

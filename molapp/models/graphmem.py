@@ -2,6 +2,12 @@
 task query, T hops of read/update with shared weights (the paper's M + 1 interacting
 RNNs), and a per-task readout of the final controller state.
 
+Optionally (`descriptor_dim` > 0) the controller also starts from the molecule's RDKit
+descriptors (`molapp.featurizers.descriptors`): h_0 = g(W_q q + W_d z(d)), z the
+training set's standardization. The controller is the model's molecule-level state, so
+this is where whole-molecule facts enter; the hops still read and write only the atoms,
+and the attention explains what the model read.
+
 Multi-task inference is one batched pass: every requested task query for every molecule
 of the batch (queries × molecules), not one pass per task.
 """
@@ -26,6 +32,7 @@ class GraphMemConfig:
     hidden: int = 128
     hops: int = 10
     dropout: float = 0.1
+    descriptor_dim: int = 0  # 0: the paper's model, no descriptors
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,7 +54,9 @@ class GraphMem(nn.Module):
     r"""GraphMem (section III).
 
     Controller start :math:`h_0 = g(W_q q)` with q the one-hot task query (a single-task
-    model has one constant query); memory start :math:`m^i_0 = g(W_x x_i)`; T hops of
+    model has one constant query), or :math:`g(W_q q + W_d z(d))` with descriptors d
+    [B, D], :math:`z(d) = \operatorname{clip}((d - \mu) / \sigma, -5, 5)` (μ, σ of the
+    training set, stored with the weights); memory start :math:`m^i_0 = g(W_x x_i)`; T hops of
     `GraphMemHop`; output :math:`y_k = w_k^\top g(W_o h_T) + b_k` for query k.
     Dropout at the first step (memory and controller start) and the last (h_T).
     """
@@ -64,6 +73,31 @@ class GraphMem(nn.Module):
         self.task_bias = nn.Parameter(torch.zeros(config.num_tasks))  # b_k
         nn.init.xavier_uniform_(self.task_weights)
         self.dropout = nn.Dropout(config.dropout)
+        if config.descriptor_dim:
+            self.descriptor_encoder = nn.Linear(config.descriptor_dim, h, bias=False)  # W_d
+            self.register_buffer("descriptor_mean", torch.zeros(config.descriptor_dim))  # μ
+            self.register_buffer("descriptor_std", torch.ones(config.descriptor_dim))  # σ
+
+    def set_descriptor_scale(self, descriptors: Tensor) -> None:
+        """μ and σ of z(d) from the training molecules' descriptors [n, D] (a constant column gets σ = 1)."""
+        self.descriptor_mean.copy_(descriptors.mean(0))
+        std = descriptors.std(0)
+        self.descriptor_std.copy_(torch.where(std > 0, std, torch.ones_like(std)))
+
+    def scaled_descriptors(self, batch: Batch) -> Tensor:
+        """z(d) [B, D]."""
+        descriptors = getattr(batch, "descriptors", None)
+        if descriptors is None:
+            raise ValueError("this GraphMem reads molecular descriptors: featurize with descriptors=True")
+        return ((descriptors - self.descriptor_mean) / self.descriptor_std).clamp(-5.0, 5.0)
+
+    def controller_start(self, batch: Batch, task_ids: Tensor, num_graphs: int) -> Tensor:
+        """h_0 [B, Q, H], after the first step's dropout."""
+        query = self.query_encoder(task_ids)  # [Q, H]
+        if not self.config.descriptor_dim:  # the same start for every molecule
+            return self.dropout(torch.relu(query)).unsqueeze(0).expand(num_graphs, -1, -1)
+        scaled = self.scaled_descriptors(batch)
+        return self.dropout(torch.relu(query.unsqueeze(0) + self.descriptor_encoder(scaled).unsqueeze(1)))
 
     def forward(self, batch: Batch, task_ids: Tensor | None = None, return_attention: bool = False, return_embedding: bool = False) -> GraphMemOutput:
         """`task_ids` [Q]: indices of the tasks queried (default: all, in order)."""
@@ -75,8 +109,7 @@ class GraphMem(nn.Module):
         bond_context = self.hop.neighbourhood.bond_context(batch.edge_attr, batch.edge_index, batch.edge_type, weights, num_atoms)
 
         memory = self.dropout(torch.relu(self.atom_encoder(batch.x))).unsqueeze(1)  # [N, 1, H]
-        query = self.dropout(torch.relu(self.query_encoder(task_ids)))  # [Q, H]
-        controller = query.unsqueeze(0).expand(num_graphs, -1, -1)  # [B, Q, H]
+        controller = self.controller_start(batch, task_ids, num_graphs)  # [B, Q, H]
 
         attention_per_hop = []
         for t in range(self.config.hops):

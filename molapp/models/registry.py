@@ -29,6 +29,18 @@ def build_model(kind: str, config: dict) -> nn.Module:
     return model_class(config_class(**config))
 
 
+def reads_descriptors(card: dict) -> bool:
+    """Whether the checkpoint's model reads whole-molecule descriptors besides the graph
+    (its inputs must then be featurized with `descriptors=True`)."""
+    return card.get("config", {}).get("descriptor_dim", 0) > 0
+
+
+def benchmark_name(card: dict) -> str:
+    """The model's name in bench/results and the ladder: the card's kind, with
+    "-descriptors" when it also reads descriptors (a different model from the paper's)."""
+    return card["model"] + ("-descriptors" if reads_descriptors(card) else "")
+
+
 def cpu_batch_size(kind: str, num_queries: int) -> int:
     """Molecules per batch for inference on CPU. GraphMem's memory is per task query
     ([atoms, queries, hidden]) and runs fastest while a batch's stays in cache: about 200
@@ -72,7 +84,8 @@ def architecture_summary(card: dict) -> str:
 def _one_model(card: dict) -> str:
     config = card["config"]
     if has_attention(card["model"]):
-        return f"hidden {config['hidden']} · {config['hops']} hops"
+        descriptors = f" · {config['descriptor_dim']} descriptors" if config.get("descriptor_dim") else ""
+        return f"hidden {config['hidden']} · {config['hops']} hops{descriptors}"
     if card["model"] == "graseq":
         variant = "GraSeq" + ("" if config["variant"] == "plain" else "-" + config["variant"].upper())
         return f"{variant} · hidden {config['hidden']} · GraphSAGE ×{config['graph_layers']} · BiLSTM {config['lstm_hidden']}×2"

@@ -12,6 +12,7 @@ from torch import nn
 from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import predict_graphs
 from molapp.models.checkpoint import load_checkpoint
+from molapp.models.registry import reads_descriptors
 from molapp.training.groups import build_groups
 from molapp.training.trainer import TaskGroup, evaluate
 
@@ -34,7 +35,7 @@ def split_predictions(model: nn.Module, groups: list[TaskGroup], part: str, card
 
 def checkpoint_groups(card: dict, data_dir: str | None, workers: int) -> list[TaskGroup]:
     names = [card["dataset"]] if isinstance(card["dataset"], str) else list(card["dataset"])
-    groups, tasks, _, _ = build_groups(names, card["split"], data_dir, workers)
+    groups, tasks, _, _ = build_groups(names, card["split"], data_dir, workers, descriptors=reads_descriptors(card))
     if tasks != card["tasks"]:
         raise ValueError("the datasets' tasks no longer match the card's")
     return groups

@@ -11,10 +11,10 @@ from molapp.data.splits import load_canonical_split, random_split, scaffold_spli
 from molapp.training.trainer import TaskGroup
 
 
-def build_groups(names: list[str], split: str, data_dir: str | None, workers: int) -> tuple[list[TaskGroup], list[str], list[str], dict]:
+def build_groups(names: list[str], split: str, data_dir: str | None, workers: int, descriptors: bool = False) -> tuple[list[TaskGroup], list[str], list[str], dict]:
     groups, tasks, split_sources = [], [], {}
     for name in names:
-        data = load_dataset(name, data_dir, workers=workers)
+        data = load_dataset(name, data_dir, workers=workers, descriptors=descriptors)
         path = split_path(name, split, data_dir)
         if path is not None:
             parts = load_canonical_split(path)

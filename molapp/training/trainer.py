@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from molapp.data.collate import collate
 from molapp.data.dataset import LabelledMolecules
+from molapp.featurizers.descriptors import DESCRIPTOR_DIM
 from molapp.inference.predictor import predict_graphs
 from molapp.models.registry import build_model
 from molapp.training.metrics import better, per_task_metrics
@@ -46,6 +47,7 @@ class TrainConfig:
     hidden: int = 64
     dropout: float = 0.1
     hops: int = 6  # GraphMem
+    descriptors: bool = False  # GraphMem: the controller also starts from the molecule's RDKit descriptors
     keys: str = "32,1"  # MemGNN/GMN: keys per memory layer, comma-separated, ending in 1
     heads: int = 5  # MemGNN/GMN: memory heads
     tau: float = 1.0  # MemGNN/GMN: Student's t degrees of freedom
@@ -83,7 +85,8 @@ class TrainConfig:
         """The config of a `kind` model with these hyper-parameters (what the card stores)."""
         if kind in ("graphmem", "mt-graphmem"):
             return dict(atom_dim=atom_dim, bond_dim=bond_dim, num_relations=num_relations, num_tasks=num_tasks,
-                        hidden=self.hidden, hops=self.hops, dropout=self.dropout)
+                        hidden=self.hidden, hops=self.hops, dropout=self.dropout,
+                        descriptor_dim=DESCRIPTOR_DIM if self.descriptors else 0)
         if kind == "graseq":
             return dict(atom_dim=atom_dim, num_tasks=num_tasks, variant=self.variant, hidden=self.hidden,
                         graph_layers=self.graph_layers, lstm_hidden=self.lstm_hidden, dropout=self.dropout)
@@ -101,8 +104,8 @@ class TrainConfig:
 _TRAINING_FIELDS = ("batch_size", "size_pools", "learning_rate", "weight_decay", "max_epochs", "patience", "warmup_epochs", "seed")
 _MEMORY_NETWORK_FIELDS = ("hidden", "dropout", "keys", "heads", "tau", "clustering_learning_rate", "clustering_molecules")
 _MODEL_FIELDS = {
-    "graphmem": ("hidden", "dropout", "hops"),
-    "mt-graphmem": ("hidden", "dropout", "hops"),
+    "graphmem": ("hidden", "dropout", "hops", "descriptors"),
+    "mt-graphmem": ("hidden", "dropout", "hops", "descriptors"),
     "memgnn": (*_MEMORY_NETWORK_FIELDS, "query_layers"),
     "gmn": _MEMORY_NETWORK_FIELDS,
     "graseq": ("hidden", "dropout", "variant", "graph_layers", "lstm_hidden", "reconstruction_weight", "kl_anneal_epochs"),
@@ -231,6 +234,8 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
     start = time.time()
     metric = "roc_auc" if task_type == "classification" else "rmse"
     model = build_model(kind, config.model_config(kind, atom_dim, bond_dim, num_relations, num_tasks)).to(device)
+    if hasattr(model, "set_descriptor_scale") and model.config.descriptor_dim:
+        model.set_descriptor_scale(torch.from_numpy(np.stack([m.graph.descriptors for g in groups for m in g.train.molecules])).to(device))
     keys = model.memory_keys() if hasattr(model, "memory_keys") else []
     key_ids = {id(k) for k in keys}
     supervised = [p for p in model.parameters() if id(p) not in key_ids]
