@@ -231,9 +231,9 @@ def descriptor_reading(settings: Settings, result: Explanation, task: str, shown
                               customdata=top[["this molecule", "training average"]],
                               hovertemplate="%{y}: %{x:+.3f}<br>this molecule %{customdata[0]}, training average %{customdata[1]}<extra></extra>"))
     figure.update_layout(height=40 + 28 * len(top), margin=dict(l=10, r=10, t=10, b=30), xaxis=dict(title=f"contribution ({output})"))
-    chart, table = st.columns([3, 2])
-    chart.plotly_chart(figure, key="descriptor-contributions")
-    table.dataframe(reading.table.head(shown)[["meaning", "this molecule", "training average", "contribution"]].round(3), hide_index=True)
+    st.plotly_chart(figure, key="descriptor-contributions")
+    with st.expander(f"All {len(reading.table)} descriptors"):
+        st.dataframe(reading.table.round(3), hide_index=True)
 
 
 def cluster_table(result: Explanation, assignment: np.ndarray, groups: list) -> pd.DataFrame:
