@@ -163,7 +163,7 @@ def test_descriptor_labels_say_what_the_values_count():
     from molapp.featurizers.descriptors import DESCRIPTOR_LABELS
 
     ibuprofen = MolGraphFeaturizer(descriptors=True)(Chem.MolFromSmiles("CC(C)Cc1ccc(cc1)C(C)C(=O)O"))
-    value = {DESCRIPTOR_LABELS[n].split(": ")[-1]: v for n, v in zip(DESCRIPTOR_NAMES, ibuprofen.descriptors.tolist())}
+    value = {DESCRIPTOR_LABELS[n]: v for n, v in zip(DESCRIPTOR_NAMES, ibuprofen.descriptors.tolist())}
     assert set(DESCRIPTOR_LABELS) == set(DESCRIPTOR_NAMES)
     assert value["carbon atoms"] == 13 and value["heavy atoms"] == 15 and value["rotatable bonds"] == 4
     assert value["H-bond donor atoms"] == 1 and value["H-bond acceptor atoms"] == 2 and value["acyclic double bonds"] == 1

@@ -10,7 +10,7 @@ The contributions add up to :math:`f(d) - f(\\bar d)`: how far the molecule's ow
 descriptors moved the output (a logit for classification, a standardized value for
 regression) from where the training set's average descriptors would have put it, for this
 molecule's graph. For an ensemble the output is the ensemble's mean, the prediction itself.
-The integral is a midpoint sum over `steps` points, all in one batched pass.
+The integral is a midpoint sum over `steps` points, evaluated in one batched forward pass.
 """
 
 from __future__ import annotations

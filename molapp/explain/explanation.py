@@ -149,7 +149,7 @@ def explain_descriptors(predictor: Predictor, canonical_smiles: str, task: str) 
     contributions, gap = descriptor_contributions(predictor.model, graph, task_ids)
     table = pd.DataFrame({
         "descriptor": DESCRIPTOR_NAMES,
-        "meaning": [DESCRIPTOR_LABELS[n].split(": ", 1)[-1] for n in DESCRIPTOR_NAMES],
+        "meaning": [DESCRIPTOR_LABELS[n] for n in DESCRIPTOR_NAMES],
         "this molecule": graph.descriptors.astype(np.float64).round(2),
         "training average": descriptor_baseline(predictor.model).cpu().numpy().astype(np.float64).round(2),
         "contribution": contributions[0].astype(np.float64),

@@ -51,8 +51,8 @@ _PEOE_LABELS = tuple(
     for k in range(14)
 )
 DESCRIPTOR_LABELS: dict[str, str] = {
-    **{f"MQN{i + 1}": f"MQN{i + 1}: {label}" for i, label in enumerate(_MQN_LABELS)},
-    **{f"PEOE_VSA{k + 1}": f"PEOE_VSA{k + 1}: {label}" for k, label in enumerate(_PEOE_LABELS)},
+    **{f"MQN{i + 1}": label for i, label in enumerate(_MQN_LABELS)},
+    **{f"PEOE_VSA{k + 1}": label for k, label in enumerate(_PEOE_LABELS)},
     "MolLogP": "logP (Crippen)", "MolMR": "molar refractivity (Crippen)", "TPSA": "topological polar surface area",
     "LabuteASA": "accessible surface area (Labute)", "ExactMolWt": "exact mass", "FractionCSP3": "fraction of sp3 carbons",
     "NumHDonors": "H-bond donors (Lipinski)", "NumAromaticRings": "aromatic rings", "NumAliphaticRings": "aliphatic rings",
