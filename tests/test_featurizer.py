@@ -62,6 +62,52 @@ def test_each_block_is_one_hot_and_edges_are_symmetric():
     assert graph.edge_attr.shape[0] == graph.edge_type.shape[0] == graph.edge_index.shape[1]
 
 
+# Molecules that exercise each shortcut the featurizer takes in reading RDKit (aromaticity
+# from the bonds, ring bonds from the ring info, chiral tags read only off sp2 atoms, the
+# bond type from its order): fused and hetero-aromatic rings, an exocyclic bond between
+# aromatic atoms, E/Z and tetrahedral stereo, triple bonds, charges, a dative bond, a metal.
+STRUCTURES = [
+    "c1ccc2[nH]ccc2c1", "c1ccc(-c2ccccc2)cc1", "C/C=C\\C(=O)O", "F/C=C/[C@@H](Cl)Br", "C#CC#N",
+    "O=[N+]([O-])c1ccccc1", "[NH3+]CC(=O)[O-]", "C1CC2CCC1C2", "N->[Pt](Cl)Cl", "O=C1C=CC(=O)C=C1",
+    "N[C@@H](Cc1c[nH]cn1)C(=O)O", "CS(=O)(=O)c1ccc(cc1)C1=C(C(=O)OC1)c1ccccc1", "c1ccc2c(c1)oc1ccccc12",
+]
+
+
+def reference_features(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
+    """Atom and bond slot tables read the plain way, one RDKit getter per feature."""
+    from molapp.featurizers.graph import BOND_STEREO, BOND_TYPES, CHIRAL_TAGS, DEGREES, FORMAL_CHARGES, HYBRIDIZATIONS, TOTAL_HS
+
+    def slot(values, value):
+        return values.index(value) if value in values else len(values)
+
+    atoms = [[slot(ELEMENTS, a.GetSymbol()), min(a.GetDegree(), DEGREES[-1]),
+              int(np.clip(a.GetFormalCharge(), -2, 2)) - FORMAL_CHARGES[0], min(a.GetTotalNumHs(), TOTAL_HS[-1]),
+              slot(HYBRIDIZATIONS, a.GetHybridization()), int(a.GetIsAromatic()), int(a.IsInRing()),
+              slot(CHIRAL_TAGS, a.GetChiralTag())] for a in mol.GetAtoms()]
+    bonds = [[BOND_TYPES.index(b.GetBondType()) if b.GetBondType() in BOND_TYPES else 0, int(b.GetIsConjugated()),
+              int(b.IsInRing()), slot(BOND_STEREO, b.GetStereo())] for b in mol.GetBonds()]
+    return np.array(atoms), np.array(bonds).reshape(-1, 4)
+
+
+def decode(features: np.ndarray, blocks) -> np.ndarray:
+    """One-hot blocks back to slots; a one-slot flag block gives 1 (set) or 0."""
+    columns = [block(features, blocks, name).argmax(1) if size > 1 else block(features, blocks, name)[:, 0]
+               for name, size in blocks]
+    return np.stack(columns, axis=1).astype(int)
+
+
+@pytest.mark.parametrize("smiles", STRUCTURES + [line.split()[0] for line in open("tests/fixtures/tiny_molecules.smi")])
+def test_features_are_rdkits_own_reads(smiles):
+    mol = Chem.MolFromSmiles(smiles)
+    graph = featurize(mol)
+    atoms, bonds = reference_features(mol)
+    assert np.array_equal(decode(graph.x, ATOM_BLOCKS), atoms)
+    # edge k of the first half is bond k, begin → end
+    first = graph.edge_index.shape[1] // 2
+    assert np.array_equal(decode(graph.edge_attr[:first], BOND_BLOCKS), bonds)
+    assert graph.edge_index[:, :first].T.tolist() == [[b.GetBeginAtomIdx(), b.GetEndAtomIdx()] for b in mol.GetBonds()]
+
+
 def test_deterministic():
     mol = Chem.MolFromSmiles("CN1CCC[C@H]1c1cccnc1")
     a, b = featurize(mol), featurize(mol)

@@ -3,11 +3,12 @@
 GraphMem's memory is multi-relational (paper Eq. 2–3): each bond also carries an
 `edge_type`, its relation index (single, double, triple, aromatic).
 
-One Python pass reads each atom's and bond's properties into a small integer table; the
-one-hot matrices are built from it with numpy, so no per-feature Python work is done, and
-for many molecules at once (`MolGraphFeaturizer.many`), so numpy's per-call cost is paid
-once per batch rather than once per molecule. The
-result is plain numpy (`MolGraph`): building a torch_geometric `Data` per molecule costs
+One Python pass reads each atom's and bond's properties into a small table (reading RDKit
+from Python is the featurizer's main cost, so what follows from other reads is derived in
+numpy instead: degree, ring membership and aromaticity of atoms from their bonds); the
+one-hot matrices are built from it with numpy for many molecules at once
+(`MolGraphFeaturizer.many`), so numpy's per-call cost is paid once per batch rather than
+once per molecule. The result is plain numpy (`MolGraph`): building a torch_geometric `Data` per molecule costs
 more than featurizing it, so batches are assembled directly (`molapp.data.collate`).
 
 GraSeq reads each molecule as a sequence too: `smiles_order` lists the atoms in the order
@@ -177,27 +178,45 @@ def _slot_lookup(values: list, other: int, size: int = 16) -> np.ndarray:
 
 _HYBRID_SLOT = _slot_lookup(HYBRIDIZATIONS, len(HYBRIDIZATIONS))
 _CHIRAL_SLOT = _slot_lookup(CHIRAL_TAGS, len(CHIRAL_TAGS))
-_BOND_SLOT = _slot_lookup(BOND_TYPES, 0, 32)  # dative and other unusual types: single
+# Bond-type slot by twice the bond order (`GetBondTypeAsDouble`): 2 single, 3 aromatic,
+# 4 double, 6 triple; dative (order 1) and other unusual types: single.
+_BOND_SLOT_BY_DOUBLE_ORDER = np.zeros(16, dtype=np.int64)
+_BOND_SLOT_BY_DOUBLE_ORDER[[2, 4, 6, 3]] = np.arange(len(BOND_TYPES))
+_SP2 = Chem.HybridizationType.SP2
 _STEREO_SLOT = _slot_lookup(BOND_STEREO, len(BOND_STEREO))
 
 
 def _read_atoms(mol: Chem.Mol) -> list[tuple]:
-    """Per atom: atomic number, formal charge, total H count, hybridization, aromatic, chiral tag."""
+    """Per atom: atomic number, formal charge, total H count, hybridization, chiral tag.
+
+    Reading RDKit from Python costs per call, most for an enum (a Python object is made),
+    so nothing is read twice or read where the answer is known: an sp2 atom carries no
+    chiral tag (RDKit clears tags on atoms that cannot be stereocentres), and aromaticity
+    comes from the bonds (`_atom_slots`). `GetAtomWithIdx` is cheaper than iterating."""
     return [
-        (atom.GetAtomicNum(), atom.GetFormalCharge(), atom.GetTotalNumHs(), atom.GetHybridization(), atom.GetIsAromatic(), atom.GetChiralTag())
-        for atom in mol.GetAtoms()
+        (atom.GetAtomicNum(), atom.GetFormalCharge(), atom.GetTotalNumHs(),
+         hybridization := atom.GetHybridization(), atom.GetChiralTag() if hybridization != _SP2 else 0)
+        for atom in map(mol.GetAtomWithIdx, range(mol.GetNumAtoms()))
     ]
 
 
 def _read_bonds(mol: Chem.Mol) -> list[tuple]:
-    """Per bond: begin, end, type, conjugated, in ring, stereo."""
+    """Per bond: begin, end, bond order (1, 1.5 aromatic, 2, 3; a float is cheaper to read
+    than the bond-type enum), conjugated, stereo (only a double bond has E/Z; others 0).
+    Ring membership comes from the ring info in one call (`_ring_bonds`)."""
     return [
-        (bond.GetBeginAtomIdx(), bond.GetEndAtomIdx(), bond.GetBondType(), bond.GetIsConjugated(), bond.IsInRing(), bond.GetStereo())
-        for bond in mol.GetBonds()
+        (bond.GetBeginAtomIdx(), bond.GetEndAtomIdx(), order := bond.GetBondTypeAsDouble(), bond.GetIsConjugated(),
+         bond.GetStereo() if order == 2.0 else 0)
+        for bond in map(mol.GetBondWithIdx, range(mol.GetNumBonds()))
     ]
 
 
-def _atom_slots(read: np.ndarray, degree: np.ndarray, in_ring: np.ndarray) -> np.ndarray:
+def _ring_bonds(mol: Chem.Mol) -> list[int]:
+    """Indices of the bonds in a ring (with repeats: a bond shared by two rings is listed twice)."""
+    return [index for ring in mol.GetRingInfo().BondRings() for index in ring]
+
+
+def _atom_slots(read: np.ndarray, degree: np.ndarray, in_ring: np.ndarray, aromatic: np.ndarray) -> np.ndarray:
     """[atoms, 8] slots of ATOM_BLOCKS before offsets (-1: flag off) from `_read_atoms` rows."""
     table = np.empty((read.shape[0], 8), dtype=np.int64)
     table[:, 0] = _ELEMENT_BY_Z[read[:, 0]]
@@ -205,19 +224,19 @@ def _atom_slots(read: np.ndarray, degree: np.ndarray, in_ring: np.ndarray) -> np
     table[:, 2] = np.clip(read[:, 1], FORMAL_CHARGES[0], FORMAL_CHARGES[-1]) - FORMAL_CHARGES[0]
     table[:, 3] = np.minimum(read[:, 2], TOTAL_HS[-1])
     table[:, 4] = _HYBRID_SLOT[read[:, 3]]
-    table[:, 5] = np.where(read[:, 4] > 0, 0, -1)
+    table[:, 5] = np.where(aromatic, 0, -1)
     table[:, 6] = np.where(in_ring, 0, -1)
-    table[:, 7] = _CHIRAL_SLOT[read[:, 5]]
+    table[:, 7] = _CHIRAL_SLOT[read[:, 4]]
     return table
 
 
-def _bond_slots(read: np.ndarray) -> np.ndarray:
+def _bond_slots(read: np.ndarray, in_ring: np.ndarray) -> np.ndarray:
     """[bonds, 4] slots of BOND_BLOCKS before offsets from `_read_bonds` rows."""
     return np.stack([
-        _BOND_SLOT[read[:, 2]],
+        _BOND_SLOT_BY_DOUBLE_ORDER[np.clip(np.rint(2 * read[:, 2]).astype(np.int64), 0, 15)],
         np.where(read[:, 3] > 0, 0, -1),
-        np.where(read[:, 4] > 0, 0, -1),
-        _STEREO_SLOT[read[:, 5]],
+        np.where(in_ring, 0, -1),
+        _STEREO_SLOT[read[:, 4].astype(np.int64)],
     ], axis=1)
 
 
@@ -255,25 +274,33 @@ class MolGraphFeaturizer:
         smiles = canonical_smiles if canonical_smiles is not None else [None] * len(mols)
         atom_rows: list[tuple] = []
         bond_rows: list[tuple] = []
+        ring_bonds: list[int] = []  # indices over all the molecules' bonds
         sequences = []
+        bonds_before = 0
         for mol, text in zip(mols, smiles):
             atom_rows += _read_atoms(mol)
             bond_rows += _read_bonds(mol)
+            ring_bonds += [bonds_before + index for index in _ring_bonds(mol)]
+            bonds_before += mol.GetNumBonds()
             sequences.append(_smiles_fields(mol, text))
         atom_counts = np.array([m.GetNumAtoms() for m in mols], dtype=np.int64)
         bond_counts = np.array([m.GetNumBonds() for m in mols], dtype=np.int64)
         atom_start = np.cumsum(atom_counts) - atom_counts
         bond_start = np.cumsum(bond_counts) - bond_counts
-        atoms = np.array(atom_rows, dtype=np.int64).reshape(-1, 6)
-        bonds = np.array(bond_rows, dtype=np.int64).reshape(-1, 6)
+        atoms = np.array(atom_rows, dtype=np.int64).reshape(-1, 5)
+        bonds = np.array(bond_rows, dtype=np.float64).reshape(-1, 5)  # float: the bond order
+        bond_in_ring = np.zeros(len(bonds), dtype=bool)
+        bond_in_ring[ring_bonds] = True
 
-        # An atom's degree is its number of bonds; it is in a ring exactly when a bond of it is.
-        ends = bonds[:, :2]  # atom indices within each molecule
+        # An atom's degree is its number of bonds; it is in a ring exactly when a bond of it
+        # is, and aromatic exactly when a bond of it is (RDKit marks both from the same rings).
+        ends = bonds[:, :2].astype(np.int64)  # atom indices within each molecule
         global_ends = ends + np.repeat(atom_start, bond_counts)[:, None]
         degree = np.bincount(global_ends.ravel(), minlength=len(atoms))
-        in_ring = np.bincount(global_ends[bonds[:, 4] > 0].ravel(), minlength=len(atoms)) > 0
-        x = _one_hot(_atom_slots(atoms, degree, in_ring), _ATOM_OFFSETS, ATOM_DIM)
-        bond_slots = _bond_slots(bonds)
+        in_ring = np.bincount(global_ends[bond_in_ring].ravel(), minlength=len(atoms)) > 0
+        aromatic = np.bincount(global_ends[bonds[:, 2] == 1.5].ravel(), minlength=len(atoms)) > 0
+        x = _one_hot(_atom_slots(atoms, degree, in_ring, aromatic), _ATOM_OFFSETS, ATOM_DIM)
+        bond_slots = _bond_slots(bonds, bond_in_ring)
         bond_attr = _one_hot(bond_slots, _BOND_OFFSETS, BOND_DIM)
 
         # Directed edges, molecule by molecule: its bonds forward (begin → end), then reversed.
