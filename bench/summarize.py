@@ -220,6 +220,21 @@ def main() -> int:
                   f"- predict CLI end to end (SMILES in → 12 probabilities out): {t['predict_cli_seconds']} s, "
                   f"{t['predict_cli_molecules_per_second']} molecules/s, {t['predict_cli_over_parse']}× the parse time, "
                   f"peak RSS {t['predict_cli_peak_rss_mb']} MB"]
+        if stages := t.get("stages_one_core"):
+            work = sum(v for k, v in stages.items() if k.endswith("_seconds") and v)
+            lines.append(
+                f"- where the CLI's work goes, each stage alone on one core: standardization {stages['standardize_seconds']} s, "
+                f"graph featurization {stages['graph_seconds']} s"
+                + (f", descriptors {stages['descriptors_seconds']} s" if stages.get("descriptors_seconds") else "")
+                + f", the model {stages['model_seconds']} s ({stages['model_matmul_gflop']} GFLOP of matrix products, "
+                f"batches of {stages['model_batch_size']}); {work:.1f} s in all, which the CLI's two worker processes share, "
+                + (f"after {t['predict_cli_import_seconds']} s of Python importing molapp (torch; torch_geometric, which imports "
+                   "torch._dynamo). " if t.get("predict_cli_import_seconds") else "")
+                + f"So 4× the parse time ({4 * t['rdkit_parse_seconds']:.1f} s) is out of reach on two CPU cores. The model is the "
+                "largest part: GraphMem keeps one memory per task query (atoms × queries × hidden) through every hop, so its "
+                "arithmetic grows with the number of tasks asked for"
+                + (f"; asking for one task (`--tasks {t['one_task']}`) the CLI took {t['predict_cli_one_task_seconds']} s "
+                   f"({t['predict_cli_one_task_seconds'] / t['rdkit_parse_seconds']:.1f}× the parse time)." if t.get("one_task") else "."))
     latency = RESULTS / "app-latency.json"
     if latency.exists():
         a = json.loads(latency.read_text())

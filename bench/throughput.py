@@ -1,7 +1,9 @@
 """Throughput on the first 10,000 SMILES of hiv.csv: RDKit parsing alone (the yardstick),
 featurization on one core (the graph; and the graph with the 70 descriptors a GraphMem
 trained with --descriptors also reads), and the predict CLI end to end (SMILES in → 12 Tox21
-probabilities out) with its peak memory. Writes bench/results/throughput-hiv10k.json.
+probabilities out, and 1 for comparison) with its peak memory; and where the CLI's work goes, each stage alone on
+one core (standardization, graph, descriptors, the model's forward pass with the
+floating-point operations its matrix products did). Writes bench/results/throughput-hiv10k.json.
 
     .venv/bin/python bench/throughput.py [--checkpoint checkpoints/graphmem-tox21-scaffold] [--n 10000]
 """
@@ -20,7 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+import torch
 from rdkit import Chem
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 256
@@ -29,7 +33,9 @@ sys.path.insert(0, str(ROOT))
 from molapp.chem.standardize import standardize  # noqa: E402
 from molapp.data.featurize import featurize_standardized  # noqa: E402
 from molapp.data.registry import csv_path  # noqa: E402
+from molapp.featurizers.descriptors import molecular_descriptors  # noqa: E402
 from molapp.featurizers.graph import MolGraphFeaturizer  # noqa: E402
+from molapp.inference.predictor import Predictor  # noqa: E402
 
 
 def run_with_peak_rss(command: list[str]) -> tuple[float, float, str]:
@@ -50,6 +56,37 @@ def run_with_peak_rss(command: list[str]) -> tuple[float, float, str]:
         wall = time.perf_counter() - start
         log.seek(0)
         return wall, peak / 1e6, log.read()
+
+
+def stages_one_core(checkpoint: str, smiles: list[str]) -> dict:
+    """Seconds of each stage of the predict CLI's work, run alone on one core, and the
+    GFLOP of the model's matrix products (torch's `FlopCounterMode` counts them)."""
+    torch.set_num_threads(1)
+    predictor = Predictor.load(checkpoint, "cpu")
+    start = time.perf_counter()
+    records = [standardize(s) for s in smiles]
+    standardize_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    featurize_standardized(records)
+    graph_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    molecular_descriptors([r.mol for r in records if r.ok])
+    descriptor_seconds = time.perf_counter() - start
+    molecules = featurize_standardized(records, predictor.descriptors)
+    start = time.perf_counter()
+    predictor.predict_featurized(molecules)
+    model_seconds = time.perf_counter() - start
+    with FlopCounterMode(display=False) as counter:
+        predictor.predict_featurized(molecules)
+    flops = counter.get_total_flops()
+    return {
+        "standardize_seconds": round(standardize_seconds, 2),
+        "graph_seconds": round(graph_seconds, 2),
+        "descriptors_seconds": round(descriptor_seconds, 2) if predictor.descriptors else None,
+        "model_seconds": round(model_seconds, 2),
+        "model_matmul_gflop": round(flops / 1e9, 1),
+        "model_batch_size": predictor.batch_size,
+    }
 
 
 def main() -> int:
@@ -98,6 +135,9 @@ def main() -> int:
         command = [sys.executable, "-m", "molapp.predict", "--checkpoint", args.checkpoint, "--input", str(input_path), "--output", str(output_path)]
         wall, peak_mb, log = run_with_peak_rss(command)
         rows = len(pd.read_csv(output_path))
+        import_seconds, _, _ = run_with_peak_rss([sys.executable, "-c", "import molapp.cli.predict"])
+        one_task = Predictor.load(args.checkpoint, "cpu").tasks[0]
+        one_task_wall, _, _ = run_with_peak_rss([*command, "--tasks", one_task])
 
     result = {
         "benchmark": f"first {args.n} SMILES of hiv.csv",
@@ -113,6 +153,10 @@ def main() -> int:
         "predict_cli_over_parse": round(wall / parse_seconds, 2),
         "predict_cli_peak_rss_mb": round(peak_mb),
         "rows_written": rows,
+        "predict_cli_import_seconds": round(import_seconds, 2),
+        "one_task": one_task,
+        "predict_cli_one_task_seconds": round(one_task_wall, 2),
+        "stages_one_core": stages_one_core(args.checkpoint, smiles),
         "command": "python bench/throughput.py " + " ".join(sys.argv[1:]),
         "predict_cli_log": log.strip().splitlines()[-1] if log.strip() else "",
     }
