@@ -1,9 +1,10 @@
 """Throughput on the first 10,000 SMILES of hiv.csv: RDKit parsing alone (the yardstick),
 featurization on one core (the graph; and the graph with the 70 descriptors a GraphMem
 trained with --descriptors also reads), and the predict CLI end to end (SMILES in → 12 Tox21
-probabilities out, and 1 for comparison) with its peak memory; and where the CLI's work goes, each stage alone on
-one core (standardization, graph, descriptors, the model's forward pass with the
-floating-point operations its matrix products did). Writes bench/results/throughput-hiv10k.json.
+probabilities out; and 1, for comparison) with its peak memory; and where the CLI's work
+goes: its imports, and each stage alone on one core (standardization, graph, descriptors,
+the model's forward pass with the floating-point operations of its matrix products).
+Writes bench/results/throughput-hiv10k.json.
 
     .venv/bin/python bench/throughput.py [--checkpoint checkpoints/graphmem-tox21-scaffold] [--n 10000]
 """

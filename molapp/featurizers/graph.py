@@ -8,8 +8,9 @@ from Python is the featurizer's main cost, so what follows from other reads is d
 numpy instead: degree, ring membership and aromaticity of atoms from their bonds); the
 one-hot matrices are built from it with numpy for many molecules at once
 (`MolGraphFeaturizer.many`), so numpy's per-call cost is paid once per batch rather than
-once per molecule. The result is plain numpy (`MolGraph`): building a torch_geometric `Data` per molecule costs
-more than featurizing it, so batches are assembled directly (`molapp.data.collate`).
+once per molecule. The result is plain numpy (`MolGraph`): building a torch_geometric
+`Data` per molecule costs more than featurizing it, so batches are assembled directly
+(`molapp.data.collate`).
 
 GraSeq reads each molecule as a sequence too: `smiles_order` lists the atoms in the order
 RDKit writes them in the canonical SMILES, and `smiles_tokens` is that SMILES tokenized
@@ -202,7 +203,9 @@ def _read_atoms(mol: Chem.Mol) -> list[tuple]:
 
 def _read_bonds(mol: Chem.Mol) -> list[tuple]:
     """Per bond: begin, end, bond order (1, 1.5 aromatic, 2, 3; a float is cheaper to read
-    than the bond-type enum), conjugated, stereo (only a double bond has E/Z; others 0).
+    than the bond-type enum), conjugated, stereo (read off double bonds only, the bonds
+    with E/Z; RDKit's atropisomer stereo on single bonds never survives the SMILES that
+    every input passes through, `molapp.chem.standardize`).
     Ring membership comes from the ring info in one call (`_ring_bonds`)."""
     return [
         (bond.GetBeginAtomIdx(), bond.GetEndAtomIdx(), order := bond.GetBondTypeAsDouble(), bond.GetIsConjugated(),
