@@ -11,12 +11,14 @@ import pytest
 from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import Predictor
 from molapp.models.registry import MODEL_KINDS
+from molapp.training.calibration import mean_calibration_error
 from molapp.training.metrics import per_task_metrics
 from molapp.training.evaluate import evaluate_checkpoint
 
 from .conftest import CHECKPOINTS, needs_shared_data, shared_data_dir
 
 SHIPPED = sorted(p.parent for p in CHECKPOINTS.glob("*/card.json"))
+CLASSIFIERS = [p for p in SHIPPED if json.loads((p / "card.json").read_text())["task_type"] == "classification"]
 REQUIRED = {"model", "dataset", "tasks", "task_type", "split", "hyperparameters", "featurizer", "metrics",
             "train_seconds", "packages", "applicability_domain", "command", "config"}
 
@@ -60,14 +62,18 @@ def test_shipped_checkpoint_predicts(directory):
 @pytest.mark.parametrize("directory", SHIPPED, ids=lambda p: p.name)
 def test_shipped_test_predictions_score_as_the_card_says(directory):
     """What the Models page draws its ROC curves and reliability plots from is the test split
-    the card's metrics were measured on."""
+    the card's metrics were measured on. Per task within 1e-3, not 1e-4: calibration's slope
+    floor (0.05, the joint panel's ClinTox FDA_APPROVED) compresses the raw logits enough that
+    two of them 3e-5 apart tie in float32 (one pair of 148 molecules: 0.6331 → 0.6327); the
+    mean over tasks stays within 1e-4."""
     card = json.loads((directory / "card.json").read_text())
     held_out = SplitPredictions.load(directory)
     assert held_out.labels.shape == held_out.predictions.shape and held_out.labels.shape[1] == len(card["tasks"])
     assert len(held_out.labels) == sum(size["test"] for size in card["sizes"].values())
     scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
-    for task in [*card["tasks"], "mean"]:
-        assert scores[task] == pytest.approx(card["metrics"]["test"][task], abs=1e-4, nan_ok=True)
+    for task in card["tasks"]:
+        assert scores[task] == pytest.approx(card["metrics"]["test"][task], abs=1e-3, nan_ok=True)
+    assert scores["mean"] == pytest.approx(card["metrics"]["test"]["mean"], abs=1e-4)
 
 
 @needs_shared_data
@@ -80,3 +86,24 @@ def test_card_metrics_rescore_on_the_canonical_split(directory):
         assert rescored["mean"] == pytest.approx(card["metrics"][part]["mean"], abs=1e-4)
         for task in card["tasks"]:
             assert rescored[task] == pytest.approx(card["metrics"][part][task], abs=1e-4)
+
+
+@pytest.mark.parametrize("directory", CLASSIFIERS, ids=lambda p: p.name)
+def test_shipped_probabilities_are_calibrated(directory):
+    """Each classifier carries a per-task Platt scaling fitted on its validation split, and its
+    test-split probabilities (the reliability plot's) are the calibrated ones. Where the raw
+    probabilities were off on validation (error > 0.1: Tox21, BACE, the joint panel), the
+    calibration carries to test: a lower error, and a mean probability close to the share of
+    actives where raw ones were several times too high. (BBBP's scaffold split was already
+    near calibrated on validation; its test part's error is the split's shift.)"""
+    card = json.loads((directory / "card.json").read_text())
+    calibration = card["calibration"]
+    assert len(calibration["slope"]) == len(calibration["intercept"]) == len(card["tasks"]) and min(calibration["slope"]) > 0
+    held_out = SplitPredictions.load(directory)
+    error = mean_calibration_error(held_out)
+    reported = calibration["expected_calibration_error"]
+    assert error == pytest.approx(reported["test"]["after"], abs=1e-3)
+    if reported["valid"]["before"] > 0.1:
+        assert reported["valid"]["after"] < reported["valid"]["before"] and error < reported["test"]["before"]
+        measured = ~np.isnan(held_out.labels)
+        assert abs(held_out.predictions[measured].mean() - held_out.labels[measured].mean()) < 0.1

@@ -55,13 +55,13 @@ def leaderboard(panel: Panel) -> None:
     better = "lower" if metric == "RMSE" else "higher"
     st.caption(f"Test {metric} on the canonical {split} split ({better} is better), mean ± std over seeds. "
                "Paper figures are on the papers' own splits of the same kind: context, not the same rows.")
-    st.dataframe(table.rename(columns={"mean": f"test {metric}", "std": "± std", "paper_source": "paper source",
-                                       "train_minutes": "training (min)"}),
-                 hide_index=True, column_config={
-                     f"test {metric}": st.column_config.NumberColumn(format="%.3f"),
-                     "± std": st.column_config.NumberColumn(format="%.3f"),
-                     "paper": st.column_config.NumberColumn(format="%.3f"),
-                     "training (min)": st.column_config.NumberColumn(format="%.1f")})
+    shown = table.rename(columns={"mean": f"test {metric}", "std": "± std", "paper_source": "paper source",
+                                  "train_minutes": "training (min)"})
+    for column in ("± std", "paper"):  # text, so that a run of one seed or a model no paper reports shows a dash, not "None"
+        shown[column] = [f"{value:.3f}" if value == value else "–" for value in shown[column]]
+    st.dataframe(shown, hide_index=True, column_config={
+        f"test {metric}": st.column_config.NumberColumn(format="%.3f"),
+        "training (min)": st.column_config.NumberColumn(format="%.1f")})
     st.plotly_chart(leaderboard_figure(table, metric), key="models-leaderboard")
 
 
@@ -153,10 +153,27 @@ def test_split(settings: Settings) -> None:
             table = reliability(labels, probabilities)
             st.markdown(f"**Reliability** — expected calibration error {expected_calibration_error(table):.3f}")
             st.plotly_chart(reliability_figure(table), key="models-reliability")
-            st.caption("Points on the diagonal: a predicted probability p is active p of the time. The positive-class "
-                       "weighting used in training shifts probabilities up for rare actives.")
+            st.caption(calibration_note(panel.card))
     else:
         st.plotly_chart(parity_figure(panel, held_out, tasks, indices), key="models-parity")
+
+
+def calibration_note(card: dict) -> str:
+    """What the reliability plot shows: calibrated probabilities, and how much calibrating helped."""
+    diagonal = "Points on the diagonal: a predicted probability p is active p of the time."
+    calibration = card.get("calibration")
+    if calibration is None:
+        return (f"{diagonal} Uncalibrated probabilities: the positive-class weighting used in training shifts them up for "
+                f"rare actives (`python -m molapp.cli.calibrate` fits a calibration).")
+    error = calibration["expected_calibration_error"]
+    note = (f"{diagonal} Probabilities are calibrated per task by Platt scaling fitted on the validation split "
+            f"(training weights rare actives up, which inflates raw probabilities). Calibration error, mean over tasks: "
+            f"validation {error['valid']['before']:.3f} raw → {error['valid']['after']:.3f} calibrated; "
+            f"test {error['test']['before']:.3f} → {error['test']['after']:.3f}.")
+    if error["test"]["after"] > error["test"]["before"]:
+        note += (" Here calibration fitted on validation does not carry to the test split: with the "
+                 f"{card['split']} split its molecules differ from the validation ones.")
+    return note
 
 
 def roc_figure(panel: Panel, held_out: SplitPredictions, tasks: list[str], indices: list[int]) -> go.Figure:

@@ -219,7 +219,7 @@ def _descriptor_reading(checkpoint: str, canonical_smiles: str, task: str, _pred
 
 def descriptor_reading(settings: Settings, result: Explanation, task: str, shown: int = 10) -> None:
     reading = _descriptor_reading(str(settings.panel.path), result.canonical_smiles, task, settings.predictor)
-    output = "logit" if settings.panel.card["task_type"] == "classification" else "standardized value"
+    output = "logit of the probability" if settings.panel.card["task_type"] == "classification" else "standardized value"
     st.markdown(f"**Whole-molecule descriptors — {settings.panel.task_label(task)}**")
     st.caption(f"How much each descriptor moved this prediction ({output}), from where the training set's average "
                f"descriptors would have put it, this molecule's graph held fixed (integrated gradients; the contributions "

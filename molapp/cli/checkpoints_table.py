@@ -17,6 +17,14 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None or value != value else f"{value:.3f}"
 
 
+def _calibration(card: dict) -> str:
+    """Classification: the test split's calibration error, mean over tasks, raw → calibrated."""
+    if "calibration" not in card:
+        return ""
+    error = card["calibration"]["expected_calibration_error"]["test"]
+    return f"{error['before']:.3f} → {error['after']:.3f}"
+
+
 def checkpoint_rows(directory: Path) -> list[dict]:
     cards = []
     for card_path in sorted(directory.glob("*/card.json")):
@@ -29,8 +37,8 @@ def checkpoint_rows(directory: Path) -> list[dict]:
 
 def table(directory: Path) -> str:
     lines = [
-        "| checkpoint | model | data | split | tasks | test | valid | per dataset (test) | architecture | train time | size |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| checkpoint | model | data | split | tasks | test | valid | per dataset (test) | test calibration error | architecture | train time | size |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for card in checkpoint_rows(directory):
         data = card["dataset"] if isinstance(card["dataset"], str) else " + ".join(card["dataset"])
@@ -39,7 +47,7 @@ def table(directory: Path) -> str:
         per = ", ".join(f"{k} {_fmt(v)}" for k, v in per_dataset.items()) if per_dataset else ""
         lines.append(
             f"| `{card['_name']}` | {card['model']} | {data} | {card['split']} | {len(card['tasks'])} "
-            f"| {metric} {_fmt(card['metrics']['test']['mean'])} | {_fmt(card['metrics']['valid']['mean'])} | {per} "
+            f"| {metric} {_fmt(card['metrics']['test']['mean'])} | {_fmt(card['metrics']['valid']['mean'])} | {per} | {_calibration(card)} "
             f"| {architecture_summary(card)} | {card['train_seconds'] / 60:.0f} min | {card['_size_mb']:.1f} MB |"
         )
     return "\n".join(lines)
@@ -52,7 +60,9 @@ def main() -> int:
     readme.write_text(
         "# Shipped checkpoints\n\n"
         "Generated from each checkpoint's `card.json` by `make checkpoints-table`; do not edit by hand.\n"
-        "Test and valid figures are the mean over tasks on the canonical splits in `../shared/data/splits`.\n\n"
+        "Test and valid figures are the mean over tasks on the canonical splits in `../shared/data/splits`; the test\n"
+        "calibration error (classification) is the expected calibration error (10 bins), mean over tasks, of the raw\n"
+        "probabilities → after the per-task Platt scaling fitted on the validation split (`molapp.training.calibration`).\n\n"
         + body + "\n\nEach directory: `weights.safetensors` (weights), `card.json` (what, how trained, metrics per task, "
         "the exact training command), `domain.safetensors` + `domain.json` (applicability-domain index: training-set "
         "Morgan fingerprints, SMILES and labels).\n"

@@ -25,6 +25,7 @@ from molapp.cli.train import flatten_metrics
 from molapp.models.checkpoint import load_checkpoint, read_card, save_checkpoint
 from molapp.models.ensemble import Ensemble
 from molapp.models.registry import benchmark_name
+from molapp.training.calibration import calibrate
 from molapp.training.evaluate import checkpoint_groups, split_predictions
 from molapp.training.trainer import evaluate
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     joint = len(groups) > 1
     metrics = {part: flatten_metrics(evaluate(ensemble, groups, part, cards[0]), joint) for part in ("valid", "test")}
     members = [member_summary(d, c) for d, c in zip(directories, cards)]
-    card = {key: value for key, value in cards[0].items() if key not in ("config", "epochs_run", "best_epoch")}
+    card = {key: value for key, value in cards[0].items() if key not in ("config", "epochs_run", "best_epoch", "calibration")}
     card |= {
         "command": "python -m molapp.cli.ensemble " + " ".join(argv if argv is not None else sys.argv[1:]),
         "seed": [c["seed"] for c in cards],
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         "members": members,
         "train_seconds": round(sum(c["train_seconds"] for c in cards), 1),
     }
+    if card["task_type"] == "classification":
+        card["calibration"] = calibrate(ensemble, groups, card)  # of the members' mean logit
     save_checkpoint(out, ensemble, card)
     for name in ("domain.safetensors", "domain.json"):
         shutil.copyfile(directories[0] / name, out / name)

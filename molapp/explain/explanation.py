@@ -134,8 +134,10 @@ class DescriptorReading:
     """How one molecule's descriptors moved one task's output (see
     `molapp.explain.descriptor_attribution`): `table` has a row per descriptor — name,
     label, the molecule's value, the training set's average, its contribution to the output
-    (logit or standardized value) — sorted by the contribution's size; the contributions add
-    up to `gap`, the output minus what the training set's average descriptors would give."""
+    (for classification the logit of the probability shown, i.e. after the card's
+    calibration a·z + b; for regression the standardized value) — sorted by the
+    contribution's size; the contributions add up to `gap`, the output minus what the
+    training set's average descriptors would give."""
 
     task: str
     table: pd.DataFrame
@@ -147,6 +149,10 @@ def explain_descriptors(predictor: Predictor, canonical_smiles: str, task: str) 
     graph = MolGraphFeaturizer(descriptors=True)(mol)
     task_ids = predictor.task_ids([task]).to(predictor.device)
     contributions, gap = descriptor_contributions(predictor.model, graph, task_ids)
+    calibration = predictor.card.get("calibration")
+    if calibration is not None:  # the shown probability's logit is a·z + b: differences in z scale by a
+        slope = calibration["slope"][predictor.tasks.index(task)]
+        contributions, gap = contributions * slope, gap * slope
     table = pd.DataFrame({
         "descriptor": DESCRIPTOR_NAMES,
         "meaning": [DESCRIPTOR_LABELS[n] for n in DESCRIPTOR_NAMES],

@@ -43,10 +43,17 @@ def device_name(device: torch.device) -> str:
 
 
 def output_transform(card: dict):
-    """Model output → reported value: sigmoid for classification, un-standardized for
-    regression (targets were standardized with the training set's mean and std)."""
+    """Model output → reported value: for classification the probability, σ(a_t z + b_t)
+    with the card's per-task Platt scaling (`molapp.training.calibration`; σ(z) for a card
+    without one); for regression the value un-standardized (targets were standardized with
+    the training set's mean and std)."""
     if card["task_type"] == "classification":
-        return lambda raw, task_ids: torch.sigmoid(raw)
+        calibration = card.get("calibration")
+        if calibration is None:
+            return lambda raw, task_ids: torch.sigmoid(raw)
+        slope = torch.tensor(calibration["slope"])
+        intercept = torch.tensor(calibration["intercept"])
+        return lambda raw, task_ids: torch.sigmoid(raw * slope.to(raw.device)[task_ids] + intercept.to(raw.device)[task_ids])
     mean = torch.tensor(card["target_mean"])
     std = torch.tensor(card["target_std"])
     return lambda raw, task_ids: raw * std.to(raw.device)[task_ids] + mean.to(raw.device)[task_ids]

@@ -27,6 +27,11 @@ def save_checkpoint(directory: str | Path, model: nn.Module, card: dict) -> Path
     card = {**card, "config": model.config.to_dict()}
     if isinstance(model, Ensemble):
         card["ensemble_size"] = len(model.members)
+    return write_card(directory, card)
+
+
+def write_card(directory: str | Path, card: dict) -> Path:
+    directory = Path(directory)
     (directory / "card.json").write_text(json.dumps(card, indent=2, allow_nan=True) + "\n")
     return directory
 
