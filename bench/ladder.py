@@ -69,26 +69,32 @@ class Run:
 
 @dataclass
 class Featurized:
-    """A dataset's labelled molecules and, for those that standardized, their ECFP4 bits and
-    (when asked for) their descriptors."""
+    """A dataset's labelled molecules and, for those that standardized, the features the
+    runs asked for: ECFP4 bits and/or descriptors (CSV row → vector)."""
 
     data: LabelledMolecules
-    bits: dict[int, np.ndarray]  # CSV row → bits
     seconds: float
-    descriptors: dict[int, np.ndarray] | None = None  # CSV row → descriptors
+    bits: dict[int, np.ndarray] | None = None
+    descriptors: dict[int, np.ndarray] | None = None
 
     def features(self, kind: str) -> tuple[dict[int, np.ndarray], int]:
         """(CSV row → feature vector, width) of `kind` ("ecfp" or "descriptors")."""
         return (self.descriptors, DESCRIPTOR_DIM) if kind == "descriptors" else (self.bits, ECFP_BITS)
 
 
-def featurize_dataset(name: str, data_dir: str | None, descriptors: bool = False) -> Featurized:
+def featurize_dataset(name: str, data_dir: str | None, kinds: set[str]) -> Featurized:
+    """Only the kinds of features asked for ("ecfp", "descriptors"): ECFP of HIV's 41k
+    molecules is not worth computing for desc-rf alone."""
     start = time.perf_counter()
-    data = load_dataset(name, data_dir, descriptors=descriptors)
+    data = load_dataset(name, data_dir, descriptors="descriptors" in kinds)
     ok = [i for i, m in enumerate(data.molecules) if m.ok]
-    matrix = ecfp_of_smiles([data.molecules[i].canonical_smiles for i in ok])
-    described = {int(data.rows[i]): data.molecules[i].graph.descriptors for i in ok} if descriptors else None
-    return Featurized(data, {int(data.rows[i]): matrix[j] for j, i in enumerate(ok)}, time.perf_counter() - start, described)
+    bits = described = None
+    if "ecfp" in kinds:
+        matrix = ecfp_of_smiles([data.molecules[i].canonical_smiles for i in ok])
+        bits = {int(data.rows[i]): matrix[j] for j, i in enumerate(ok)}
+    if "descriptors" in kinds:
+        described = {int(data.rows[i]): data.molecules[i].graph.descriptors for i in ok}
+    return Featurized(data, time.perf_counter() - start, bits, described)
 
 
 def canonical_split(name: str, split: str, data: LabelledMolecules, data_dir: str | None) -> tuple[Split, str]:
@@ -151,12 +157,14 @@ def run_fingerprint_models(runs: list[Run], results_dir: Path, data_dir: str | N
     written = []
     for dataset in dict.fromkeys(r.dataset for r in runs):
         bar.set_description(f"featurizing {dataset}")
-        features = featurize_dataset(dataset, data_dir, descriptors=any(FEATURES[r.model] == "descriptors" for r in runs if r.dataset == dataset))
+        kinds = {FEATURES[r.model] for r in runs if r.dataset == dataset}
+        features = featurize_dataset(dataset, data_dir, kinds)
         spec = features.data.spec
-        tqdm.write(f"{dataset}: {len(features.bits)} of {len(features.data)} molecules fingerprinted in {features.seconds:.1f} s")
+        usable = sum(m.ok for m in features.data.molecules)
+        tqdm.write(f"{dataset}: {usable} of {len(features.data)} molecules featurized ({', '.join(sorted(kinds))}) in {features.seconds:.1f} s")
         for split in dict.fromkeys(r.split for r in runs if r.dataset == dataset):
             parts, source = canonical_split(dataset, split, features.data, data_dir)
-            data = {kind: split_arrays(features, parts, kind) for kind in {FEATURES[r.model] for r in runs if r.dataset == dataset}}
+            data = {kind: split_arrays(features, parts, kind) for kind in kinds}
             for run in [r for r in runs if r.dataset == dataset and r.split == split]:
                 bar.set_description(f"{run.model} {dataset} {split} seed {run.seed}")
                 record = record_for(run, data[FEATURES[run.model]], spec.tasks, spec.task_type, source)

@@ -104,6 +104,15 @@ def test_ladder_end_to_end(tmp_path, capsys):
     assert "**" in table  # best per column marked
 
 
+def test_a_descriptor_model_alone_computes_no_fingerprints(tmp_path):
+    ladder = _load("ladder")
+    described = ladder.featurize_dataset("bbbp", str(LADDER_DATA), {"descriptors"})
+    assert described.bits is None and len(described.descriptors) == sum(m.ok for m in described.data.molecules)
+    assert ladder.main(["--models", "desc-rf", "--datasets", "bbbp", "--splits", "scaffold", "--seeds", "0",
+                        "--results-dir", str(tmp_path), "--data-dir", str(LADDER_DATA)]) == 0
+    assert json.loads((tmp_path / "desc-rf-bbbp-scaffold-seed0.json").read_text())["features"].startswith(f"{ladder.DESCRIPTOR_DIM} RDKit descriptors")
+
+
 def test_svm_above_the_exact_limit_uses_a_seeded_nystroem_map(monkeypatch):
     """Large training sets (hiv) take the kernel-approximation route, and say so."""
     from molapp.baselines import models
