@@ -10,8 +10,8 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from molapp.cli import calibrate as calibrate_cli
 from molapp.cli import ensemble as ensemble_cli
+from molapp.cli import evaluate as evaluate_cli
 from molapp.cli import train as train_cli
 from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import Predictor, output_transform
@@ -95,7 +95,7 @@ def test_output_transform_applies_the_cards_calibration():
     torch.testing.assert_close(output_transform({"task_type": "classification"})(raw, task_ids), torch.sigmoid(raw))
 
 
-def test_training_writes_a_calibrated_checkpoint_and_the_cli_refits_it(tmp_path, capsys):
+def test_training_writes_a_calibrated_checkpoint_and_evaluate_refits_it(tmp_path, capsys):
     out = tmp_path / "ck"
     assert train_cli.main(["--dataset", "bbbp", "--data-dir", str(DATA), "--model", "gcn", "--split", "scaffold", "--out", str(out),
                            "--max-epochs", "3", "--hidden", "16", "--threads", "1", "--workers", "1"]) == 0
@@ -116,7 +116,7 @@ def test_training_writes_a_calibrated_checkpoint_and_the_cli_refits_it(tmp_path,
     held_out = SplitPredictions.load(out)  # what the Models page's reliability plot draws: calibrated
     assert mean_calibration_error(held_out) == pytest.approx(calibration["expected_calibration_error"]["test"]["after"], abs=1e-3)
 
-    assert calibrate_cli.main([str(out), "--data-dir", str(DATA)]) == 0
+    assert evaluate_cli.main([str(out), "--data-dir", str(DATA), "--calibrate"]) == 0
     refit = json.loads((out / "card.json").read_text())["calibration"]
     np.testing.assert_allclose(refit["slope"], calibration["slope"], atol=1e-4)  # fitted on uncalibrated outputs, not on its own
     assert "test calibration error" in capsys.readouterr().out

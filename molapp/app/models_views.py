@@ -164,7 +164,7 @@ def calibration_note(card: dict) -> str:
     calibration = card.get("calibration")
     if calibration is None:
         return (f"{diagonal} Uncalibrated probabilities: the positive-class weighting used in training shifts them up for "
-                f"rare actives (`python -m molapp.cli.calibrate` fits a calibration).")
+                f"rare actives (`python -m molapp.cli.evaluate CHECKPOINT --calibrate` fits a calibration).")
     error = calibration["expected_calibration_error"]
     note = (f"{diagonal} Probabilities are calibrated per task by Platt scaling fitted on the validation split "
             f"(training weights rare actives up, which inflates raw probabilities). Calibration error, mean over tasks: "

@@ -2,7 +2,13 @@
 split, print the metric beside the card's, and write `test_predictions.safetensors` beside
 each (what the Models page draws ROC curves and reliability plots from).
 
-    python -m molapp.cli.evaluate checkpoints/* --data-dir ../shared/data
+With `--calibrate`, a classification checkpoint's per-task Platt scaling is first (re)fitted
+on its canonical validation split (`molapp.training.calibration`) and written into its card,
+so the test predictions written are the calibrated ones; rankings, hence the card's ROC-AUC,
+are unchanged. `python -m molapp.train` and `python -m molapp.cli.ensemble` calibrate the
+checkpoints they write; this is for checkpoints written before.
+
+    python -m molapp.cli.evaluate checkpoints/* --data-dir ../shared/data [--calibrate]
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from molapp.models.checkpoint import load_checkpoint
+from molapp.models.checkpoint import load_checkpoint, write_card
+from molapp.training.calibration import calibrate
 from molapp.training.evaluate import checkpoint_groups, split_predictions
 from molapp.training.metrics import per_task_metrics
 
@@ -22,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoints", nargs="+", help="checkpoint directories")
     parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs (default: $MOLAPP_DATA)")
     parser.add_argument("--workers", type=int, default=1, help="processes for featurization")
+    parser.add_argument("--calibrate", action="store_true", help="(re)fit classification checkpoints' calibration on valid first")
     args = parser.parse_args(argv)
     failures = 0
     for directory in map(Path, args.checkpoints):
@@ -34,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{directory}: {exc}", file=sys.stderr)
             failures += 1
             continue
+        if args.calibrate and card["task_type"] == "classification":
+            card["calibration"] = calibrate(model, groups, card)
+            write_card(directory, card)
+            error = card["calibration"]["expected_calibration_error"]["test"]
+            print(f"{directory.name}: test calibration error (mean over tasks) {error['before']:.3f} → {error['after']:.3f}")
         held_out = split_predictions(model, groups, "test", card)
         scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
         held_out.save(directory)
