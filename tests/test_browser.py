@@ -89,7 +89,7 @@ def test_paste_predict_and_attention(page):
     viewer.locator("canvas").first.wait_for(state="visible", timeout=30_000)
     # the default panel's GraphMem reads descriptors: which of them moved the prediction
     main.get_by_text("Whole-molecule descriptors", exact=False).first.wait_for(timeout=60_000)
-    main.get_by_text("contribution (logit)", exact=True).first.wait_for(timeout=30_000)  # the chart's axis
+    main.get_by_text("contribution (logit of the probability)", exact=True).first.wait_for(timeout=30_000)  # the chart's axis
     page.wait_for_timeout(1500)  # WebGL draws after the canvas appears
     page.screenshot(path=str(ARTIFACTS / "predict.png"), full_page=True)
 
