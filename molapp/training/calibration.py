@@ -37,7 +37,7 @@ _LOGIT_CLIP = 1e-7  # probabilities → logits: float32 probabilities saturate b
 
 @dataclass(frozen=True)
 class PlattScaling:
-    """Per-task slope a_t > 0 and intercept b_t [T]: p = σ(a_t z + b_t)."""
+    """Per-task slope a_t ≥ MIN_SLOPE and intercept b_t [T]: p = σ(a_t z + b_t)."""
 
     slope: np.ndarray
     intercept: np.ndarray
