@@ -136,11 +136,11 @@ def descriptor_variants() -> list[str]:
     if not path.exists():
         return []
     study = json.loads(path.read_text())
-    lines = ["", f"### {study['benchmark']}", "", f"Selected by {study['selection']}; the flags of the variants not kept were",
+    lines = ["", f"### {study['benchmark']}", "", f"Selected by {study['selection']}; the flags of the placements not kept were",
              "removed from `molapp.train` afterwards (their commands are in the file).", "",
-             "| variant | what | split | valid | test | best epoch |", "|---|---|---|---|---|---|"]
+             "| variant | what | split | seed | valid | test | best epoch |", "|---|---|---|---|---|---|---|"]
     for r in study["runs"]:
-        lines.append(f"| {r['variant']} | {r['what']} | {r['split']} | {r['valid']:.4f} | {r['test']:.4f} | {r['best_epoch']} |")
+        lines.append(f"| {r['variant']} | {r['what']} | {r['split']} | {r['seed']} | {r['valid']:.4f} | {r['test']:.4f} | {r['best_epoch']} |")
     return lines
 
 

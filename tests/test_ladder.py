@@ -146,3 +146,13 @@ def test_reproducing_an_ensemble_retrains_each_member_then_combines_them(monkeyp
         assert command[command.index("--out") + 1] == f"{work}-seed{member['seed']}"
     assert combine[1:3] == ["-m", "molapp.cli.ensemble"] and combine[combine.index("--out") + 1] == str(work)
     assert combine[combine.index("--members") + 1] == ",".join(f"{work}-seed{m['seed']}" for m in card["members"])
+
+
+def test_consensus_ranks_each_task_on_its_own_scale():
+    """bench/tox21_consensus.py averages models on per-task ranks: scores on any scale map
+    to ranks in (0, 1] within each task, NaN (not predicted) stays NaN."""
+    consensus = _load("tox21_consensus")
+    scores = np.array([[0.1, 5.0], [0.9, np.nan], [0.5, -1.0]])
+    ranks = consensus.per_task_ranks(scores)
+    assert np.allclose(ranks[:, 0], [1 / 3, 1.0, 2 / 3])
+    assert np.isnan(ranks[1, 1]) and np.allclose(ranks[[0, 2], 1], [1.0, 0.5])
