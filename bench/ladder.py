@@ -8,7 +8,7 @@ bench/results file per run (`<model>-<dataset>-<split>-seed<k>.json`, the format
 Fingerprint models (`molapp.baselines`: ecfp-svm, ecfp-rf, ecfp-gb, mt-nn) run in this
 process on ECFP4 bits of the standardized molecules, desc-rf on their 70 RDKit descriptors
 (`molapp.featurizers.descriptors`); each dataset is loaded and featurized once per run. Graph models run `python -m molapp.train` as a subprocess (one
-thread, checkpoint in bench/work/<model>-<dataset>-<split>-seed<k>) with these epoch budgets
+thread, checkpoint in bench/work/<model>-<dataset>-<split>-seed<k>, its log beside it as <that>.log) with these epoch budgets
 (`GRAPH_EPOCHS`): graphmem, mt-graphmem: the trainer's default (60 epochs, patience 12);
 transfer: 30 / 8 in batches of similar-size molecules (`--size-pools 32`: its n × n node
 attention pads each molecule to the batch's largest); memgnn, gmn: 150 / 40 (the memory
@@ -203,10 +203,15 @@ def run_graph_models(runs: list[Run], results_dir: Path, data_dir: str | None, b
             continue
         bar.set_description(f"{run.model} {run.dataset} {run.split} seed {run.seed}")
         command = graph_command(run, results_dir, data_dir)
-        completed = subprocess.run(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+        log_path = Path(command[command.index("--out") + 1] + ".log")  # `tail -f` it to follow an hour-long run's epochs
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w") as log:
+            completed = subprocess.run(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                                       stdout=log, stderr=subprocess.STDOUT, text=True)
+        lines = log_path.read_text().replace("\r", "\n").strip().splitlines()
         if completed.returncode != 0:
-            failures.append(f"{' '.join(command)} exited {completed.returncode}: {completed.stderr.strip()[-500:]}")
-        tqdm.write(completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else f"{run} done")
+            failures.append(f"{' '.join(command)} exited {completed.returncode} (log {log_path}): {chr(10).join(lines[-5:])[-500:]}")
+        tqdm.write(lines[-1] if lines else f"{run} done")
         bar.update()
     return failures
 

@@ -156,3 +156,20 @@ def test_consensus_ranks_each_task_on_its_own_scale():
     ranks = consensus.per_task_ranks(scores)
     assert np.allclose(ranks[:, 0], [1 / 3, 1.0, 2 / 3])
     assert np.isnan(ranks[1, 1]) and np.allclose(ranks[[0, 2], 1], [1.0, 0.5])
+
+
+def test_ladder_graph_run_writes_results_and_a_log(tmp_path, monkeypatch):
+    """A graph model runs as a `molapp.train` subprocess: its results file lands in the
+    results folder, its epochs in a log beside its checkpoint (followable while it runs)."""
+    ladder = _load("ladder")
+    monkeypatch.setattr(ladder, "WORK", tmp_path / "work")
+    monkeypatch.setitem(ladder.GRAPH_EPOCHS, "gcn", ["--max-epochs", "2", "--patience", "2"])
+    results = tmp_path / "results"
+    args = ["--models", "gcn", "--datasets", "esol", "--splits", "random", "--seeds", "0",
+            "--results-dir", str(results), "--data-dir", str(LADDER_DATA)]
+    assert ladder.main(args) == 0
+    record = json.loads((results / "gcn-esol-random-seed0.json").read_text())
+    assert (record["model"], record["dataset"], record["split"], record["seed"]) == ("gcn", "esol", "random", 0)
+    log = (tmp_path / "work" / "gcn-esol-random-seed0.log").read_text()
+    assert "epoch   1" in log and "epoch   2" in log and "epoch   3" not in log
+    assert (tmp_path / "work" / "gcn-esol-random-seed0" / "card.json").exists()
