@@ -176,12 +176,17 @@ def run_fingerprint_models(runs: list[Run], results_dir: Path, data_dir: str | N
     return written
 
 
+def work_dir(run: Run) -> Path:
+    """Where a graph run's checkpoint goes (one joint folder per mt-graphmem split and seed)."""
+    name = "joint" if run.model == "mt-graphmem" else run.dataset
+    return WORK / f"{run.model}-{name}-{run.split}-seed{run.seed}"
+
+
 def graph_command(run: Run, results_dir: Path, data_dir: str | None) -> list[str]:
     dataset = ",".join(JOINT_DATASETS) if run.model == "mt-graphmem" else run.dataset
-    name = "joint" if run.model == "mt-graphmem" else run.dataset
     command = [sys.executable, "-m", "molapp.train", "--dataset", dataset, "--model", run.model, "--split", run.split,
                "--seed", str(run.seed), "--threads", "1", "--results-dir", str(results_dir),
-               "--out", str(WORK / f"{run.model}-{name}-{run.split}-seed{run.seed}"), *GRAPH_EPOCHS[run.model]]
+               "--out", str(work_dir(run)), *GRAPH_EPOCHS[run.model]]
     return command + (["--data-dir", data_dir] if data_dir else [])
 
 
@@ -203,14 +208,15 @@ def run_graph_models(runs: list[Run], results_dir: Path, data_dir: str | None, b
             continue
         bar.set_description(f"{run.model} {run.dataset} {run.split} seed {run.seed}")
         command = graph_command(run, results_dir, data_dir)
-        log_path = Path(command[command.index("--out") + 1] + ".log")  # `tail -f` it to follow an hour-long run's epochs
+        log_path = work_dir(run).with_suffix(".log")  # `tail -f` it to follow an hour-long run's epochs
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w") as log:
             completed = subprocess.run(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
                                        stdout=log, stderr=subprocess.STDOUT, text=True)
         lines = log_path.read_text().replace("\r", "\n").strip().splitlines()
         if completed.returncode != 0:
-            failures.append(f"{' '.join(command)} exited {completed.returncode} (log {log_path}): {chr(10).join(lines[-5:])[-500:]}")
+            last_lines = "\n".join(lines[-5:])[-500:]
+            failures.append(f"{' '.join(command)} exited {completed.returncode} (log {log_path}): {last_lines}")
         tqdm.write(lines[-1] if lines else f"{run} done")
         bar.update()
     return failures
