@@ -16,6 +16,7 @@ from molapp.cli import train as train_cli
 from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import Predictor, output_transform
 from molapp.training.calibration import MIN_SLOPE, PlattScaling, fit_platt, mean_calibration_error
+from molapp.training.metrics import per_task_metrics
 
 from .conftest import FIXTURES
 
@@ -115,6 +116,8 @@ def test_training_writes_a_calibrated_checkpoint_and_evaluate_refits_it(tmp_path
 
     held_out = SplitPredictions.load(out)  # what the Models page's reliability plot draws: calibrated
     assert mean_calibration_error(held_out) == pytest.approx(calibration["expected_calibration_error"]["test"]["after"], abs=1e-3)
+    scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
+    assert scores["mean"] == pytest.approx(card["metrics"]["test"]["mean"], abs=1e-4)  # the ROC curves re-score to the card
 
     assert evaluate_cli.main([str(out), "--data-dir", str(DATA), "--calibrate"]) == 0
     refit = json.loads((out / "card.json").read_text())["calibration"]

@@ -78,11 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(sum(c["train_seconds"] for c in cards), 1),
     }
     if card["task_type"] == "classification":
-        card["calibration"] = calibrate(ensemble, groups, card)  # of the members' mean logit
+        calibration = calibrate(ensemble, groups, card)  # of the members' mean logit
+        card["calibration"] = calibration.card_entry
+        held_out = calibration.test
+    else:
+        held_out = split_predictions(ensemble, groups, "test", card)
     save_checkpoint(out, ensemble, card)
     for name in ("domain.safetensors", "domain.json"):
         shutil.copyfile(directories[0] / name, out / name)
-    split_predictions(ensemble, groups, "test", card).save(out)
+    held_out.save(out)
     metric = card["metric"]
     for m in members:
         print(f"  member seed {m['seed']}: test {metric} {m['test']:.4f}, valid {m['valid']:.4f}", file=sys.stderr)

@@ -43,11 +43,14 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             continue
         if args.calibrate and card["task_type"] == "classification":
-            card["calibration"] = calibrate(model, groups, card)
+            calibration = calibrate(model, groups, card)
+            card["calibration"] = calibration.card_entry
             write_card(directory, card)
             error = card["calibration"]["expected_calibration_error"]["test"]
             print(f"{directory.name}: test calibration error (mean over tasks) {error['before']:.3f} → {error['after']:.3f}")
-        held_out = split_predictions(model, groups, "test", card)
+            held_out = calibration.test
+        else:
+            held_out = split_predictions(model, groups, "test", card)
         scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
         held_out.save(directory)
         print(f"{directory.name}: test {card['metric']} {scores['mean']:.4f} (card {card['metrics']['test']['mean']:.4f}); "

@@ -130,10 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     if result.target_mean is not None:
         card["target_mean"], card["target_std"] = result.target_mean, result.target_std
     if task_type == "classification":
-        card["calibration"] = calibrate(result.model, groups, card)
+        calibration = calibrate(result.model, groups, card)
+        card["calibration"] = calibration.card_entry
+        held_out = calibration.test
+    else:
+        held_out = split_predictions(result.model, groups, "test", card)
     out = save_checkpoint(args.out, result.model, card)
     domain.save(out)
-    split_predictions(result.model, groups, "test", card).save(out)  # ROC and reliability on the Models page
+    held_out.save(out)  # ROC and reliability on the Models page
     print(f"wrote {out}: test {card['metric']} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
         write_results(read_card(out), Path(args.results_dir), result.metrics)  # the card as saved, config included

@@ -90,22 +90,32 @@ def mean_calibration_error(held_out: SplitPredictions) -> float:
     return float(np.mean(errors)) if errors else float("nan")
 
 
-def calibrate(model: nn.Module, groups: list[TaskGroup], card: dict) -> dict:
-    """The card's `calibration` entry for a classification model: Platt scaling fitted on
-    the groups' validation molecules, with the calibration error before and after on valid
-    and test."""
+@dataclass(frozen=True)
+class Calibration:
+    """What `calibrate` gives: the card's `calibration` entry, and the test split's predictions
+    with it applied (what the checkpoint ships beside its card), so the test molecules are
+    predicted once."""
+
+    card_entry: dict
+    test: SplitPredictions
+
+
+def calibrate(model: nn.Module, groups: list[TaskGroup], card: dict) -> Calibration:
+    """Platt scaling fitted on the groups' validation molecules, with the calibration error
+    before and after on valid and test."""
     uncalibrated = {key: value for key, value in card.items() if key != "calibration"}
     parts = {part: split_predictions(model, groups, part, uncalibrated) for part in ("valid", "test")}
     platt = fit_platt(parts["valid"].labels, parts["valid"].predictions)
+    calibrated = {part: SplitPredictions(held_out.labels, platt.apply(held_out.predictions)) for part, held_out in parts.items()}
     error = {
-        part: {"before": round(mean_calibration_error(held_out), 4),
-               "after": round(mean_calibration_error(SplitPredictions(held_out.labels, platt.apply(held_out.predictions))), 4)}
-        for part, held_out in parts.items()
+        part: {"before": round(mean_calibration_error(parts[part]), 4), "after": round(mean_calibration_error(calibrated[part]), 4)}
+        for part in parts
     }
-    return {
+    entry = {
         "method": METHOD,
         "fitted_on": "valid",
         "slope": [float(a) for a in platt.slope],
         "intercept": [float(b) for b in platt.intercept],
         "expected_calibration_error": error,  # mean over tasks, 10 equal-width bins
     }
+    return Calibration(entry, calibrated["test"])
