@@ -173,3 +173,13 @@ def test_ladder_graph_run_writes_results_and_a_log(tmp_path, monkeypatch):
     log = (tmp_path / "work" / "gcn-esol-random-seed0.log").read_text()
     assert "epoch   1" in log and "epoch   2" in log and "epoch   3" not in log
     assert (tmp_path / "work" / "gcn-esol-random-seed0" / "card.json").exists()
+
+
+def test_joint_table_summarizes_every_seed_of_each_side():
+    summarize = _load("summarize")
+    records = [{"model": "graphmem", "dataset": "bace", "split": "scaffold", "seed": k, "test": v} for k, v in enumerate((0.70, 0.72, 0.74))]
+    records += [{"model": "mt-graphmem", "dataset": "bace", "split": "scaffold", "seed": k, "test": v} for k, v in enumerate((0.80, 0.60))]
+    records += [{"model": "mt-graphmem", "dataset": "hiv", "split": "scaffold", "seed": 0, "test": 0.75}]  # no alone run: no row
+    rows = [line for line in summarize.joint_section(records) if line.startswith("| bace")]
+    assert rows == ["| bace | scaffold | 0.720 ± 0.020 (n=3) | 0.700 ± 0.141 (n=2) | -0.020 | no (within noise) |"]
+    assert not any(line.startswith("| hiv") for line in summarize.joint_section(records))
