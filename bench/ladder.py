@@ -23,6 +23,7 @@ import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -190,6 +191,15 @@ def graph_command(run: Run, results_dir: Path, data_dir: str | None) -> list[str
     return command + (["--data-dir", data_dir] if data_dir else [])
 
 
+def how_it_ended(returncode: int) -> str:
+    """A failed subprocess's end in words: a negative code is the signal that killed it."""
+    if returncode >= 0:
+        return f"exited {returncode}"
+    if returncode == -signal.SIGKILL:  # nothing in the log says so: the process had no chance to write
+        return "was killed (SIGKILL: on Linux usually the out-of-memory killer; see dmesg)"
+    return f"was killed by signal {-returncode}"
+
+
 def run_graph_models(runs: list[Run], results_dir: Path, data_dir: str | None, bar: tqdm) -> list[str]:
     """Each run as a `molapp.train` subprocess; returns the failures (the ladder goes on)."""
     from molapp.models.registry import MODEL_KINDS
@@ -216,7 +226,7 @@ def run_graph_models(runs: list[Run], results_dir: Path, data_dir: str | None, b
         lines = log_path.read_text().replace("\r", "\n").strip().splitlines()
         if completed.returncode != 0:
             last_lines = "\n".join(lines[-5:])[-500:]
-            failures.append(f"{' '.join(command)} exited {completed.returncode} (log {log_path}): {last_lines}")
+            failures.append(f"{' '.join(command)} {how_it_ended(completed.returncode)} (log {log_path}): {last_lines}")
         tqdm.write(lines[-1] if lines else f"{run} done")
         bar.update()
     return failures

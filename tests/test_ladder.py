@@ -183,3 +183,9 @@ def test_joint_table_summarizes_every_seed_of_each_side():
     rows = [line for line in summarize.joint_section(records) if line.startswith("| bace")]
     assert rows == ["| bace | scaffold | 0.720 ± 0.020 (n=3) | 0.700 ± 0.141 (n=2) | -0.020 | no (within noise) |"]
     assert not any(line.startswith("| hiv") for line in summarize.joint_section(records))
+
+
+def test_a_killed_run_is_reported_as_killed():
+    ladder = _load("ladder")
+    assert ladder.how_it_ended(2) == "exited 2"
+    assert "out-of-memory" in ladder.how_it_ended(-9) and ladder.how_it_ended(-15) == "was killed by signal 15"

@@ -55,6 +55,42 @@ def test_task_dependency_rows_sum_to_one():
     assert torch.all(attention[:, 2, :, :, 3:] == 0)  # never attends to padding
 
 
+def test_transfer_in_chunks_of_sources_is_the_same_arithmetic(tiny_dataset, monkeypatch):
+    """Where the attention scores would pass the memory bound (SIDER's 27 tasks × its
+    largest molecules), the sum over sources runs in checkpointed chunks: the same outputs
+    and gradients as in one pass, with fewer scores held at once."""
+    from molapp.nn import task_transfer
+
+    model = make_model("transfer").train()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        model.transfer.dependency_logits.normal_()
+    batch = collate(tiny_dataset.graphs[:8])
+    start = {name: value.clone() for name, value in model.state_dict().items()}
+
+    def logits_and_gradients():
+        model.load_state_dict(start)  # batch normalization's running statistics as they were
+        model.train().zero_grad()
+        logits = model(batch, torch.tensor([2, 0])).logits
+        logits.sum().backward()
+        with torch.no_grad():  # and in inference, where nothing is checkpointed
+            inferred = model.eval()(batch, torch.tensor([2, 0])).logits
+        return logits.detach(), [p.grad.clone() for p in model.parameters()], inferred
+
+    whole, whole_grads, whole_inferred = logits_and_gradients()
+    chunks = []
+    merged_from = task_transfer.TaskTransfer.merged_from
+    monkeypatch.setattr(task_transfer.TaskTransfer, "merged_from", lambda self, *args: chunks.append(1) or merged_from(self, *args))
+    n = int(torch.bincount(batch.batch).max())
+    monkeypatch.setattr(task_transfer, "MAX_SCORE_ELEMENTS", 8 * 2 * n * n)  # one source per chunk, of the 3
+    chunked, chunked_grads, chunked_inferred = logits_and_gradients()
+    assert len(chunks) >= 3 * 2  # three chunks in training (recomputed in backward) and three in inference
+    torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(chunked_inferred, whole_inferred, atol=1e-5, rtol=1e-5)
+    for a, b in zip(chunked_grads, whole_grads):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
 @pytest.mark.parametrize("kind", ["gcn", "transfer"])
 def test_checkpoint_round_trip(kind, tmp_path):
     model = make_model(kind)

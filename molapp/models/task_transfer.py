@@ -88,7 +88,7 @@ class TaskTransferModel(nn.Module):
         nodes = torch.stack([encoder(batch.x, batch.edge_index, adjacency) for encoder in self.encoders], dim=1)  # [N, k, d]
         dense, mask = to_dense_batch(nodes.flatten(1), batch.batch, batch_size=num_graphs)  # [B, n, k·d]
         dense = dense.view(num_graphs, dense.shape[1], k, -1).permute(2, 0, 1, 3)  # [k, B, n, d]
-        merged, attention = self.transfer(dense, mask, targets)  # [Q, N, d]
+        merged, attention = self.transfer(dense, mask, targets, return_attention)  # [Q, N, d]
         own = nodes.index_select(1, targets).transpose(0, 1)  # X_j [Q, N, d]
         features = torch.cat([own, merged], dim=-1)  # [Q, N, 2d]
         queried = targets.numel()
@@ -103,5 +103,5 @@ class TaskTransferModel(nn.Module):
             logits=logits,
             embedding=task_embeddings.mean(1) if return_embedding else None,
             task_embeddings=task_embeddings,
-            attention=attention if return_attention else None,
+            attention=attention,
         )

@@ -37,6 +37,13 @@ Choices where the slides leave room (or disagree):
 The products are evaluated factorized so that no [k, k, B, n, d] query tensor is built:
 :math:`X_{i\to j}W_{Q,i} = (X_iS_i)(T_j^\top W_{Q,i})` and
 :math:`\hat X_{i\to j} = (\operatorname{softmax}(\cdot)\,X_iS_i)\,T_j^\top`.
+
+The attention scores are [k, B, Q, n, n]: quadratic in the largest molecule and in the
+number of tasks. SIDER's 27 tasks and a batch of its largest molecules (n ≈ 250) made
+them 3·10⁹ numbers, and training was killed for memory at 22 GB. Where they would pass
+`MAX_SCORE_ELEMENTS`, the sum over sources i runs in chunks of sources, each chunk
+recomputed in the backward pass (activation checkpointing) instead of kept: the same
+arithmetic, with memory bounded by one chunk's.
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+# Scores held at once ([sources, B, Q, n, n]) before the sum over sources is chunked: 2^27 floats, 0.5 GB.
+MAX_SCORE_ELEMENTS = 2**27
 
 
 class TaskTransfer(nn.Module):
@@ -73,29 +84,54 @@ class TaskTransfer(nn.Module):
         (transferred) embedding weighs in task j's; each row sums to 1."""
         return torch.softmax(self.dependency_logits, dim=-1)
 
-    def forward(self, nodes: Tensor, mask: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-        """Returns (merged [Q, N, d], attention [k, B, Q, n, n] — source i's transfer to
-        target q, rows: query atoms u, columns: attended atoms v; padding rows are meaningless)."""
-        k, num_graphs, n, d = nodes.shape
-        queried = targets.numel()
-        target_t = self.target[targets]  # T_j [Q, d, d']
-        projected = torch.einsum("ibnd,ide->ibne", nodes, self.source)  # X_i S_i [k, B, n, d']
-        # ATT_{i→j} = (X_i S_i) (T_jᵀ W_{Q,i} W_{K,j}ᵀ) X_iᵀ: a [d', d] form per pair, so that
-        # the right factor X_i[b]ᵀ is shared by all targets and one bmm per (i, b) serves them.
-        form = torch.einsum("qde,idf,qgf->iqeg", target_t, self.query, self.key[targets])  # [k, Q, d', d]
-        left = torch.einsum("ibne,iqeg->ibqng", projected, form)  # [k, B, Q, n, d]
-        scores = torch.matmul(left.reshape(k, num_graphs, queried * n, d), nodes.transpose(-1, -2))  # [k, B, Q·n, n]
-        scores = scores.view(k, num_graphs, queried, n, n) * self.scale
-        scores = scores.masked_fill(~mask[None, :, None, None, :], float("-inf"))
-        attention = torch.softmax(scores, dim=-1)
-        mixed = torch.matmul(attention.view(k, num_graphs, queried * n, n), projected)  # softmax(ATT) X_i S_i [k, B, Q·n, d']
-        mixed = mixed.view(k, num_graphs, queried, n, -1).transpose(1, 2)[:, :, mask]  # real atoms only: [k, Q, N, d']
-        transferred = torch.einsum("iqne,qde->iqnd", mixed, target_t)  # X̂_{i→j} [k, Q, N, d]
-        own = nodes[targets][:, mask]  # X_j [Q, N, d]
+    def forward(self, nodes: Tensor, mask: Tensor, targets: Tensor, return_attention: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Returns (merged [Q, N, d], attention [k, B, Q, n, n] when asked, else None — source
+        i's transfer to target q, rows: query atoms u, columns: attended atoms v; padding rows
+        are meaningless)."""
+        k, num_graphs, n, _ = nodes.shape
         weights = self.dependency()[targets]  # W_{D_j} [Q, k]
         is_self = torch.arange(k, device=nodes.device)[None, :] == targets[:, None]  # [Q, k]
         # Slot j of X_j^comb is X_j itself: its weight goes to Norm(X_j), the transferred
         # X̂_{j→j} (computed alongside, for the batching) gets none.
-        merged = torch.einsum("qi,iqnd->qnd", weights.masked_fill(is_self, 0.0), self.norm(transferred))
-        merged = merged + (weights * is_self).sum(1)[:, None, None] * self.norm(own)
-        return merged, attention
+        source_weights = weights.masked_fill(is_self, 0.0)
+        own = nodes[targets][:, mask]  # X_j [Q, N, d]
+        own_part = (weights * is_self).sum(1)[:, None, None] * self.norm(own)
+        per_chunk = max(1, MAX_SCORE_ELEMENTS // (num_graphs * targets.numel() * n * n))
+        if return_attention or per_chunk >= k:
+            transferred, attention = self.transferred(nodes, mask, targets, torch.arange(k, device=nodes.device))
+            merged = torch.einsum("qi,iqnd->qnd", source_weights, self.norm(transferred))
+            return merged + own_part, (attention if return_attention else None)
+        merged = own_part
+        for start in range(0, k, per_chunk):
+            sources = torch.arange(start, min(k, start + per_chunk), device=nodes.device)
+            if torch.is_grad_enabled():
+                merged = merged + checkpoint(self.merged_from, nodes, mask, targets, sources, source_weights, use_reentrant=False)
+            else:
+                merged = merged + self.merged_from(nodes, mask, targets, sources, source_weights)
+        return merged, None
+
+    def merged_from(self, nodes: Tensor, mask: Tensor, targets: Tensor, sources: Tensor, source_weights: Tensor) -> Tensor:
+        r""":math:`\sum_{i \in \text{sources}} w_{ji}\,\operatorname{Norm}(\hat X_{i\to j})` [Q, N, d]."""
+        transferred, _ = self.transferred(nodes, mask, targets, sources)
+        return torch.einsum("qi,iqnd->qnd", source_weights[:, sources], self.norm(transferred))
+
+    def transferred(self, nodes: Tensor, mask: Tensor, targets: Tensor, sources: Tensor) -> tuple[Tensor, Tensor]:
+        r""":math:`\hat X_{i\to j}` [S, Q, N, d] for the S given sources i and the Q targets j,
+        and the attention [S, B, Q, n, n]."""
+        _, num_graphs, n, d = nodes.shape
+        queried = targets.numel()
+        nodes = nodes.index_select(0, sources)  # X_i [S, B, n, d]
+        target_t = self.target[targets]  # T_j [Q, d, d']
+        projected = torch.einsum("ibnd,ide->ibne", nodes, self.source[sources])  # X_i S_i [S, B, n, d']
+        # ATT_{i→j} = (X_i S_i) (T_jᵀ W_{Q,i} W_{K,j}ᵀ) X_iᵀ: a [d', d] form per pair, so that
+        # the right factor X_i[b]ᵀ is shared by all targets and one bmm per (i, b) serves them.
+        form = torch.einsum("qde,idf,qgf->iqeg", target_t, self.query[sources], self.key[targets])  # [S, Q, d', d]
+        left = torch.einsum("ibne,iqeg->ibqng", projected, form)  # [S, B, Q, n, d]
+        sources_count = sources.numel()
+        scores = torch.matmul(left.reshape(sources_count, num_graphs, queried * n, d), nodes.transpose(-1, -2))  # [S, B, Q·n, n]
+        scores = scores.view(sources_count, num_graphs, queried, n, n) * self.scale
+        scores = scores.masked_fill(~mask[None, :, None, None, :], float("-inf"))
+        attention = torch.softmax(scores, dim=-1)
+        mixed = torch.matmul(attention.view(sources_count, num_graphs, queried * n, n), projected)  # softmax(ATT) X_i S_i [S, B, Q·n, d']
+        mixed = mixed.view(sources_count, num_graphs, queried, n, -1).transpose(1, 2)[:, :, mask]  # real atoms only: [S, Q, N, d']
+        return torch.einsum("iqne,qde->iqnd", mixed, target_t), attention  # X̂_{i→j} [S, Q, N, d]
