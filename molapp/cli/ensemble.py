@@ -25,8 +25,8 @@ from molapp.cli.train import flatten_metrics
 from molapp.models.checkpoint import load_checkpoint, read_card, save_checkpoint
 from molapp.models.ensemble import Ensemble
 from molapp.models.registry import benchmark_name
-from molapp.training.calibration import calibrate
-from molapp.training.evaluate import checkpoint_groups, split_predictions
+from molapp.training.calibration import calibrated_test_predictions
+from molapp.training.evaluate import checkpoint_groups
 from molapp.training.trainer import evaluate
 
 SAME = ["model", "dataset", "tasks", "task_type", "split", "featurizer", "config"]  # what every member must share
@@ -77,12 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "members": members,
         "train_seconds": round(sum(c["train_seconds"] for c in cards), 1),
     }
-    if card["task_type"] == "classification":
-        calibration = calibrate(ensemble, groups, card)  # of the members' mean logit
-        card["calibration"] = calibration.card_entry
-        held_out = calibration.test
-    else:
-        held_out = split_predictions(ensemble, groups, "test", card)
+    held_out = calibrated_test_predictions(ensemble, groups, card)  # calibrated on the members' mean logit
     save_checkpoint(out, ensemble, card)
     for name in ("domain.safetensors", "domain.json"):
         shutil.copyfile(directories[0] / name, out / name)

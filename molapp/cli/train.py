@@ -27,8 +27,7 @@ from molapp.inference.domain import FP_BITS, FP_RADIUS, DomainIndex
 from molapp.inference.predictor import resolve_device
 from molapp.models.checkpoint import read_card, save_checkpoint
 from molapp.models.registry import MODEL_KINDS, benchmark_name
-from molapp.training.calibration import calibrate
-from molapp.training.evaluate import split_predictions
+from molapp.training.calibration import calibrated_test_predictions
 from molapp.training.groups import build_groups
 from molapp.training.trainer import TrainConfig, train
 
@@ -129,12 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if result.target_mean is not None:
         card["target_mean"], card["target_std"] = result.target_mean, result.target_std
-    if task_type == "classification":
-        calibration = calibrate(result.model, groups, card)
-        card["calibration"] = calibration.card_entry
-        held_out = calibration.test
-    else:
-        held_out = split_predictions(result.model, groups, "test", card)
+    held_out = calibrated_test_predictions(result.model, groups, card)
     out = save_checkpoint(args.out, result.model, card)
     domain.save(out)
     held_out.save(out)  # ROC and reliability on the Models page

@@ -119,3 +119,13 @@ def calibrate(model: nn.Module, groups: list[TaskGroup], card: dict) -> Calibrat
         "expected_calibration_error": error,  # mean over tasks, 10 equal-width bins
     }
     return Calibration(entry, calibrated["test"])
+
+
+def calibrated_test_predictions(model: nn.Module, groups: list[TaskGroup], card: dict) -> SplitPredictions:
+    """The test split's predictions a new checkpoint ships; for a classifier, first fits its
+    calibration into `card["calibration"]`, and the predictions are calibrated with it."""
+    if card["task_type"] != "classification":
+        return split_predictions(model, groups, "test", card)
+    calibration = calibrate(model, groups, card)
+    card["calibration"] = calibration.card_entry
+    return calibration.test
