@@ -63,7 +63,7 @@ def ladder_section(results_dir: Path = RESULTS) -> list[str]:
              "ecfp-svm Tanimoto-kernel SVM (C from the valid set; hiv: Nyström approximation, see its results files),",
              "ecfp-rf random forest, ecfp-gb histogram gradient boosting (early-stopped on valid), mt-nn multi-task MLP;",
              "ecfp-svm and ecfp-gb have no random choice given the data, so their std over seeds is 0 (except ecfp-svm on hiv);",
-             "cells marked (n=1) or (n=2) have fewer than three seeds so far: the two CPU cores went to the empty cells first.",
+             "cells marked (n=1) or (n=2) have fewer than three seeds so far (the slowest runs on two CPU cores).",
              "GraSeq: the -RF variant on bbbp (valid-selected, see GraSeq variants), -F (the paper's best) elsewhere.",
              "Graph models are GNNs trained by `python -m molapp.train` (epoch budgets in `bench/ladder.py`)."]
     for split in splits:
