@@ -197,7 +197,7 @@ def main() -> int:
     lines += joint_section(records)
 
     memory_rows = sorted({(d, sp) for (d, sp, _), v in by_key.items() if "memgnn" in v or "gmn" in v},
-                         key=lambda k: (MEMORY_DATASETS.index(k[0]) if k[0] in MEMORY_DATASETS else 99, k[1]))
+                         key=lambda k: (MEMORY_DATASETS.index(k[0]) if k[0] in MEMORY_DATASETS else 99, k[0], k[1]))
     if memory_rows:
         lines += ["", "## MemGNN and GMN (memory layers that cluster atoms)", "",
                   "Test metric on the canonical splits (RMSE ↓ for esol, lipophilicity, freesolv; ROC-AUC ↑ otherwise), beside",
