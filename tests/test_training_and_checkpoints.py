@@ -21,7 +21,7 @@ from molapp.inference.domain import DomainIndex, TanimotoReference
 from molapp.inference.predictor import Predictor
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.training.metrics import per_task_metrics
-from molapp.training.trainer import TaskGroup, TrainConfig, train
+from molapp.training.trainer import TaskGroup, TrainConfig, positive_weights, train
 
 from .conftest import FIXTURES
 
@@ -233,6 +233,9 @@ def test_results_file_format(tmp_path):
     with_descriptors = {**card, "config": {"descriptor_dim": 70}}  # GraphMem reading descriptors is its own ladder row
     (path,) = write_results(with_descriptors, tmp_path, by_group)
     assert path.name == "graphmem-descriptors-tox21-scaffold-seed0.json" and json.loads(path.read_text())["model"] == "graphmem-descriptors"
+    sqrt_weights = {**with_descriptors, "hyperparameters": {"positive_weighting": "sqrt"}}  # and so is a different loss
+    (path,) = write_results(sqrt_weights, tmp_path, by_group)
+    assert path.name == "graphmem-descriptors-sqrt-tox21-scaffold-seed0.json"
 
 
 def test_batches_never_end_with_a_single_molecule():
@@ -267,3 +270,18 @@ def test_cards_list_only_the_hyperparameters_their_model_uses():
     assert {"transfer_dim", "gcn_layers", "learning_rate", "seed"} <= set(transfer) and not {"hops", "keys", "variant"} & set(transfer)
     used = set().union(*(config.hyperparameters(kind) for kind in MODEL_KINDS))
     assert used == {f.name for f in fields(TrainConfig)}  # every option belongs to some model or to training
+
+
+def test_positive_weights_balance_each_task_or_take_the_square_root(tiny_dataset):
+    """pos_weight = negatives/positives per task among the measured training labels (a missing
+    label counts as neither), clipped to [1, 50]; "sqrt" is its square root."""
+    data = tiny_dataset.subset(np.arange(len(tiny_dataset)))
+    data.labels = np.full((len(data), 2), np.nan, dtype=np.float32)
+    data.labels[:10, 0] = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]  # 9 negatives per positive
+    data.labels[:4, 1] = [1, 1, 1, 0]  # more positives than negatives: clipped up to 1
+    group = TaskGroup("tiny", [0, 1], data, data, data)
+    balanced = positive_weights([group], 2, "balanced")
+    assert balanced.tolist() == pytest.approx([9.0, 1.0])
+    assert positive_weights([group], 2, "sqrt").tolist() == pytest.approx([3.0, 1.0])
+    with pytest.raises(ValueError, match="positive weighting"):
+        positive_weights([group], 2, "inverse")

@@ -29,8 +29,9 @@ from molapp.models.checkpoint import read_card, save_checkpoint
 from molapp.models.registry import MODEL_KINDS, benchmark_name
 from molapp.training.calibration import calibrated_test_predictions
 from molapp.training.groups import build_groups
-from molapp.training.trainer import TrainConfig, train
+from molapp.training.trainer import POSITIVE_WEIGHTINGS, TrainConfig, train
 
+FIELD_CHOICES = {"positive_weighting": POSITIVE_WEIGHTINGS}  # TrainConfig fields whose flag takes one of a few values
 DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-domain index (keeps checkpoints a few MB)
 
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(value, bool):  # --descriptors / --no-descriptors
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value)
         else:
-            parser.add_argument(flag, type=type(value), default=value)
+            parser.add_argument(flag, type=type(value), default=value, choices=FIELD_CHOICES.get(field_name))
     args = parser.parse_args(argv)
 
     names = [n.strip().lower() for n in args.dataset.split(",") if n.strip()]

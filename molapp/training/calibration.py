@@ -1,7 +1,7 @@
 """Probability calibration: per-task Platt scaling fitted on the validation split.
 
-Training with per-task positive weights (`pos_weight` = negatives/positives, so rare actives
-are not ignored) scales the odds a classifier learns by that weight: its raw probabilities
+Training with per-task positive weights (`pos_weight` = negatives/positives or its square
+root, so rare actives are not ignored) scales the odds a classifier learns by that weight: its raw probabilities
 are far too high (the Tox21 GraphMem's mean predicted probability was 0.44 on a test split
 where 10% of the measurements are active). Platt scaling maps each task's logit z to
 

@@ -5,7 +5,7 @@ Each `TaskGroup` is one dataset's split with its tasks' positions in the model's
 list. A batch holds molecules of one group and queries only that group's tasks, so a
 molecule is trained only on the assays it was measured in, and a dataset with one task
 costs one query per molecule. Classification: masked BCE with per-task positive
-weights; regression: MSE on standardized targets. Adam, warm-up then cosine learning
+weights (negatives/positives, or its square root: `positive_weights`); regression: MSE on standardized targets. Adam, warm-up then cosine learning
 rate, early stopping on the validation metric, best weights kept.
 
 Memory networks (MemGNN, GMN) add the clustering loss the way the paper does (section
@@ -70,6 +70,7 @@ class TrainConfig:
     max_epochs: int = 60
     patience: int = 12
     warmup_epochs: int = 2
+    positive_weighting: str = "balanced"  # classification: pos_weight = negatives/positives ("balanced") or its square root ("sqrt")
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -101,7 +102,8 @@ class TrainConfig:
                     query_layers=self.query_layers, dropout=self.dropout)
 
 
-_TRAINING_FIELDS = ("batch_size", "size_pools", "learning_rate", "weight_decay", "max_epochs", "patience", "warmup_epochs", "seed")
+_TRAINING_FIELDS = ("batch_size", "size_pools", "learning_rate", "weight_decay", "max_epochs", "patience", "warmup_epochs",
+                    "positive_weighting", "seed")
 _MEMORY_NETWORK_FIELDS = ("hidden", "dropout", "keys", "heads", "tau", "clustering_learning_rate", "clustering_molecules")
 _MODEL_FIELDS = {
     "graphmem": ("hidden", "dropout", "hops", "descriptors"),
@@ -154,13 +156,23 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _positive_weights(groups: list[TaskGroup], num_tasks: int) -> torch.Tensor:
+POSITIVE_WEIGHTINGS = ("balanced", "sqrt")
+
+
+def positive_weights(groups: list[TaskGroup], num_tasks: int, weighting: str = "balanced") -> torch.Tensor:
+    """Per-task BCE weight of the positives: negatives/positives in the training set
+    ("balanced": both classes weigh the same in the loss), or its square root ("sqrt": half
+    way, in log terms, to unweighted), clipped to [1, 50]."""
+    if weighting not in POSITIVE_WEIGHTINGS:
+        raise ValueError(f"positive weighting {weighting!r}: choose one of {', '.join(POSITIVE_WEIGHTINGS)}")
     weights = torch.ones(num_tasks)
     for group in groups:
         labels = group.train.labels
         positives = np.nansum(labels, 0)
         negatives = np.sum(~np.isnan(labels), 0) - positives
-        weights[group.task_ids] = torch.tensor(np.clip(negatives / np.maximum(positives, 1), 1.0, 50.0), dtype=torch.float32)
+        ratio = negatives / np.maximum(positives, 1)
+        ratio = np.sqrt(ratio) if weighting == "sqrt" else ratio
+        weights[group.task_ids] = torch.tensor(np.clip(ratio, 1.0, 50.0), dtype=torch.float32)
     return weights
 
 
@@ -265,7 +277,7 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         card_stub.update(target_mean=target_mean, target_std=target_std)
     mean_t = torch.tensor(target_mean or [0.0] * num_tasks, device=device)
     std_t = torch.tensor(target_std or [1.0] * num_tasks, device=device)
-    pos_weight = _positive_weights(groups, num_tasks).to(device)
+    pos_weight = positive_weights(groups, num_tasks, config.positive_weighting).to(device)
 
     rng = np.random.default_rng(config.seed)
     sizes = [np.array([m.graph.num_atoms for m in g.train.molecules]) for g in groups]
