@@ -236,6 +236,9 @@ def test_results_file_format(tmp_path):
     sqrt_weights = {**with_descriptors, "hyperparameters": {"positive_weighting": "sqrt"}}  # and so is a different loss
     (path,) = write_results(sqrt_weights, tmp_path, by_group)
     assert path.name == "graphmem-descriptors-sqrt-tox21-scaffold-seed0.json"
+    plain_bce = {**with_descriptors, "hyperparameters": {"positive_weighting": "unweighted"}}
+    (path,) = write_results(plain_bce, tmp_path, by_group)
+    assert path.name == "graphmem-descriptors-unweighted-tox21-scaffold-seed0.json"
 
 
 def test_batches_never_end_with_a_single_molecule():
@@ -274,7 +277,7 @@ def test_cards_list_only_the_hyperparameters_their_model_uses():
 
 def test_positive_weights_balance_each_task_or_take_the_square_root(tiny_dataset):
     """pos_weight = negatives/positives per task among the measured training labels (a missing
-    label counts as neither), clipped to [1, 50]; "sqrt" is its square root."""
+    label counts as neither), clipped to [1, 50]; "sqrt" is its square root; "unweighted" is 1."""
     data = tiny_dataset.subset(np.arange(len(tiny_dataset)))
     data.labels = np.full((len(data), 2), np.nan, dtype=np.float32)
     data.labels[:10, 0] = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]  # 9 negatives per positive
@@ -283,5 +286,6 @@ def test_positive_weights_balance_each_task_or_take_the_square_root(tiny_dataset
     balanced = positive_weights([group], 2, "balanced")
     assert balanced.tolist() == pytest.approx([9.0, 1.0])
     assert positive_weights([group], 2, "sqrt").tolist() == pytest.approx([3.0, 1.0])
+    assert positive_weights([group], 2, "unweighted").tolist() == [1.0, 1.0]
     with pytest.raises(ValueError, match="positive weighting"):
         positive_weights([group], 2, "inverse")

@@ -38,9 +38,10 @@ def reads_descriptors(card: dict) -> bool:
 def benchmark_name(card: dict) -> str:
     """The model's name in bench/results and the ladder: the card's kind, with
     "-descriptors" when it also reads descriptors (a different model from the paper's) and
-    "-sqrt" when trained with square-root positive weights (`molapp.training.trainer.positive_weights`)."""
-    sqrt_weights = card.get("hyperparameters", {}).get("positive_weighting") == "sqrt"
-    return card["model"] + ("-descriptors" if reads_descriptors(card) else "") + ("-sqrt" if sqrt_weights else "")
+    "-sqrt" or "-unweighted" when trained with positive weights other than the default
+    balanced ones (`molapp.training.trainer.positive_weights`)."""
+    weighting = card.get("hyperparameters", {}).get("positive_weighting", "balanced")
+    return card["model"] + ("-descriptors" if reads_descriptors(card) else "") + ("" if weighting == "balanced" else f"-{weighting}")
 
 
 def cpu_batch_size(kind: str, num_queries: int) -> int:

@@ -70,7 +70,7 @@ class TrainConfig:
     max_epochs: int = 60
     patience: int = 12
     warmup_epochs: int = 2
-    positive_weighting: str = "balanced"  # classification: pos_weight = negatives/positives ("balanced") or its square root ("sqrt")
+    positive_weighting: str = "balanced"  # classification: pos_weight = negatives/positives ("balanced"), its square root ("sqrt") or 1 ("unweighted")
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -156,13 +156,13 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-POSITIVE_WEIGHTINGS = ("balanced", "sqrt")
+POSITIVE_WEIGHTINGS = ("balanced", "sqrt", "unweighted")
 
 
 def positive_weights(groups: list[TaskGroup], num_tasks: int, weighting: str = "balanced") -> torch.Tensor:
     """Per-task BCE weight of the positives: negatives/positives in the training set
     ("balanced": both classes weigh the same in the loss), or its square root ("sqrt": half
-    way, in log terms, to unweighted), clipped to [1, 50]."""
+    way, in log terms, to unweighted), clipped to [1, 50]; or 1 ("unweighted": plain BCE)."""
     if weighting not in POSITIVE_WEIGHTINGS:
         raise ValueError(f"positive weighting {weighting!r}: choose one of {', '.join(POSITIVE_WEIGHTINGS)}")
     weights = torch.ones(num_tasks)
@@ -171,7 +171,10 @@ def positive_weights(groups: list[TaskGroup], num_tasks: int, weighting: str = "
         positives = np.nansum(labels, 0)
         negatives = np.sum(~np.isnan(labels), 0) - positives
         ratio = negatives / np.maximum(positives, 1)
-        ratio = np.sqrt(ratio) if weighting == "sqrt" else ratio
+        if weighting == "sqrt":
+            ratio = np.sqrt(ratio)
+        elif weighting == "unweighted":
+            ratio = np.ones_like(ratio)
         weights[group.task_ids] = torch.tensor(np.clip(ratio, 1.0, 50.0), dtype=torch.float32)
     return weights
 
