@@ -274,7 +274,7 @@ def main() -> int:
                 + (f": the imports and the two RDKit stages alone, spread perfectly over both cores, take "
                    f"{(t['predict_cli_import_seconds'] + stages['standardize_seconds'] + stages['graph_seconds']) / 2:.1f} s, before any "
                    "descriptor or model arithmetic" if t.get("predict_cli_import_seconds") else "")
-                + ". The model is the "
+                + f", and the model's forward pass alone, spread the same way, {stages['model_seconds'] / 2:.1f} s. The model is the "
                 "largest part: GraphMem keeps one memory per task query (atoms × queries × hidden) through every hop, so its "
                 "arithmetic grows with the number of tasks asked for"
                 + (f"; asking for one task (`--tasks {t['one_task']}`) the CLI took {t['predict_cli_one_task_seconds']} s "
