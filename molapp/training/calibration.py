@@ -3,7 +3,8 @@
 Training with per-task positive weights (`pos_weight` = negatives/positives or its square
 root, so rare actives are not ignored) scales the odds a classifier learns by that weight: its raw probabilities
 are far too high (the Tox21 GraphMem's mean predicted probability was 0.44 on a test split
-where 10% of the measurements are active). Platt scaling maps each task's logit z to
+where 10% of the measurements are active). A model trained unweighted is closer but still
+not calibrated on held-out molecules. Platt scaling maps each task's logit z to
 
     p = σ(a_t z + b_t),  a_t > 0,
 

@@ -5,7 +5,7 @@ Each `TaskGroup` is one dataset's split with its tasks' positions in the model's
 list. A batch holds molecules of one group and queries only that group's tasks, so a
 molecule is trained only on the assays it was measured in, and a dataset with one task
 costs one query per molecule. Classification: masked BCE with per-task positive
-weights (negatives/positives, or its square root: `positive_weights`); regression: MSE on standardized targets. Adam, warm-up then cosine learning
+weights (negatives/positives, its square root, or 1: `positive_weights`); regression: MSE on standardized targets. Adam, warm-up then cosine learning
 rate, early stopping on the validation metric, best weights kept.
 
 Memory networks (MemGNN, GMN) add the clustering loss the way the paper does (section
