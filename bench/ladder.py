@@ -41,7 +41,7 @@ from molapp.baselines import BASELINES, ECFP_BITS, ECFP_RADIUS, FEATURES, Split3
 from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTORS_VERSION  # noqa: E402
 from molapp.data.dataset import LabelledMolecules, load_dataset  # noqa: E402
 from molapp.data.registry import DATASETS, split_path  # noqa: E402
-from molapp.data.splits import Split, load_canonical_split, random_split, scaffold_split  # noqa: E402
+from molapp.data.splits import Split, dataset_split  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
@@ -96,15 +96,6 @@ def featurize_dataset(name: str, data_dir: str | None, kinds: set[str]) -> Featu
     if "descriptors" in kinds:
         described = {int(data.rows[i]): data.molecules[i].graph.descriptors for i in ok}
     return Featurized(data, time.perf_counter() - start, bits, described)
-
-
-def canonical_split(name: str, split: str, data: LabelledMolecules, data_dir: str | None) -> tuple[Split, str]:
-    """The canonical split file, else one generated as `molapp.training.groups` does."""
-    path = split_path(name, split, data_dir)
-    if path is not None:
-        return load_canonical_split(path), f"canonical ({path.name})"
-    parts = random_split(len(data), seed=0) if split == "random" else scaffold_split(data.smiles)
-    return parts, f"generated {split} (no canonical file found)"
 
 
 def split_arrays(features: Featurized, parts: Split, kind: str = "ecfp") -> Split3:
@@ -164,7 +155,7 @@ def run_fingerprint_models(runs: list[Run], results_dir: Path, data_dir: str | N
         usable = sum(m.ok for m in features.data.molecules)
         tqdm.write(f"{dataset}: {usable} of {len(features.data)} molecules featurized ({', '.join(sorted(kinds))}) in {features.seconds:.1f} s")
         for split in dict.fromkeys(r.split for r in runs if r.dataset == dataset):
-            parts, source = canonical_split(dataset, split, features.data, data_dir)
+            parts, source = dataset_split(dataset, split, features.data.smiles, data_dir)
             data = {kind: split_arrays(features, parts, kind) for kind in kinds}
             for run in [r for r in runs if r.dataset == dataset and r.split == split]:
                 bar.set_description(f"{run.model} {dataset} {split} seed {run.seed}")

@@ -207,7 +207,7 @@ def layout(panel: Panel, reference: EmbeddingMap) -> Panel | str | None:
 
 def maps(settings: Settings, reference: EmbeddingMap, what: str, task: str, mine: list[tuple[str, str]], beside: Panel | str | None) -> list[int]:
     """The map (and what is beside it); returns the reference indices selected on any of them."""
-    panel, threshold = settings.panel, settings.threshold
+    panel, threshold = settings.panel, settings.threshold(task)
     if beside is None:
         return chart(panel, reference, what, task, threshold, place(panel, mine), key="map-main")
     if beside == FUSION_VIEWS:

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from molapp.explain.embedding_map import EmbeddingMap
+from molapp.inference.calls import TaskCalls
 from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import Predictor
 
@@ -24,3 +25,8 @@ def domain_index(path: str) -> DomainIndex:
 @st.cache_resource(show_spinner="Loading the embedding map…")
 def embedding_map(path: str, view: str = "") -> EmbeddingMap:
     return EmbeddingMap.load(Path(path), view)
+
+
+@st.cache_resource(show_spinner=False)
+def task_calls(path: str) -> TaskCalls | None:
+    return TaskCalls.load(Path(path))

@@ -1,4 +1,4 @@
-"""The sidebar every page shares: assay panel, task queries, decision threshold, device."""
+"""The sidebar every page shares: assay panel, task queries, call thresholds, device."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import streamlit as st
 
 from molapp.app import resources, state
 from molapp.app.panels import Panel, list_panels
+from molapp.inference.calls import THRESHOLD_RULE, TaskCalls
 from molapp.inference.predictor import Predictor, device_name
 from molapp.models.registry import architecture_summary
 
@@ -17,7 +18,14 @@ class Settings:
     panel: Panel
     predictor: Predictor
     tasks: list[str]
-    threshold: float
+    calls: TaskCalls | None  # base rates, default thresholds, approved-drug percentiles (None: a checkpoint without them)
+    threshold_override: float | None  # one threshold for every task, chosen by the user; None: each task's default
+
+    def threshold(self, task: str) -> float:
+        """The probability at or above which `task` is called active."""
+        if self.threshold_override is not None:
+            return self.threshold_override
+        return self.calls.default_threshold(task) if self.calls is not None else 0.5
 
 
 def render_sidebar() -> Settings:
@@ -45,11 +53,25 @@ def render_sidebar() -> Settings:
             key=tasks_key,
             help="Each selected task is a query q the model reads before reasoning over the molecule.",
         )
-        threshold = 0.5
+        calls = resources.task_calls(str(panel.path))
+        override = None
         if panel.card["task_type"] == "classification":
-            if state.THRESHOLD not in st.session_state:
-                st.session_state[state.THRESHOLD] = 0.5
-            threshold = st.slider("Call active at probability ≥", 0.05, 0.95, step=0.05, key=state.THRESHOLD)
+            override = call_thresholds(calls)
         st.caption(f"Runs on: **{device_name(predictor.device)}**")
         st.caption(f"Checkpoint `{panel.path.name}` · {architecture_summary(panel.card)}")
-    return Settings(panel, predictor, tasks, threshold)
+    return Settings(panel, predictor, tasks, calls, override)
+
+
+def call_thresholds(calls: TaskCalls | None) -> float | None:
+    """Each task is called at its own default threshold unless the user overrides them all
+    with one; returns that override, or None."""
+    st.subheader("Calls")
+    if calls is None:
+        st.caption("This checkpoint has no per-task thresholds: calls are made at the slider's probability.")
+    elif not st.toggle("Override the per-task thresholds", key=state.THRESHOLD_OVERRIDE,
+                       help=f"Each task's default threshold is the probability with the {THRESHOLD_RULE}."):
+        st.caption(f"Active at each task's own threshold ({THRESHOLD_RULE}).")
+        return None
+    if state.THRESHOLD not in st.session_state:
+        st.session_state[state.THRESHOLD] = 0.5
+    return st.slider("Call active at probability ≥", 0.01, 0.99, step=0.01, key=state.THRESHOLD)

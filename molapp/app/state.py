@@ -2,7 +2,8 @@
 
 PANEL = "molapp.panel"  # title of the chosen assay panel
 TASKS = "molapp.tasks"  # task queries chosen in the sidebar
-THRESHOLD = "molapp.threshold"  # probability above which a task is called active
+THRESHOLD = "molapp.threshold"  # the one probability above which every task is called active, when overriding
+THRESHOLD_OVERRIDE = "molapp.threshold.override"  # True: the slider's threshold replaces each task's default
 INPUT_MODE = "molapp.input_mode"  # "Paste SMILES" | "Draw" | "Examples"
 SMILES_TEXT = "molapp.smiles_text"  # the SMILES box
 EXAMPLE = "molapp.example"  # name of the chosen teaching molecule

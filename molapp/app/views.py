@@ -74,47 +74,83 @@ def molecule_card(name: str, result: Explanation) -> None:
         st.caption(f"{result.mol.GetNumAtoms()} heavy atoms · predicted on {result.device} in {result.seconds * 1000:.0f} ms")
 
 
-def results_table(settings: Settings, result: Explanation) -> pd.DataFrame:
-    panel = settings.panel
+def measured_labels(settings: Settings, result: Explanation) -> dict[str, float]:
+    """Labels measured for this very molecule (same standardized structure) in the panel's training data."""
+    return resources.domain_index(str(settings.panel.path)).measured(result.canonical_smiles)
+
+
+def results_table(settings: Settings, result: Explanation, measured: dict[str, float]) -> pd.DataFrame:
+    panel, calls = settings.panel, settings.calls
     classification = panel.card["task_type"] == "classification"
+    values = np.asarray(result.values, dtype=np.float32)[None, :]
+    percentile = calls.percentile(values, result.tasks)[0] if calls is not None else None
+    lift = calls.lift(values, result.tasks)[0] if calls is not None and classification else None
     rows = []
     for q, (task, value) in enumerate(zip(result.tasks, result.values)):
         row = {"task": task, "assay": panel.task_label(task)}
         if classification:
+            threshold = settings.threshold(task)
             row["probability"] = float(value)
-            row["call"] = "active" if value >= settings.threshold else "inactive"
-            row["test ROC-AUC"] = panel.test_metric(task)
+            row["call"] = "active" if value >= threshold else "inactive"
+            row["threshold"] = threshold
+            if calls is not None:
+                row["base rate"] = float(calls.base_rate[calls.tasks.index(task)])
+                row["lift"] = float(lift[q])
         else:
             row["prediction"] = float(value)
             row["units"] = panel.units(task)
-            row["test RMSE"] = panel.test_metric(task)
+        if percentile is not None:
+            row["approved-drug percentile"] = float(percentile[q])
+        if measured:
+            row["measured"] = describe_label(measured.get(task), classification)
+        row[f"test {'ROC-AUC' if classification else 'RMSE'}"] = panel.test_metric(task)
         if result.member_values is not None:  # an ensemble: how far apart its members' predictions are
             row["members' range"] = f"{result.member_values[:, q].min():.{3 if classification else 2}f} … {result.member_values[:, q].max():.{3 if classification else 2}f}"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def describe_label(value: float | None, classification: bool) -> str:
+    """A measured label as a chemist reads it: active/inactive, or the value; – when not measured."""
+    if value is None:
+        return "–"
+    return ("active" if value >= 0.5 else "inactive") if classification else f"{value:.2f}"
+
+
 def results(settings: Settings, result: Explanation, name: str) -> None:
     st.subheader("Predictions")
-    table = results_table(settings, result)
-    classification = "probability" in table
+    measured = measured_labels(settings, result)
+    classification = settings.panel.card["task_type"] == "classification"
+    if measured:
+        shown = ", ".join(f"{t} {describe_label(v, classification)}" for t, v in measured.items() if t in result.tasks)
+        st.info(f"**Measured**: this molecule is in the panel's training data. Its measured labels: {shown or 'none for the chosen tasks'}. "
+                "The predictions below were fitted to them; the measurement is what to trust.")
+    table = results_table(settings, result, measured)
     value_column = "probability" if classification else "prediction"
     chart, numbers = st.columns(2)
     colours = ["#c0392b" if c == "active" else "#7f8c8d" for c in table.get("call", ["inactive"] * len(table))]
     figure = go.Figure(go.Bar(x=table[value_column], y=table["task"], orientation="h", marker_color=colours,
                               hovertext=table["assay"], hovertemplate="%{hovertext}<br>%{x:.3f}<extra></extra>"))
-    if classification:
-        figure.add_vline(x=settings.threshold, line_dash="dash", line_color="#34495e")
-        figure.update_xaxes(range=[0, 1], title="probability")
+    if classification:  # each task's threshold, as a tick on its bar
+        figure.add_trace(go.Scatter(x=table["threshold"], y=table["task"], mode="markers", name="threshold",
+                                    marker=dict(symbol="line-ns-open", size=18, color="#34495e", line=dict(width=2)),
+                                    hovertemplate="threshold %{x:.3f}<extra></extra>"))
+        figure.update_xaxes(range=[0, 1], title="probability (tick: the task's call threshold)")
     else:
         figure.update_xaxes(title=", ".join(sorted(set(table["units"]))) or "prediction")
-    figure.update_layout(height=80 + 28 * len(table), margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
+    figure.update_layout(height=80 + 28 * len(table), margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"), showlegend=False)
     chart.plotly_chart(figure, width="stretch", key="results-chart")
     numbers.dataframe(
         table.drop(columns=["assay"]),
         hide_index=True,
         column_config={"probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0, max_value=1),
                        "prediction": st.column_config.NumberColumn(format="%.2f"),
+                       "threshold": st.column_config.NumberColumn(format="%.3f", help="Called active at or above this probability: the task's default "
+                                                                  "(maximum F1 on validation molecules) unless overridden in the sidebar"),
+                       "base rate": st.column_config.NumberColumn(format="%.3f", help="Fraction of actives among the training molecules measured in this assay"),
+                       "lift": st.column_config.NumberColumn(format="%.1f×", help="The probability over the base rate: how much likelier than a typical training molecule"),
+                       "approved-drug percentile": st.column_config.NumberColumn(format="%.0f", help="Percent of FDA-approved drugs (ClinTox) this model predicts lower"),
+                       "measured": st.column_config.TextColumn(help="The label measured for this molecule in the panel's training data"),
                        "test ROC-AUC": st.column_config.NumberColumn(format="%.3f", help="The model's ROC-AUC for this task on its test split"),
                        "test RMSE": st.column_config.NumberColumn(format="%.3f", help="The model's root-mean-square error on its test split, in the task's units"),
                        "members' range": st.column_config.TextColumn(help="An ensemble: the lowest and highest of its members' predictions")},
@@ -141,14 +177,8 @@ def applicability_domain(settings: Settings, result: Explanation) -> None:
     else:
         st.success(f"Within the training domain: nearest training molecule at Tanimoto similarity {best:.2f}.")
     classification = settings.panel.card["task_type"] == "classification"
-
-    def measured(value: float | None) -> str:
-        if value is None:
-            return "–"
-        return ("active" if value >= 0.5 else "inactive") if classification else f"{value:.2f}"
-
     rows = [{"training molecule": n.smiles, "similarity": round(n.similarity, 3),
-             **{t: measured(n.labels.get(t)) for t in result.tasks}} for n in neighbours]
+             **{t: describe_label(n.labels.get(t), classification) for t in result.tasks}} for n in neighbours]
     st.caption("Nearest training-set molecules (Morgan radius 2, 2048 bits) and their measured labels (–: not measured).")
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 

@@ -26,8 +26,7 @@ import numpy as np
 import torch
 
 from molapp.data.dataset import load_dataset
-from molapp.data.registry import split_path
-from molapp.data.splits import load_canonical_split, random_split, scaffold_split
+from molapp.data.splits import dataset_split
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, fit_coordinates, reduce_for_map
 from molapp.inference.predictor import Predictor, predict_and_embed
 from molapp.models.registry import explanation_kind, has_attention
@@ -55,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     graphs, labels, split, ids, smiles = [], [], [], [], []
     for name in names:
         data = load_dataset(name, args.data_dir, workers=args.workers, descriptors=predictor.descriptors)
-        path = split_path(name, card["split"], args.data_dir)
-        parts = load_canonical_split(path) if path else (random_split(len(data), seed=0) if card["split"] == "random" else scaffold_split(data.smiles))
+        parts, _ = dataset_split(name, card["split"], data.smiles, args.data_dir)
         part_of = {int(r): SPLITS.index(p) for p in SPLITS for r in getattr(parts, p)}
         columns = [predictor.tasks.index(t) for t in data.spec.tasks]
         usable = [k for k, (row, molecule) in enumerate(zip(data.rows, data.molecules)) if molecule.ok and int(row) in part_of]

@@ -11,6 +11,12 @@ command, valid and test metric and training time); `train_seconds` is their sum.
 applicability-domain index is the first member's (the members share the training set).
 With `--results-dir`, a summary `ensemble-<out's name>.json` goes there.
 Build the map afterwards (`python -m molapp.cli.build_map`).
+
+A deployment ensemble (members trained with `--split all`, on every labelled row) has no
+held-out molecules of its own: `--estimate` names ensembles of the same recipe on canonical
+splits (scaffold first: the split closest to new chemistry), whose figures become the card's
+`metrics` (with `estimate` saying whence) and whose test predictions, made through the
+deployment model's uncalibrated output, feed the Models page's curves.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from molapp.cli.train import flatten_metrics
@@ -26,16 +33,46 @@ from molapp.models.checkpoint import load_checkpoint, read_card, save_checkpoint
 from molapp.models.ensemble import Ensemble
 from molapp.models.registry import benchmark_name
 from molapp.training.calibration import calibrated_test_predictions
-from molapp.training.evaluate import checkpoint_groups
+from molapp.evaluation.provenance import provenance
+from molapp.evaluation.split_predictions import SplitPredictions
+from molapp.training.evaluate import checkpoint_groups, split_predictions
 from molapp.training.trainer import evaluate
 
 SAME = ["model", "dataset", "tasks", "task_type", "split", "featurizer", "config"]  # what every member must share
 
 
+RECIPE = ["model", "dataset", "tasks", "task_type", "featurizer", "config"]  # what a deployment model shares with its estimate
+RECIPE_HYPERPARAMETERS_EXCEPT = ("seed",)
+
+
 def member_summary(directory: Path, card: dict) -> dict:
-    return {"checkpoint": directory.name, "seed": card["seed"], "command": card["command"],
-            "valid": card["metrics"]["valid"]["mean"], "test": card["metrics"]["test"]["mean"],
+    scores = {part: card["metrics"][part]["mean"] for part in ("valid", "test") if part in card.get("metrics", {})}
+    return {"checkpoint": directory.name, "seed": card["seed"], "command": card["command"], **scores,
             "train_seconds": card["train_seconds"]}
+
+
+def deployment_estimate(card: dict, member_card: dict, estimates: list[Path], data_dir: str | None, workers: int) -> SplitPredictions:
+    """Give a deployment card the figures of its recipe's split ensembles (`card["metrics"]`
+    from the first, `card["estimate"]` per split); returns the first one's test predictions
+    through the deployment card's output transform (no calibration: a model trained on every
+    row has no molecules left to fit one on)."""
+    card["estimate"] = {}
+    held_out = None
+    for directory in estimates:
+        model, source = load_checkpoint(directory)
+        differing = [key for key in RECIPE if source.get(key) != member_card.get(key)]
+        ours, theirs = ({k: v for k, v in c["hyperparameters"].items() if k not in RECIPE_HYPERPARAMETERS_EXCEPT} for c in (member_card, source))
+        if differing or ours != theirs:
+            raise ValueError(f"{directory} is not the same recipe (differs in {', '.join(differing) or 'hyperparameters'})")
+        card["estimate"][source["split"]] = {"checkpoint": directory.name, "ensemble_size": source.get("ensemble_size", 1),
+                                             "command": source["command"], "valid": source["metrics"]["valid"]["mean"],
+                                             "test": source["metrics"]["test"]["mean"]}
+        if held_out is None:
+            card["metrics"] = source["metrics"]
+            card["metrics_from"] = (f"an estimate: the same recipe's {source['split']}-split ensemble ({directory.name}); "
+                                    "this model was trained on every labelled row, test rows included")
+            held_out = split_predictions(model, checkpoint_groups(source, data_dir, workers), "test", card)
+    return held_out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs and splits/ (default: $MOLAPP_DATA)")
     parser.add_argument("--results-dir", default=None, help="write ensemble-<out's name>.json here")
     parser.add_argument("--workers", type=int, default=1, help="processes for featurization")
+    parser.add_argument("--estimate", default="", help="deployment members (split all): comma-separated ensembles of the same recipe on canonical splits, scaffold first")
     args = parser.parse_args(argv)
 
+    start = time.time()
     directories = [Path(d.strip()) for d in args.members.split(",") if d.strip()]
     out = Path(args.out)
     if len(directories) < 2:
@@ -61,36 +100,54 @@ def main(argv: list[str] | None = None) -> int:
         if len({card["seed"] for card in cards}) < len(cards):
             raise ValueError("two members have the same seed: they are the same model")
         ensemble = Ensemble([load_checkpoint(d)[0] for d in directories]).eval()
-        groups = checkpoint_groups(cards[0], args.data_dir, args.workers)
+        deployment = cards[0]["split"] == "all"
+        estimates = [Path(d.strip()) for d in args.estimate.split(",") if d.strip()]
+        if deployment != bool(estimates):
+            raise ValueError("--estimate goes with deployment members (trained with --split all), and they need it: "
+                             "they have no held-out molecules of their own")
+        if not deployment:
+            groups = checkpoint_groups(cards[0], args.data_dir, args.workers)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    joint = len(groups) > 1
-    metrics = {part: flatten_metrics(evaluate(ensemble, groups, part, cards[0]), joint) for part in ("valid", "test")}
     members = [member_summary(d, c) for d, c in zip(directories, cards)]
     card = {key: value for key, value in cards[0].items() if key not in ("config", "epochs_run", "best_epoch", "calibration")}
     card |= {
         "command": "python -m molapp.cli.ensemble " + " ".join(argv if argv is not None else sys.argv[1:]),
         "seed": [c["seed"] for c in cards],
-        "metrics": metrics,
         "members": members,
         "train_seconds": round(sum(c["train_seconds"] for c in cards), 1),
     }
-    held_out = calibrated_test_predictions(ensemble, groups, card)  # calibrated on the members' mean logit
+    if deployment:
+        try:
+            held_out = deployment_estimate(card, cards[0], estimates, args.data_dir, args.workers)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        metrics = card["metrics"]
+    else:
+        joint = len(groups) > 1
+        metrics = card["metrics"] = {part: flatten_metrics(evaluate(ensemble, groups, part, cards[0]), joint) for part in ("valid", "test")}
+        held_out = calibrated_test_predictions(ensemble, groups, card)  # calibrated on the members' mean logit
     save_checkpoint(out, ensemble, card)
     for name in ("domain.safetensors", "domain.json"):
         shutil.copyfile(directories[0] / name, out / name)
     held_out.save(out)
     metric = card["metric"]
     for m in members:
-        print(f"  member seed {m['seed']}: test {metric} {m['test']:.4f}, valid {m['valid']:.4f}", file=sys.stderr)
-    print(f"wrote {out}: ensemble of {len(members)}, test {metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
+        scores = ", ".join(f"{part} {metric} {m[part]:.4f}" for part in ("test", "valid") if part in m) or "trained on every row"
+        print(f"  member seed {m['seed']}: {scores}", file=sys.stderr)
+    what = f"deployment ensemble of {len(members)}, estimated" if deployment else f"ensemble of {len(members)},"
+    print(f"wrote {out}: {what} test {metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
-        summary = {"benchmark": "ensemble", "checkpoint": out.name, "model": benchmark_name(cards[0]), "dataset": card["dataset"], "split": card["split"], "metric": metric,
-                   "command": card["command"], "members": members, "valid": metrics["valid"]["mean"], "test": metrics["test"]["mean"],
-                   "per_task": {t: v for t, v in metrics["test"].items() if t not in ("mean", "per_dataset")}}
-        path = Path(args.results_dir) / f"ensemble-{out.name}.json"
+        summary = {"benchmark": "deployment" if deployment else "ensemble", "checkpoint": out.name, "model": benchmark_name(cards[0]),
+                   "dataset": card["dataset"], "split": card["split"], "metric": metric, "members": members,
+                   "valid": metrics["valid"]["mean"], "test": metrics["test"]["mean"],
+                   "per_task": {t: v for t, v in metrics["test"].items() if t not in ("mean", "per_dataset")},
+                   **({"estimate": card["estimate"], "metrics_from": card["metrics_from"]} if deployment else {}),
+                   **provenance(time.time() - start, card["command"])}
+        path = Path(args.results_dir) / f"{summary['benchmark']}-{out.name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary, indent=2) + "\n")
     return 0

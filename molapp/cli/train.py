@@ -7,6 +7,11 @@ several) with the canonical split, and write a checkpoint directory.
         --split scaffold --out checkpoints/mt-graphmem-scaffold
     python -m molapp.train --dataset esol --model memgnn --split random \\
         --out checkpoints/memgnn-esol-random
+
+`--split all` trains on every labelled row (a deployment model) for a fixed number of
+epochs (`--no-early-stopping --max-epochs N`, fixed beforehand from the same recipe on the
+canonical splits): its card has no metrics of its own; `python -m molapp.cli.ensemble
+--estimate` gives the deployment ensemble the figures of the recipe's split models.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from molapp.data.splits import SPLIT_KINDS
+from molapp.evaluation.provenance import package_versions
 from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.inference.domain import FP_BITS, FP_RADIUS, DomainIndex
@@ -35,18 +42,11 @@ FIELD_CHOICES = {"positive_weighting": POSITIVE_WEIGHTINGS}  # TrainConfig field
 DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-domain index (keeps checkpoints a few MB)
 
 
-def package_versions() -> dict:
-    import rdkit
-    import torch_geometric
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "torch_geometric": torch_geometric.__version__, "rdkit": rdkit.__version__, "numpy": np.__version__}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m molapp.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", required=True, help="a dataset name, or a comma-separated list for joint training")
     parser.add_argument("--model", choices=list(MODEL_KINDS), default="graphmem")
-    parser.add_argument("--split", choices=["random", "scaffold"], default="scaffold")
+    parser.add_argument("--split", choices=list(SPLIT_KINDS), default="scaffold", help="a canonical split, or all: every labelled row (deployment)")
     parser.add_argument("--out", required=True, help="checkpoint directory to write")
     parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs (default: $MOLAPP_DATA)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("several datasets are joint training: use --model mt-graphmem")
     if args.descriptors and args.model not in ("graphmem", "mt-graphmem"):
         parser.error("--descriptors is for GraphMem (graphmem, mt-graphmem)")
+    if args.split == "all" and args.early_stopping:
+        parser.error("--split all has no validation rows to stop early on: add --no-early-stopping and a fixed --max-epochs")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    metrics = {part: flatten_metrics(result.metrics[part], len(groups) > 1) for part in ("valid", "test")}
+    metrics = {part: flatten_metrics(scores, len(groups) > 1) for part, scores in result.metrics.items()}
     train_smiles = [m.canonical_smiles for g in groups for m in g.train.molecules]
     train_labels = np.full((len(train_smiles), len(tasks)), np.nan, dtype=np.float32)
     offset = 0
@@ -118,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         "epochs_run": result.epochs,
         "best_epoch": result.best_epoch,
         "train_seconds": round(result.train_seconds, 1),
-        "trained_on": f"{platform.machine()} {device.type}, {torch.get_num_threads()} threads",
+        "trained_on": args.split,  # "all": every labelled row (deployment); else the split's train rows
+        "machine": f"{platform.machine()} {device.type}, {torch.get_num_threads()} threads",
         "trained_at": time.strftime("%Y-%m-%d"),
         "packages": package_versions(),
         "applicability_domain": {
@@ -129,9 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     if result.target_mean is not None:
         card["target_mean"], card["target_std"] = result.target_mean, result.target_std
-    held_out = calibrated_test_predictions(result.model, groups, card)
+    held_out = calibrated_test_predictions(result.model, groups, card) if "test" in metrics else None
     out = save_checkpoint(args.out, result.model, card)
     domain.save(out)
+    if held_out is None:
+        print(f"wrote {out}: trained on all {len(train_smiles)} labelled molecules for {result.epochs} epochs", file=sys.stderr)
+        return 0
     held_out.save(out)  # ROC and reliability on the Models page
     print(f"wrote {out}: test {card['metric']} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:

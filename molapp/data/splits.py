@@ -2,7 +2,9 @@
 
 Every reported figure uses the canonical files (`load_canonical_split`); the two
 generators exist for datasets without one and follow the same conventions (80/10/10;
-scaffold groups largest first into train, then valid, the rest test).
+scaffold groups largest first into train, then valid, the rest test). The split "all"
+puts every row in train: a deployment model learns from every labelled molecule, its
+figures come from the same recipe's split models (`dataset_split`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
+
+from molapp.data.registry import split_path
+
+SPLIT_KINDS = ("random", "scaffold", "all")
 
 
 @dataclass(frozen=True)
@@ -72,3 +78,18 @@ def scaffold_split(smiles: Sequence[str], fractions: tuple[float, float] = (0.8,
         else:
             test += group
     return Split("scaffold", sorted(train), sorted(valid), sorted(test), invalid)
+
+
+def dataset_split(name: str, kind: str, smiles: Sequence[str], data_dir: str | Path | None = None) -> tuple[Split, str]:
+    """The split `kind` of dataset `name` (whose SMILES column is `smiles`) and where it came
+    from: the canonical file when there is one, else generated the same way; "all": every
+    row in train."""
+    if kind not in SPLIT_KINDS:
+        raise ValueError(f"split {kind!r}: choose one of {', '.join(SPLIT_KINDS)}")
+    if kind == "all":
+        return Split("all", list(range(len(smiles))), [], [], []), "all rows (deployment)"
+    path = split_path(name, kind, data_dir)
+    if path is not None:
+        return load_canonical_split(path), f"canonical ({path.name})"
+    parts = random_split(len(smiles), seed=0) if kind == "random" else scaffold_split(smiles)
+    return parts, f"generated {kind} (no canonical file found)"

@@ -104,6 +104,25 @@ class DomainIndex:
             for i in order
         ]
 
+    @functools.cached_property
+    def _rows_by_smiles(self) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for i, smiles in enumerate(self.smiles):
+            rows.setdefault(smiles, []).append(i)
+        return rows
+
+    def measured(self, canonical_smiles: str) -> dict[str, float]:
+        """The labels measured for this exact (standardized, canonical) molecule in the
+        training set, {task: value}; the mean where it appears more than once (a duplicate
+        measured twice); empty when it is not in the index."""
+        rows = self._rows_by_smiles.get(canonical_smiles, [])
+        if not rows:
+            return {}
+        labels = self.labels[rows]
+        measured = ~np.isnan(labels)
+        means = np.nansum(labels, 0) / np.maximum(measured.sum(0), 1)
+        return {t: float(v) for t, v, seen in zip(self.tasks, means, measured.any(0)) if seen}
+
     def save(self, directory: Path) -> None:
         # float16 holds 0/1 labels exactly and regression labels to ~3 digits, at half the size
         save_file({"fingerprints": self.fingerprints, "labels": self.labels.astype(np.float16)}, str(directory / "domain.safetensors"))

@@ -6,8 +6,7 @@ from __future__ import annotations
 import sys
 
 from molapp.data.dataset import load_dataset
-from molapp.data.registry import split_path
-from molapp.data.splits import load_canonical_split, random_split, scaffold_split
+from molapp.data.splits import dataset_split
 from molapp.training.trainer import TaskGroup
 
 
@@ -15,13 +14,7 @@ def build_groups(names: list[str], split: str, data_dir: str | None, workers: in
     groups, tasks, split_sources = [], [], {}
     for name in names:
         data = load_dataset(name, data_dir, workers=workers, descriptors=descriptors)
-        path = split_path(name, split, data_dir)
-        if path is not None:
-            parts = load_canonical_split(path)
-            split_sources[name] = f"canonical ({path.name})"
-        else:
-            parts = random_split(len(data), seed=0) if split == "random" else scaffold_split(data.smiles)
-            split_sources[name] = f"generated {split} (no canonical file found)"
+        parts, split_sources[name] = dataset_split(name, split, data.smiles, data_dir)
         unusable = {int(r): m.error for r, m in zip(data.rows, data.molecules) if not m.ok}
         task_ids = list(range(len(tasks), len(tasks) + len(data.spec.tasks)))
         clash = set(tasks) & set(data.spec.tasks)

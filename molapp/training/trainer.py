@@ -6,7 +6,9 @@ list. A batch holds molecules of one group and queries only that group's tasks, 
 molecule is trained only on the assays it was measured in, and a dataset with one task
 costs one query per molecule. Classification: masked BCE with per-task positive
 weights (negatives/positives, its square root, or 1: `positive_weights`); regression: MSE on standardized targets. Adam, warm-up then cosine learning
-rate, early stopping on the validation metric, best weights kept.
+rate, early stopping on the validation metric, best weights kept. Without early stopping
+(`early_stopping=False`: a deployment recipe's fixed number of epochs, and the only way to
+train on split "all", which has no validation molecules) the last epoch's weights are kept.
 
 Memory networks (MemGNN, GMN) add the clustering loss the way the paper does (section
 3.4): batches train every parameter except the memory keys on the supervised loss; at
@@ -69,6 +71,7 @@ class TrainConfig:
     weight_decay: float = 1e-5
     max_epochs: int = 60
     patience: int = 12
+    early_stopping: bool = True  # False: train max_epochs and keep the last weights (a fixed recipe; split "all")
     warmup_epochs: int = 2
     positive_weighting: str = "balanced"  # classification: pos_weight = negatives/positives ("balanced"), its square root ("sqrt") or 1 ("unweighted")
     seed: int = 0
@@ -102,7 +105,7 @@ class TrainConfig:
                     query_layers=self.query_layers, dropout=self.dropout)
 
 
-_TRAINING_FIELDS = ("batch_size", "size_pools", "learning_rate", "weight_decay", "max_epochs", "patience", "warmup_epochs",
+_TRAINING_FIELDS = ("batch_size", "size_pools", "learning_rate", "weight_decay", "max_epochs", "patience", "early_stopping", "warmup_epochs",
                     "positive_weighting", "seed")
 _MEMORY_NETWORK_FIELDS = ("hidden", "dropout", "keys", "heads", "tau", "clustering_learning_rate", "clustering_molecules")
 _MODEL_FIELDS = {
@@ -134,7 +137,7 @@ class TaskGroup:
 @dataclass
 class TrainResult:
     model: torch.nn.Module
-    metrics: dict  # {"valid": {group: {task: v, "mean": v}}, "test": {...}}
+    metrics: dict  # {"valid": {group: {task: v, "mean": v}}, "test": {...}}; only the parts that have molecules
     epochs: int
     best_epoch: int
     train_seconds: float
@@ -248,6 +251,10 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
     set_seed(config.seed)
     start = time.time()
     metric = "roc_auc" if task_type == "classification" else "rmse"
+    scored_parts = [part for part in ("valid", "test") if any(len(getattr(g, part)) for g in groups)]
+    if config.early_stopping and "valid" not in scored_parts:
+        raise ValueError("there are no validation molecules to stop early on: train a fixed number of epochs "
+                         "(--no-early-stopping --max-epochs N)")
     model = build_model(kind, config.model_config(kind, atom_dim, bond_dim, num_relations, num_tasks)).to(device)
     if hasattr(model, "set_descriptor_scale") and model.config.descriptor_dim:
         model.set_descriptor_scale(torch.from_numpy(np.stack([m.graph.descriptors for g in groups for m in g.train.molecules])).to(device))
@@ -335,12 +342,12 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         clustering = ""
         if cluster_optimizer is not None:
             clustering = f"  clustering KL {clustering_phase(model, groups, config, cluster_optimizer, rng, device):.4f}"
-        valid = evaluate(model, groups, "valid", card_stub)
-        score = overall(valid)
-        improved = better(metric, score, best_score)
+        score = overall(evaluate(model, groups, "valid", card_stub)) if "valid" in scored_parts else math.nan
+        improved = better(metric, score, best_score) if config.early_stopping else True  # without early stopping the last epoch is kept
         if improved:
             best_score, best_epoch = score, epoch
-            best_state = copy.deepcopy(model.state_dict())
+            if config.early_stopping:
+                best_state = copy.deepcopy(model.state_dict())
         auxiliary_note = f"  aux {running_auxiliary / max(1, len(plan)):.4f} (β {kl_weight:.2f})" if running_auxiliary else ""
         tqdm.write(
             f"epoch {epoch:3d}  loss {running / max(1, len(plan)):.4f}{auxiliary_note}{clustering}  valid {metric} {score:.4f}"
@@ -351,11 +358,12 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         if epoch - best_epoch >= config.patience:
             break
 
-    if best_state is None:
-        raise ValueError(
-            f"no epoch gave a validation {metric}: the validation molecules can't be scored "
-            "(e.g. a classification task with only one class among them); choose another split"
-        )
-    model.load_state_dict(best_state)
-    metrics = {"valid": evaluate(model, groups, "valid", card_stub), "test": evaluate(model, groups, "test", card_stub)}
+    if config.early_stopping:
+        if best_state is None:
+            raise ValueError(
+                f"no epoch gave a validation {metric}: the validation molecules can't be scored "
+                "(e.g. a classification task with only one class among them); choose another split"
+            )
+        model.load_state_dict(best_state)
+    metrics = {part: evaluate(model, groups, part, card_stub) for part in scored_parts}
     return TrainResult(model.eval(), metrics, epochs_run, best_epoch, time.time() - start, target_mean, target_std, history)

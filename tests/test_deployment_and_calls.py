@@ -1,0 +1,133 @@
+"""Deployment models (trained on every labelled row, figures from the same recipe's split
+models) and calls (base rate, lift, default thresholds chosen on valid, approved-drug
+percentiles, measured labels)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from molapp.cli import calls as calls_cli
+from molapp.cli import ensemble as ensemble_cli
+from molapp.cli import train as train_cli
+from molapp.data.featurize import featurize_smiles
+from molapp.data.splits import dataset_split
+from molapp.inference.calls import TaskCalls, base_rates, max_f1_threshold
+from molapp.inference.domain import DomainIndex
+from molapp.models.checkpoint import read_card
+
+from .conftest import FIXTURES
+
+DATA = FIXTURES / "ladder"  # 60-row bbbp with its scaffold split, 40-row clintox (30 approved)
+RECIPE = ["--dataset", "bbbp", "--data-dir", str(DATA), "--model", "gcn", "--hidden", "16", "--max-epochs", "3",
+          "--no-early-stopping", "--threads", "1", "--workers", "1"]
+
+
+def _train(out, split: str, seed: int, *extra: str) -> int:
+    return train_cli.main([*RECIPE, "--split", split, "--seed", str(seed), "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    """A deployment ensemble of two members trained on every row, its scaffold-split estimate."""
+    root = tmp_path_factory.mktemp("deploy")
+    for seed in (0, 1):
+        assert _train(root / f"all{seed}", "all", seed) == 0
+        assert _train(root / f"scaffold{seed}", "scaffold", seed) == 0
+    assert ensemble_cli.main(["--members", f"{root / 'scaffold0'},{root / 'scaffold1'}", "--out", str(root / "estimate"),
+                              "--data-dir", str(DATA)]) == 0
+    assert ensemble_cli.main(["--members", f"{root / 'all0'},{root / 'all1'}", "--out", str(root / "deployment"), "--data-dir", str(DATA),
+                              "--estimate", str(root / "estimate"), "--results-dir", str(root / "results")]) == 0
+    return root
+
+
+def test_split_all_puts_every_row_in_train():
+    smiles = ["C", "CC", "CCC"]
+    parts, source = dataset_split("bbbp", "all", smiles, DATA)
+    assert (parts.train, parts.valid, parts.test) == ([0, 1, 2], [], []) and "all rows" in source
+    with pytest.raises(ValueError, match="split 'nonsense'"):
+        dataset_split("bbbp", "nonsense", smiles, DATA)
+
+
+def test_split_all_needs_a_fixed_number_of_epochs(tmp_path):
+    with pytest.raises(SystemExit):
+        train_cli.main(["--dataset", "bbbp", "--data-dir", str(DATA), "--model", "gcn", "--split", "all", "--out", str(tmp_path / "x")])
+
+
+def test_a_model_trained_on_every_row_runs_its_epochs_and_keeps_the_last(deployment):
+    card = read_card(deployment / "all0")
+    rows = sum(1 for _ in (DATA / "bbbp.csv").open()) - 1
+    assert card["split"] == card["trained_on"] == "all" and card["metrics"] == {}
+    assert card["epochs_run"] == card["best_epoch"] == 3 and card["hyperparameters"]["early_stopping"] is False
+    assert card["applicability_domain"]["training_molecules"] == card["sizes"]["bbbp"]["train"] > 0.9 * rows
+    split_card = read_card(deployment / "scaffold0")
+    assert split_card["trained_on"] == "scaffold" and split_card["best_epoch"] == 3  # without early stopping, the last epoch even on a split
+
+
+def test_deployment_ensemble_carries_its_recipes_split_figures(deployment):
+    card, estimate = read_card(deployment / "deployment"), read_card(deployment / "estimate")
+    assert card["split"] == "all" and card["ensemble_size"] == 2
+    assert card["metrics"] == estimate["metrics"] and "calibration" not in card
+    assert card["estimate"]["scaffold"]["test"] == estimate["metrics"]["test"]["mean"]
+    assert "every labelled row" in card["metrics_from"]
+    assert (deployment / "deployment" / "test_predictions.safetensors").exists()
+    record = json.loads((deployment / "results" / "deployment-deployment.json").read_text())
+    assert record["benchmark"] == "deployment" and record["estimate"] == card["estimate"]
+    assert record["command"].startswith("python -m molapp.cli.ensemble") and record["commit"] and record["packages"]["torch"]
+
+
+def test_deployment_refuses_a_missing_or_foreign_estimate(deployment, tmp_path):
+    members = f"{deployment / 'all0'},{deployment / 'all1'}"
+    assert ensemble_cli.main(["--members", members, "--out", str(tmp_path / "a"), "--data-dir", str(DATA)]) == 2
+    assert _train(tmp_path / "wider0", "scaffold", 0, "--hidden", "32") == 0
+    assert _train(tmp_path / "wider1", "scaffold", 1, "--hidden", "32") == 0
+    assert ensemble_cli.main(["--members", f"{tmp_path / 'wider0'},{tmp_path / 'wider1'}", "--out", str(tmp_path / "wider"),
+                              "--data-dir", str(DATA)]) == 0
+    assert ensemble_cli.main(["--members", members, "--out", str(tmp_path / "b"), "--data-dir", str(DATA),
+                              "--estimate", str(tmp_path / "wider")]) == 2
+
+
+def test_max_f1_threshold_picks_the_best_cut():
+    labels = np.array([1, 1, 0, 1, 0, 0, 0, np.nan])
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2, 0.1, 0.95])
+    # calling the top 2: F1 = 2·2/(2+3) = 0.8; top 4: 2·3/(4+3) = 0.857; the best cut is at 0.6
+    assert max_f1_threshold(labels, scores) == pytest.approx(0.6)
+    assert np.isnan(max_f1_threshold(np.array([0.0, 0.0]), np.array([0.1, 0.2])))
+    tied = max_f1_threshold(np.array([1.0, 0.0, 0.0]), np.array([0.5, 0.5, 0.1]))
+    assert tied == pytest.approx(0.5)  # tied scores get the same call
+
+
+def test_percentile_lift_and_base_rate():
+    approved = np.sort(np.array([[0.1, 1.0], [0.2, 2.0], [0.3, 3.0], [0.4, 4.0]], dtype=np.float32), axis=0)
+    calls = TaskCalls(["a", "b"], np.array([0.1, np.nan]), np.array([0.25, np.nan]), approved, "test", 4)
+    values = np.array([[0.05, 5.0], [0.3, 2.5], [np.nan, 1.0]], dtype=np.float32)
+    percentile = calls.percentile(values, ["a", "b"])
+    np.testing.assert_allclose(percentile[:2], [[0.0, 100.0], [62.5, 50.0]])  # 0.3 ties one of four: 2 below + half of one
+    assert np.isnan(percentile[2, 0]) and percentile[2, 1] == pytest.approx(12.5)
+    np.testing.assert_allclose(calls.lift(values[:2, :1], ["a"]), [[0.5], [3.0]], rtol=1e-6)
+    assert calls.default_threshold("a") == 0.25 and calls.default_threshold("b") == 0.5
+    np.testing.assert_allclose(base_rates(np.array([[1, np.nan], [0, 1], [0, np.nan], [1, 0]], dtype=np.float32)), [0.5, 0.5])
+
+
+def test_calls_cli_on_a_deployment_model(deployment):
+    directory = deployment / "deployment"
+    with pytest.raises(SystemExit):  # split all has no validation molecules: it needs --valid-from
+        calls_cli.main(["--checkpoint", str(directory), "--data-dir", str(DATA)])
+    assert calls_cli.main(["--checkpoint", str(directory), "--data-dir", str(DATA), "--valid-from", str(deployment / "estimate")]) == 0
+    calls = TaskCalls.load(directory)
+    labels = DomainIndex.load(directory).labels[:, 0]
+    assert calls.base_rate[0] == pytest.approx(np.nanmean(labels))
+    approved = pd.read_csv(DATA / "clintox.csv").query("FDA_APPROVED == 1")["smiles"].tolist()
+    scoreable = sum(m.ok for m in featurize_smiles(approved))  # a few approved drugs (dummy atoms, metals) can't be scored
+    assert 0 < calls.threshold[0] < 1 and calls.approved_count == scoreable and calls.approved.shape == (scoreable, 1)
+    assert np.all(np.diff(calls.approved[:, 0]) >= 0) and calls.threshold_source == "the validation molecules of estimate"
+
+
+def test_measured_labels_of_a_training_molecule():
+    index = DomainIndex.build(["CCO", "c1ccccc1", "CCO"], np.array([[1, np.nan], [0, 1], [0, np.nan]], dtype=np.float32), ["a", "b"])
+    assert index.measured("CCO") == {"a": 0.5}  # measured twice: the mean
+    assert index.measured("c1ccccc1") == {"a": 0.0, "b": 1.0}
+    assert index.measured("CCN") == {}
