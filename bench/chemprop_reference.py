@@ -10,7 +10,7 @@ CSV with a `split` column (train / val / test, the split file's parts; rows the 
 marks invalid are left out), runs `chemprop train` with its defaults (`dmpnn`) or with
 RDKit's 200 normalized 2D descriptors as ADMET-AI does (`rdkit`:
 `--molecule-featurizers v1_rdkit_2d_normalized --no-descriptor-scaling`), predicts the
-test rows with `chemprop predict`, and scores them with molapp's own per-task ROC-AUC / RMSE
+valid and test rows with `chemprop predict` (its checkpoint of the best validation loss, `best.pt`), and scores them with molapp's own per-task ROC-AUC / RMSE
 (`molapp.training.metrics.per_task_metrics`). One results file per run:
 bench/results/chemprop-<variant>-<dataset>-<split>-seed<k>.json, with its provenance.
 """
@@ -79,21 +79,27 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     table, tasks, task_type = split_table(args.dataset, args.split, args.data_dir)
     table.to_csv(work / "data.csv", index=False)
-    test = table[table["split"] == "test"]
-    test[["smiles"]].to_csv(work / "test.csv", index=False)
 
     train_command = [str(CHEMPROP), "train", "--data-path", str(work / "data.csv"), "--task-type", task_type,
                      "--smiles-columns", "smiles", "--target-columns", *tasks, "--splits-column", "split",
                      "--output-dir", str(work / "model"), "--pytorch-seed", str(args.seed), "--data-seed", str(args.seed),
                      "--num-workers", "0", *VARIANTS[args.variant]]
-    subprocess.run(train_command, check=True)
-    model = sorted((work / "model").rglob("best*.pt"))[0]
-    predict_command = [str(CHEMPROP), "predict", "--test-path", str(work / "test.csv"), "--smiles-columns", "smiles",
-                       "--model-paths", str(model), "--preds-path", str(work / "test_predictions.csv"),
-                       "--num-workers", "0", *VARIANTS[args.variant]]
-    subprocess.run(predict_command, check=True)
-    predictions = pd.read_csv(work / "test_predictions.csv")[tasks].to_numpy(dtype=np.float64)
-    scores = per_task_metrics(test[tasks].to_numpy(dtype=np.float64), predictions, tasks, task_type)
+    trained = sorted((work / "model").rglob("best.pt"))
+    if not trained:  # a finished run is scored again, not retrained
+        subprocess.run(train_command, check=True)
+        trained = sorted((work / "model").rglob("best.pt"))
+    train_seconds = time.time() - start
+    scores, predict_commands = {}, []
+    for part, split_name in (("valid", "val"), ("test", "test")):
+        rows = table[table["split"] == split_name]
+        rows[["smiles"]].to_csv(work / f"{part}.csv", index=False)
+        command = [str(CHEMPROP), "predict", "--test-path", str(work / f"{part}.csv"), "--smiles-columns", "smiles",
+                   "--model-paths", str(trained[0]), "--preds-path", str(work / f"{part}_predictions.csv"),
+                   "--num-workers", "0", *VARIANTS[args.variant]]
+        subprocess.run(command, check=True)
+        predicted = pd.read_csv(work / f"{part}_predictions.csv")[tasks].to_numpy(dtype=np.float64)
+        scores[part] = per_task_metrics(rows[tasks].to_numpy(dtype=np.float64), predicted, tasks, task_type)
+        predict_commands.append(" ".join(command))
 
     record = {
         "model": BENCHMARK_NAMES[args.variant],
@@ -101,17 +107,19 @@ def main(argv: list[str] | None = None) -> int:
         "split": args.split,
         "seed": args.seed,
         "metric": "roc_auc" if task_type == "classification" else "rmse",
-        "test": scores["mean"],
-        "per_task": {t: v for t, v in scores.items() if t != "mean"},
+        "test": scores["test"]["mean"],
+        "per_task": {t: v for t, v in scores["test"].items() if t != "mean"},
+        "valid": scores["valid"]["mean"],
+        "train_seconds": round(train_seconds, 1),
         "rows": {part: int((table["split"] == part).sum()) for part in ("train", "val", "test")},
-        "chemprop_commands": [" ".join(train_command), " ".join(predict_command)],
+        "chemprop_commands": [" ".join(train_command), *predict_commands],
         **provenance(time.time() - start),
     }
     record["packages"]["chemprop"] = chemprop_version()
     out = Path(args.results_dir) / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{name}: test {record['metric']} {scores['mean']:.4f} ({record['wall_seconds']:.0f} s) → {out}", file=sys.stderr)
+    print(f"{name}: test {record['metric']} {record['test']:.4f}, valid {record['valid']:.4f} ({record['wall_seconds']:.0f} s) → {out}", file=sys.stderr)
     return 0
 
 

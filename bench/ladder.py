@@ -132,7 +132,7 @@ def record_for(run: Run, data: Split3, tasks: list[str], task_type: str, split_s
         "sizes": {"train": len(data.x_train), "valid": len(data.x_valid), "test": len(data.x_test)},
         "hyperparameters": result.hyperparameters,
         "notes": result.notes,
-        "trained_on": f"{platform.machine()} cpu, 1 thread",
+        "machine": f"{platform.machine()} cpu, 1 thread",
         "trained_at": time.strftime("%Y-%m-%d"),
     }
 

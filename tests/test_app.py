@@ -169,3 +169,27 @@ def test_transfer_panel_shows_the_task_dependency_heatmap(app):
     table = app.dataframe[-1].value
     assert len(table) == len(app.sidebar.multiselect[0].value) and table["own weight"].between(0, 1).all()
     assert len(app.get("plotly_chart")) >= 1
+
+
+def test_predictions_come_with_base_rate_lift_calls_and_measured_labels(app):
+    """Bisphenol A is in the Tox21 training data, measured active on NR-ER: the page says so,
+    and its probability, low in absolute terms (2–12 % of Tox21 molecules are active), is
+    called at the task's own threshold rather than at 0.5."""
+    assert not app.exception
+    table = results_frame(app).set_index("task")
+    assert {"threshold", "base rate", "lift", "approved-drug percentile", "measured"} <= set(table.columns)
+    assert table.loc["NR-ER", "measured"] == "active"
+    assert any("Measured" in i.value and "NR-ER active" in i.value for i in app.info)
+    assert (table["threshold"] < 0.5).all()  # every Tox21 task's max-F1 threshold sits below 0.5
+    assert ((table["probability"] >= table["threshold"]) == (table["call"] == "active")).all()
+    np.testing.assert_allclose(table["lift"], table["probability"] / table["base rate"], rtol=1e-4)
+    assert table["approved-drug percentile"].between(0, 100).all()
+    assert table.loc["NR-ER", "call"] == "active"
+
+
+def test_one_threshold_overrides_the_per_task_calls(app):
+    app.sidebar.toggle(key=state.THRESHOLD_OVERRIDE).set_value(True).run()
+    app.sidebar.slider(key=state.THRESHOLD).set_value(0.99).run()
+    assert not app.exception
+    table = results_frame(app)
+    assert (table["threshold"] == 0.99).all() and (table["call"] == "inactive").all()

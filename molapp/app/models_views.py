@@ -45,7 +45,7 @@ def leaderboard(panel: Panel) -> None:
     left, right = st.columns(2)
     dataset = left.selectbox("Dataset", datasets, index=datasets.index(home) if home in datasets else 0,
                              format_func=lambda d: DATASET_TITLES.get(d, (d,))[0], key=state.MODELS_DATASET)
-    split = right.radio("Split", ["scaffold", "random"], index=0 if panel.card["split"] == "scaffold" else 1,
+    split = right.radio("Split", ["scaffold", "random"], index=1 if panel.card["split"] == "random" else 0,
                         horizontal=True, key=state.MODELS_SPLIT)
     table = leaderboard_table(results, dataset, split)
     metric = METRIC_NAMES[metric_of(results, dataset)]
@@ -96,7 +96,8 @@ def overview() -> None:
             "training time (min)": round(card["train_seconds"] / 60, 1),
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.caption("Figures are on the canonical MoleculeNet splits; `bench/reproduce.py --evaluate` re-scores them.")
+    st.caption("Figures are on the canonical MoleculeNet splits; `bench/reproduce.py --evaluate` re-scores them. A deployment panel "
+               "(trained on every labelled row) shows its recipe's scaffold-split ensemble's figures, as an estimate.")
 
 
 def card(panel: Panel) -> None:
@@ -112,19 +113,32 @@ def card(panel: Panel) -> None:
     sizes = card.get("sizes", {})
     data = "; ".join(f"{name}: {s['train']} train, {s['valid']} valid, {s['test']} test" for name, s in sizes.items())
     source = f"**Data** {data} ({card['split']} split, {', '.join(card.get('split_source', {}).values()) or 'canonical'})."
+    machine = card.get("machine", "CPU")
+    if panel.is_deployment:
+        estimate(card)
     if "members" in card:  # an ensemble: each member's own training run
         st.markdown(f"{source}  \n**Ensemble** of {len(card['members'])} members trained with different seeds "
-                    f"({card['train_seconds'] / 60:.0f} min in all on {card.get('trained_on', 'CPU')}), combined with `{card['command']}`.")
-        st.dataframe(pd.DataFrame(card["members"])[["seed", "test", "valid", "train_seconds", "command"]], hide_index=True,
+                    f"({card['train_seconds'] / 60:.0f} min in all on {machine}), combined with `{card['command']}`.")
+        shown = [c for c in ("seed", "test", "valid", "train_seconds", "command") if c in card["members"][0]]
+        st.dataframe(pd.DataFrame(card["members"])[shown], hide_index=True,
                      column_config={"test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
     else:
         st.markdown(f"{source}  \n**Trained** with `{card['command']}` in {card['train_seconds'] / 60:.0f} min on "
-                    f"{card.get('trained_on', 'CPU')}; best epoch {card.get('best_epoch')} of {card.get('epochs_run')}.")
+                    f"{machine}; best epoch {card.get('best_epoch')} of {card.get('epochs_run')}.")
     with st.expander("Hyper-parameters and architecture"):
         st.json({"architecture": architecture_summary(card), "hyperparameters": card.get("hyperparameters", {}),
                  "config": card.get("config", {})})
     with st.expander("Full card (card.json)"):
         st.json(card)
+
+
+def estimate(card: dict) -> None:
+    """A deployment model's figures are its recipe's, measured on canonical splits: say so, with each split's."""
+    st.info(f"**Deployment model**: trained on every labelled row with a recipe fixed beforehand on the canonical splits. "
+            f"The figures here are {card['metrics_from']}.")
+    st.dataframe(pd.DataFrame([{"split": split, "ensemble of": e["ensemble_size"], "test": e["test"], "valid": e["valid"], "command": e["command"]}
+                               for split, e in card["estimate"].items()]), hide_index=True,
+                 column_config={"test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
 
 
 @st.cache_data(show_spinner=False)

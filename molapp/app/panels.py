@@ -48,9 +48,18 @@ class Panel:
             model += f" ensemble of {card['ensemble_size']}"
         if isinstance(card["dataset"], str):
             name, noun = DATASET_TITLES.get(card["dataset"], (card["dataset"], "tasks"))
-            return f"{name} — {count} {noun} ({model}, {card['split']} split)"
+            return f"{name} — {count} {noun} ({model}, {self.trained_on})"
         names = ", ".join(DATASET_TITLES.get(d, (d,))[0] for d in card["dataset"])
-        return f"Joint panel — {count} tasks from {names} ({model}, {card['split']} split)"
+        return f"Joint panel — {count} tasks from {names} ({model}, {self.trained_on})"
+
+    @property
+    def is_deployment(self) -> bool:
+        """Trained on every labelled row; its figures are its recipe's split models'."""
+        return self.card["split"] == "all"
+
+    @property
+    def trained_on(self) -> str:
+        return "deployment: all labelled rows" if self.is_deployment else f"{self.card['split']} split"
 
     def task_label(self, task: str) -> str:
         return self.card.get("task_labels", {}).get(task, task)
@@ -65,8 +74,11 @@ class Panel:
         return None if value is None or value != value else float(value)
 
 
+SPLIT_ORDER = {"all": 0, "scaffold": 1, "random": 2}  # deployment panels first: the ones to predict with
+
+
 def list_panels(directory: Path | None = None) -> list[Panel]:
-    """Shipped checkpoints, single-dataset panels first."""
+    """Shipped checkpoints, single-dataset panels first, deployment panels before split models."""
     directory = directory or checkpoint_dir()
     panels = [Panel(p.parent, json.loads(p.read_text())) for p in sorted(directory.glob("*/card.json"))]
-    return sorted(panels, key=lambda p: (not isinstance(p.card["dataset"], str), p.card["split"] != "scaffold", p.path.name))
+    return sorted(panels, key=lambda p: (not isinstance(p.card["dataset"], str), SPLIT_ORDER.get(p.card["split"], 3), p.path.name))

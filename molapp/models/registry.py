@@ -37,11 +37,14 @@ def reads_descriptors(card: dict) -> bool:
 
 def benchmark_name(card: dict) -> str:
     """The model's name in bench/results and the ladder: the card's kind, with
-    "-descriptors" when it also reads descriptors (a different model from the paper's) and
+    "-descriptors" when it also reads descriptors (a different model from the paper's),
     "-sqrt" or "-unweighted" when trained with positive weights other than the default
-    balanced ones (`molapp.training.trainer.positive_weights`)."""
-    weighting = card.get("hyperparameters", {}).get("positive_weighting", "balanced")
-    return card["model"] + ("-descriptors" if reads_descriptors(card) else "") + ("" if weighting == "balanced" else f"-{weighting}")
+    balanced ones (`molapp.training.trainer.positive_weights`), and "-fixedN" when trained a
+    fixed N epochs without early stopping (a deployment recipe's split models)."""
+    hyperparameters = card.get("hyperparameters", {})
+    weighting = hyperparameters.get("positive_weighting", "balanced")
+    fixed = "" if hyperparameters.get("early_stopping", True) else f"-fixed{hyperparameters['max_epochs']}"
+    return card["model"] + ("-descriptors" if reads_descriptors(card) else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
 
 
 def cpu_batch_size(kind: str, num_queries: int) -> int:
