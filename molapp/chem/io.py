@@ -29,6 +29,9 @@ ID_COLUMN_NAMES = ("id", "name", "compound_id", "mol_id")
 # RDKit's sanitization failures, in the words `standardize` uses for the same failures in a SMILES.
 _SANITIZE_PROBLEMS = {"AtomValenceException": "valence error", "KekulizeException": "aromaticity error (cannot kekulize)"}
 
+# What makes a spreadsheet read a text cell as a formula (OWASP: CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 Source = str | Path | IO[bytes]  # a file name, or an open binary stream (an upload)
 
 
@@ -224,6 +227,19 @@ def read_molecules(
     if name.endswith((".sdf", ".sd")):
         return read_sdf(path, id_column)
     return read_smiles_file(path)
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A CSV cell a spreadsheet opens as text, never runs: text starting with =, +, -, @,
+    tab or CR gets a leading ' (OWASP's advice). Numbers, and text that is only a number
+    (-1.23), stay as they are. Every CSV export (the predict CLI, Triage) writes through this."""
+    if not isinstance(cell, str) or not cell.startswith(_FORMULA_STARTS):
+        return cell
+    try:
+        float(cell)
+    except ValueError:
+        return "'" + cell
+    return cell
 
 
 def write_sdf(frame: pd.DataFrame, smiles_column: str = "canonical_smiles", id_column: str = "id") -> str:
