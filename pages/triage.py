@@ -8,7 +8,7 @@ from molapp.app.sidebar import render_sidebar
 settings = render_sidebar()
 st.title("Triage")
 st.caption("Upload a CSV or SDF, or paste SMILES: every row comes back scored or flagged with its reason.")
-chosen = views.molecules_input()
+chosen = views.molecules_input(settings)
 if chosen is None:
     st.stop()
 rows, digest = chosen

@@ -16,6 +16,7 @@ TRIAGE_SOURCE = "molapp.triage.source"  # "Upload CSV" | "Upload SDF" | "Paste S
 TRIAGE_SMILES_COLUMN = "molapp.triage.smiles_column"  # of the uploaded CSV
 TRIAGE_ID_COLUMN = "molapp.triage.id_column"
 TRIAGE_PASTE = "molapp.triage.paste"  # the pasted list
+TRIAGE_UPLOAD = "molapp.triage.upload"  # {"key": (file id, kind, columns), "rows": rows read, "digest": ...}
 TRIAGE_RESULT = "molapp.triage.result"  # {"key": (checkpoint, input digest), "table": scored DataFrame}
 TRIAGE_VIEW = "molapp.triage.view"  # the filtered, ranked rows on screen (the Map page places them)
 MAP_COLOUR = "molapp.map.colour"  # what colours the reference points
