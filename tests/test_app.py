@@ -169,3 +169,18 @@ def test_transfer_panel_shows_the_task_dependency_heatmap(app):
     table = app.dataframe[-1].value
     assert len(table) == len(app.sidebar.multiselect[0].value) and table["own weight"].between(0, 1).all()
     assert len(app.get("plotly_chart")) >= 1
+
+
+def test_models_page_leaderboard_follows_a_panel_changed_on_the_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page("pages/models.py").run()
+    assert at.selectbox(key=state.MODELS_DATASET).value == "tox21"
+    choose_panel(at, "ESOL", "MemGNN")  # on the Models page itself
+    assert not at.exception
+    assert at.selectbox(key=state.MODELS_DATASET).value == "esol" and at.radio(key=state.MODELS_SPLIT).value == "random"
+    assert "test RMSE" in at.dataframe[0].value.columns
+    at.radio(key=state.MODELS_SPLIT).set_value("scaffold").run()  # a choice on the page stays while the panel does
+    assert at.radio(key=state.MODELS_SPLIT).value == "scaffold" and at.selectbox(key=state.MODELS_DATASET).value == "esol"
+    at.switch_page("pages/predict.py").run()
+    at.switch_page("pages/models.py").run()  # back on the page: still the panel's dataset
+    assert at.selectbox(key=state.MODELS_DATASET).value == "esol" and not at.exception

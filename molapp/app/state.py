@@ -22,6 +22,7 @@ TRIAGE_VIEW = "molapp.triage.view"  # the filtered, ranked rows on screen (the M
 MAP_COLOUR = "molapp.map.colour"  # what colours the reference points
 MAP_TASK = "molapp.map.task"  # the task whose labels/predictions colour the map
 MAP_COMPARE = "molapp.map.compare"  # a second checkpoint's map beside the first
+MODELS_BOARD_PANEL = "molapp.models.board_panel"  # the panel the leaderboard's choices were started from
 MODELS_DATASET = "molapp.models.dataset"  # the leaderboard's dataset
 MODELS_SPLIT = "molapp.models.split"  # the leaderboard's split
 MODELS_TASK = "molapp.models.task"  # the task whose reliability is plotted
