@@ -184,3 +184,22 @@ def test_models_page_leaderboard_follows_a_panel_changed_on_the_page():
     at.switch_page("pages/predict.py").run()
     at.switch_page("pages/models.py").run()  # back on the page: still the panel's dataset
     assert at.selectbox(key=state.MODELS_DATASET).value == "esol" and not at.exception
+
+
+@pytest.mark.parametrize("page, block", [("pages/models.py", "molapp.app.models_views.overview"),
+                                         ("pages/predict.py", "molapp.app.views.results"),
+                                         ("pages/triage.py", "molapp.app.triage_views.molecules_input"),
+                                         ("pages/map.py", "molapp.app.map_views.panel_map")])
+def test_an_unexpected_error_is_a_short_message_with_an_id_and_a_logged_traceback(monkeypatch, caplog, page, block):
+    def broken(*_, **__):
+        raise RuntimeError("internal detail /srv/secret/path")
+
+    monkeypatch.setattr(block, broken)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page(page).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("Something went wrong (error id ") and "secret" not in message
+    error_id = message.split("error id ")[1].split(")")[0]
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info and "internal detail" in str(logged[0].exc_info[1])
