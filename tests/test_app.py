@@ -203,3 +203,13 @@ def test_an_unexpected_error_is_a_short_message_with_an_id_and_a_logged_tracebac
     error_id = message.split("error id ")[1].split(")")[0]
     logged = [r for r in caplog.records if error_id in r.getMessage()]
     assert len(logged) == 1 and logged[0].exc_info and "internal detail" in str(logged[0].exc_info[1])
+
+
+def test_server_configuration_and_input_bounds(app):
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"  # watching .venv overflowed inotify
+    assert config["server"]["maxUploadSize"] == 50 and config["client"]["toolbarMode"] == "viewer"
+    assert config["client"]["showErrorDetails"] == "none"
+    assert app.text_input(key=state.SMILES_TEXT).max_chars == 2000

@@ -25,6 +25,7 @@ from molapp.models.registry import explanation_kind, reads_descriptors
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
 INPUT_MODES = ["Paste SMILES", "Draw", "Examples"]
+MAX_SMILES_CHARS = 2000  # far beyond any molecule the models take (250 heavy atoms); bounds the work one box can ask
 
 
 def molecule_input() -> tuple[str, str]:
@@ -33,7 +34,8 @@ def molecule_input() -> tuple[str, str]:
     current_name, current_smiles = st.session_state.get(state.MOLECULE, (EXAMPLES[0].name, EXAMPLES[0].smiles))
     mode = st.radio("Input", INPUT_MODES, horizontal=True, key=state.INPUT_MODE, label_visibility="collapsed")
     if mode == "Paste SMILES":
-        text = st.text_input("SMILES", value=current_smiles, key=state.SMILES_TEXT, placeholder="e.g. CC(=O)Oc1ccccc1C(=O)O")
+        text = st.text_input("SMILES", value=current_smiles, key=state.SMILES_TEXT, placeholder="e.g. CC(=O)Oc1ccccc1C(=O)O",
+                             max_chars=MAX_SMILES_CHARS)
         chosen = (current_name if text == current_smiles else "pasted", text)
     elif mode == "Draw":
         st.caption("Draw or edit the structure, then press **Apply**.")
