@@ -18,7 +18,7 @@ from molapp.app.panels import MODEL_TITLES, ROOT
 from molapp.app.sidebar import Settings
 from molapp.explain.explanation import DescriptorReading, Explanation, explain, explain_descriptors
 from molapp.explain.clusters import atom_label, clusters as find_clusters, functional_groups
-from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer_molblock,
+from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer,
                                    molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
 from molapp.models.registry import explanation_kind, reads_descriptors
@@ -178,6 +178,16 @@ def _whose(settings: Settings) -> str:
     return "the ensemble's first member's prediction was" if settings.panel.card.get("ensemble_size", 1) > 1 else "the predictions above were"
 
 
+def viewer_3d(result: Explanation, spheres: list[dict], height: int) -> None:
+    """The molecule's 3D conformer with a sphere per heavy atom, or why there is none
+    (embedding failed, or took longer than the per-molecule limit)."""
+    made = conformer(result.canonical_smiles)
+    if made.molblock:
+        st.iframe(viewer_html(made.molblock, spheres, three_dmol_url(ROOT)), height=height)
+    else:
+        st.info(made.skipped + ".")
+
+
 def attention(settings: Settings, result: Explanation) -> None:
     st.subheader("Why: where GraphMem looked")
     descriptors = (f" The controller also started from {settings.panel.card['config']['descriptor_dim']} whole-molecule RDKit "
@@ -205,11 +215,7 @@ def attention(settings: Settings, result: Explanation) -> None:
         st.dataframe(top_atoms(result, weights), hide_index=True)
     with viewer:
         st.markdown(f"**3D — {task}, {step}** (sphere colour and size: attention)")
-        molblock = conformer_molblock(result.canonical_smiles)
-        if molblock:
-            st.iframe(viewer_html(molblock, attention_spheres(weights), three_dmol_url(ROOT)), height=360)
-        else:
-            st.info("RDKit could not embed a 3D conformer for this molecule.")
+        viewer_3d(result, attention_spheres(weights), height=360)
     if reads_descriptors(settings.panel.card):
         descriptor_reading(settings, result, task)
 
@@ -275,16 +281,12 @@ def clusters(settings: Settings, result: Explanation) -> None:
     table = cluster_table(result, assignment, found_groups)
     groups = sum(1 for g in found_groups if len(g.atoms) >= 2)
     exact = int((table["is exactly"] != "–").sum())
-    molblock = conformer_molblock(result.canonical_smiles)
     picture, viewer = st.columns(2)
     picture.markdown("**2D** (atom numbers as in the table)")
     picture.image(clusters_svg(result.mol, assignment), width=420)
     with viewer:
         st.markdown("**3D — the same clusters** (sphere colour: cluster; opacity: assignment strength)")
-        if molblock:
-            st.iframe(viewer_html(molblock, cluster_spheres(assignment), three_dmol_url(ROOT)), height=320)
-        else:
-            st.info("RDKit could not embed a 3D conformer for this molecule.")
+        viewer_3d(result, cluster_spheres(assignment), height=320)
     st.markdown(f"**{len(table)} clusters** of {assignment.shape[1]} keys used · {exact} of them exactly a functional group "
                 f"· {groups} multi-atom groups in the molecule (RDKit SMARTS)")
     st.dataframe(

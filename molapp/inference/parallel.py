@@ -21,6 +21,14 @@ worker_state: dict = {}  # set in each worker by `ordered_parallel`'s initialize
 SERVER_SAFE = "forkserver"  # the start method for workers started from a multi-threaded process
 
 
+def server_safe_context() -> mp.context.BaseContext:
+    """The multiprocessing context for work started from the app's threads: a fork server
+    that imported what the workers run once, so each worker starts in milliseconds."""
+    context = mp.get_context(SERVER_SAFE)
+    context.set_forkserver_preload(["molapp.inference.triage", "molapp.explain.depict"])
+    return context
+
+
 def _start_worker(state: dict) -> None:
     torch.set_num_threads(1)
     worker_state.update(state)
@@ -31,9 +39,7 @@ def ordered_parallel(function: Callable, chunks: Iterable[list], workers: int, s
     """(chunk, function(chunk)) in input order, computed by `workers` processes started by
     `start_method` whose `worker_state` holds `state`, with at most workers + 2 chunks in
     flight so memory stays bounded however long the input."""
-    context = mp.get_context(start_method)
-    if start_method == SERVER_SAFE:
-        context.set_forkserver_preload(["molapp.inference.triage"])  # imported once, in the server, not per worker
+    context = server_safe_context() if start_method == SERVER_SAFE else mp.get_context(start_method)
     with context.Pool(workers, _start_worker, (state or {},)) as pool:
         pending: list = []
         for chunk in chunks:
