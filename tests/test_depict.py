@@ -35,3 +35,19 @@ def test_the_page_says_when_the_3d_view_was_skipped(monkeypatch):
     monkeypatch.setattr("molapp.app.views.conformer", lambda smiles: Conformer("", "3D view skipped: took longer than 5 s"))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
     assert not at.exception and "3D view skipped: took longer than 5 s." in [i.value for i in at.info]
+
+
+def test_the_3dmol_script_is_pinned_by_its_hash():
+    import base64
+    import hashlib
+
+    from molapp.explain.depict import THREE_DMOL_CDN, THREE_DMOL_INTEGRITY, viewer_html
+
+    from .conftest import ROOT
+
+    html = viewer_html(conformer("CCO").molblock, [], THREE_DMOL_CDN)
+    tag = f'<script src="{THREE_DMOL_CDN}" integrity="{THREE_DMOL_INTEGRITY}" crossorigin="anonymous"></script>'
+    assert html.index(tag) < html.index("$3Dmol.createViewer")  # loaded (and checked) before py3Dmol would load it unchecked
+    local = ROOT / "static" / "3Dmol-min.js"  # the npm package's file, as `make` installs it
+    if local.exists():
+        assert THREE_DMOL_INTEGRITY == "sha384-" + base64.b64encode(hashlib.sha384(local.read_bytes()).digest()).decode()

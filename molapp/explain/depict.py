@@ -26,6 +26,9 @@ CLUSTER_PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E
                    "#4E79A7", "#59A14F", "#B07AA1", "#FF9DA7", "#9C755F", "#EDC948", "#76B7B2", "#E15759"]
 THREE_DMOL_LOCAL = "app/static/3Dmol-min.js"  # served by Streamlit's static file serving
 THREE_DMOL_CDN = "https://cdn.jsdelivr.net/npm/3dmol@2.5.5/build/3Dmol-min.js"
+# Subresource integrity of build/3Dmol-min.js in the npm package 3dmol@2.5.5 (the file both
+# URLs serve): the browser refuses a CDN copy that was changed. Another version needs its hash.
+THREE_DMOL_INTEGRITY = "sha384-OsczYbldvrHgslr9fFp/i4GiLSeuw9l+QIlv99ITw8soOwXcoGeflFMLg+CU/X1d"
 
 
 def colour(value: float) -> tuple[float, float, float]:
@@ -221,8 +224,11 @@ def viewer_html(molblock: str, spheres: list[dict], js_url: str, width: int = 46
     for index, sphere in enumerate(spheres):
         view.addStyle({"index": index}, {"sphere": sphere})
     view.zoomTo()
-    html = view._make_html()
-    return f"<html><body style='margin:0'>{html}</body></html>" if "<html" not in html else html
+    # 3Dmol.js loaded here, with its hash checked; the promise py3Dmol's own loader waits on
+    # is then already there, so it loads nothing itself (its loader has no integrity check).
+    loader = (f'<script src="{js_url}" integrity="{THREE_DMOL_INTEGRITY}" crossorigin="anonymous"></script>'
+              "<script>var $3Dmolpromise = Promise.resolve();</script>")
+    return f"<html><body style='margin:0'>{loader}{view._make_html()}</body></html>"
 
 
 @functools.lru_cache(maxsize=8192)
