@@ -20,7 +20,7 @@ from molapp.models.ensemble import Ensemble
 from molapp.models.registry import MODEL_KINDS, build_model, reads_descriptors
 
 # The card fields loading a model needs, and the JSON type each must have.
-REQUIRED_FIELDS = {"model": str, "featurizer": str, "tasks": list, "task_type": str, "config": dict}
+REQUIRED_FIELDS = {"model": str, "featurizer": str, "tasks": list, "config": dict}
 _JSON_NAMES = {str: "string", list: "array", dict: "object", int: "number", float: "number", bool: "boolean"}
 
 
