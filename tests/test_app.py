@@ -193,3 +193,47 @@ def test_one_threshold_overrides_the_per_task_calls(app):
     assert not app.exception
     table = results_frame(app)
     assert (table["threshold"] == 0.99).all() and (table["call"] == "inactive").all()
+
+
+def test_models_page_leaderboard_follows_a_panel_changed_on_the_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page("pages/models.py").run()
+    assert at.selectbox(key=state.MODELS_DATASET).value == "tox21"
+    choose_panel(at, "ESOL", "MemGNN")  # on the Models page itself
+    assert not at.exception
+    assert at.selectbox(key=state.MODELS_DATASET).value == "esol" and at.radio(key=state.MODELS_SPLIT).value == "random"
+    assert "test RMSE" in at.dataframe[0].value.columns
+    at.radio(key=state.MODELS_SPLIT).set_value("scaffold").run()  # a choice on the page stays while the panel does
+    assert at.radio(key=state.MODELS_SPLIT).value == "scaffold" and at.selectbox(key=state.MODELS_DATASET).value == "esol"
+    at.switch_page("pages/predict.py").run()
+    at.switch_page("pages/models.py").run()  # back on the page: still the panel's dataset
+    assert at.selectbox(key=state.MODELS_DATASET).value == "esol" and not at.exception
+
+
+@pytest.mark.parametrize("page, block", [("pages/models.py", "molapp.app.models_views.overview"),
+                                         ("pages/predict.py", "molapp.app.views.results"),
+                                         ("pages/triage.py", "molapp.app.triage_views.molecules_input"),
+                                         ("pages/map.py", "molapp.app.map_views.panel_map")])
+def test_an_unexpected_error_is_a_short_message_with_an_id_and_a_logged_traceback(monkeypatch, caplog, page, block):
+    def broken(*_, **__):
+        raise RuntimeError("internal detail /srv/secret/path")
+
+    monkeypatch.setattr(block, broken)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page(page).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("Something went wrong (error id ") and "secret" not in message
+    error_id = message.split("error id ")[1].split(")")[0]
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info and "internal detail" in str(logged[0].exc_info[1])
+
+
+def test_server_configuration_and_input_bounds(app):
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"  # watching .venv overflowed inotify
+    assert config["server"]["maxUploadSize"] == 50 and config["client"]["toolbarMode"] == "viewer"
+    assert config["client"]["showErrorDetails"] == "none"
+    assert app.text_input(key=state.SMILES_TEXT).max_chars == 2000

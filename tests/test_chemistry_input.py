@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rdkit import Chem
 
 from molapp.chem.io import read_csv, read_molecules, read_sdf, read_smiles_file
 from molapp.chem.standardize import standardize
@@ -74,13 +75,13 @@ def test_csv_reader_uses_named_columns(tmp_path):
 
 def test_sdf_reader_flags_unreadable_record():
     rows = list(read_sdf(FIXTURES / "three_with_bad.sdf", id_property="CMPD"))
-    assert [r.id for r in rows] == ["id-ethanol", "2", "id-phenol"]
-    assert rows[1].error == "unreadable SDF record 2" and rows[0].smiles == "CCO"
+    assert [r.id for r in rows] == ["id-ethanol", "broken", "id-phenol"]  # the title line names a broken record
+    assert rows[1].error.startswith("SDF record 2: not a molblock RDKit can read") and rows[0].smiles == "CCO"
 
 
 def test_reader_dispatch(tmp_path):
     assert [r.smiles for r in read_molecules(FIXTURES / "bad_rows.smi")][0] == "CCO"
-    assert [r.id for r in read_molecules(FIXTURES / "three_with_bad.sdf")] == ["ethanol", "2", "phenol"]
+    assert [r.id for r in read_molecules(FIXTURES / "three_with_bad.sdf")] == ["ethanol", "broken", "phenol"]
     with pytest.raises(FileNotFoundError):
         read_molecules(tmp_path / "missing.smi")
 
@@ -112,3 +113,67 @@ def test_a_featurizer_failure_flags_only_its_row(monkeypatch):
     assert molecules[1].error == "could not featurize: simulated RDKit failure" and molecules[1].canonical_smiles == "CCS"
     assert molecules[2].error and "could not featurize" not in molecules[2].error
     assert molecules[3].graph.num_atoms == 6
+
+
+def _molblock(smiles: str, name: str, v3000: bool = False) -> str:
+    mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    mol.SetProp("_Name", name)
+    return Chem.MolToV3KMolBlock(mol, kekulize=False) if v3000 else Chem.MolToMolBlock(mol, kekulize=False)
+
+
+def test_every_sdf_record_comes_back_at_its_position_with_its_reason(tmp_path):
+    """Broken records (no `M  END`, empty, a malformed property block, garbage, bad
+    chemistry) never swallow the next record: one row per record, numbered by position."""
+    good = {name: _molblock(smiles, name) for name, smiles in
+            [("ethanol", "CCO"), ("phenol", "Oc1ccccc1"), ("benzene", "c1ccccc1"), ("acetone", "CC(C)=O"), ("urea", "NC(N)=O")]}
+    no_end = _molblock("CCN", "no_end").replace("M  END\n", "")
+    malformed_properties = _molblock("CCCl", "bad_props") + ">  CMPD without brackets\nx\ngarbage\n"
+    records = [
+        good["ethanol"] + ">  <CMPD>\nid-ethanol\n\n", no_end, good["phenol"], "", good["benzene"], malformed_properties,
+        good["acetone"], "garbage\n  x\n\nnot a counts line\nM  END\n", good["urea"],
+        _molblock("CN(C)(C)(C)C", "pentavalent"), _molblock("c1cccc1", "kekule"), _molblock("CC(=O)O", "acetic_v3000", v3000=True),
+    ]
+    path = tmp_path / "mixed.sdf"
+    path.write_text("".join(r + "$$$$\n" for r in records))
+    rows = list(read_sdf(path, id_property="CMPD"))
+    assert [r.row for r in rows] == list(range(len(records)))
+    assert [r.id for r in rows] == ["id-ethanol", "no_end", "phenol", "4", "benzene", "bad_props", "acetone", "garbage", "urea",
+                                   "pentavalent", "kekule", "acetic_v3000"]
+    ok = {r.id: r.smiles for r in rows if not r.error}
+    assert ok == {"id-ethanol": "CCO", "phenol": "Oc1ccccc1", "benzene": "c1ccccc1", "bad_props": "CCCl", "acetone": "CC(C)=O",
+                  "urea": "NC(N)=O", "acetic_v3000": "CC(=O)O"}
+    errors = {r.id: r.error for r in rows if r.error}
+    assert errors["no_end"] == "SDF record 2: no 'M  END' line"
+    assert errors["4"] == "SDF record 4: empty record"
+    assert errors["garbage"].startswith("SDF record 8: not a molblock RDKit can read")
+    assert errors["pentavalent"].startswith("SDF record 10: valence error: Explicit valence for atom # 1 N")
+    assert errors["kekule"].startswith("SDF record 11: aromaticity error (cannot kekulize)")
+
+
+def test_smiles_file_rows_end_only_at_newlines(tmp_path):
+    """A lone carriage return inside a line does not start a row; \\r\\n does end one."""
+    path = tmp_path / "in.smi"
+    path.write_bytes(b"CCO ethanol\r\nCCN amine\rnote\nc1ccccc1 benzene\n")
+    rows = list(read_smiles_file(path))
+    assert [(r.row, r.smiles) for r in rows] == [(0, "CCO"), (1, "CCN"), (2, "c1ccccc1")]
+    assert [r.id for r in rows] == ["ethanol", "amine\rnote", "benzene"]
+
+
+def test_a_blank_csv_line_is_an_empty_row(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("smiles,id\nCCO,a\n\nc1ccccc1,c\n")
+    rows = list(read_csv(path, id_column="id"))
+    assert [(r.row, r.smiles) for r in rows] == [(0, "CCO"), (1, ""), (2, "c1ccccc1")]
+    assert featurize_smiles([rows[1].smiles])[0].error == "empty SMILES"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"), (b"\x00\x01\x02binary\x00", "binary"), (b"CCO ethanol\n\xff\xfe bad\n", "not UTF-8"),
+])
+def test_unreadable_input_files_are_refused_with_a_reason(tmp_path, content, message):
+    for suffix in (".smi", ".csv", ".sdf"):
+        path = tmp_path / f"in{suffix}"
+        path.write_bytes(content if suffix != ".csv" else b"smiles\n" + content if content else b"")
+        with pytest.raises(ValueError, match=message) as raised:
+            list(read_molecules(path))
+        assert str(path) in str(raised.value)

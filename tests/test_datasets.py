@@ -78,3 +78,31 @@ def test_train_cli_reports_missing_data_without_a_trace(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: bace.csv not found") and "Traceback" not in err
     assert train_cli.main(["--dataset", "nosuch", "--out", str(tmp_path / "ck")]) == 2
+
+
+def _serve(monkeypatch, content: bytes) -> None:
+    import io
+    import urllib.request
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: io.BytesIO(content))
+
+
+def test_a_download_is_checked_against_its_sha256(monkeypatch, tmp_path):
+    from molapp.data.registry import csv_path
+
+    _serve(monkeypatch, b"smiles,measured log solubility in mols per litre\nCCO,1.0\n")  # not the published file
+    with pytest.raises(ValueError, match="SHA-256") as raised:
+        csv_path("esol", tmp_path)
+    assert "delaney-processed.csv" in str(raised.value) and list(tmp_path.iterdir()) == []  # nothing half-trusted left
+
+
+@needs_shared_data
+@pytest.mark.parametrize("name", ["esol", "tox21"])  # tox21 comes gzipped: the check is on the file as stored
+def test_the_published_file_passes_its_check(monkeypatch, tmp_path, name):
+    import gzip
+
+    from molapp.data.registry import csv_path, get_spec
+
+    published = (shared_data_dir() / "moleculenet" / get_spec(name).filename).read_bytes()
+    _serve(monkeypatch, gzip.compress(published) if get_spec(name).url.endswith(".gz") else published)
+    assert csv_path(name, tmp_path).read_bytes() == published

@@ -128,3 +128,14 @@ def test_joint_panel_map_colours_by_source_dataset():
     panel = at.sidebar.selectbox(key=state.PANEL)
     panel.set_value(next(o for o in panel.options if o.startswith("ESOL") and "(MemGNN," in o)).run()
     assert not at.exception and "dataset" not in at.selectbox(key=state.MAP_COLOUR).options
+
+
+def test_a_selection_says_not_measured_as_hovering_does():
+    from molapp.app.map_views import selected_legends, selected_table
+
+    labels = np.array([[np.nan], [1.0]], np.float32)
+    reference = EmbeddingMap(np.zeros((2, 2), np.float32), np.zeros((2, 4), np.float32), labels, np.array([[0.2], [0.9]], np.float32),
+                             np.zeros(2, np.int64), ["a", "b"], ["C", "CC"], ["task"], None, "tiny")
+    table = selected_table(reference, [0, 1], "task")
+    assert table["measured task"].tolist() == ["not measured", "1.00"]
+    assert selected_legends(reference, [0, 1], "task") == ["a · not measured · predicted 0.20", "b · measured 1.00 · predicted 0.90"]

@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from rdkit import Chem
 from streamlit.testing.v1 import AppTest
 
@@ -152,7 +153,7 @@ def test_more_than_the_limit_points_to_the_cli():
     at.radio(key=state.TRIAGE_SOURCE).set_value("Paste SMILES").run()
     at.text_area(key=state.TRIAGE_PASTE).input("CCO\n" * 100_001).run()
     assert not at.exception and len(at.button) == 0
-    assert "100,001 molecules" in at.error[0].value and "molapp.predict" in at.error[0].value
+    assert "more than 100,000 molecules" in at.error[0].value and "molapp.predict" in at.error[0].value
 
 
 def test_a_molecule_whose_descriptors_fail_keeps_its_row():
@@ -178,3 +179,101 @@ def test_an_ensemble_panel_ranks_by_its_members_disagreement():
     ranked = at.dataframe[0].value
     spread = ranked[column].dropna().to_numpy()
     assert not at.exception and len(spread) == 7 and (np.diff(spread) <= 0).all() and (spread > 0).all()
+
+
+def test_scoring_leaves_the_process_torch_threads_alone_and_never_forks_the_server(monkeypatch):
+    """Triage runs inside a multi-threaded server: its workers start from a clean process
+    (never fork), and it sets no process-wide torch threads another session would inherit."""
+    from molapp.inference import parallel
+
+    checkpoint = CHECKPOINTS / "graphmem-tox21-scaffold"
+    predictor = Predictor.load(checkpoint, "cpu")
+    methods, threads = [], []
+    real = parallel.mp.get_context
+    monkeypatch.setattr(parallel.mp, "get_context", lambda method: methods.append(method) or real(method))
+    before = torch.get_num_threads()
+    table = score(predictor, DomainIndex.load(checkpoint), list(read_csv(CSV)), workers=2, chunk_size=4,
+                  progress=lambda *_: threads.append(torch.get_num_threads()))
+    assert len(table) == 10 and methods and "fork" not in methods
+    assert set(threads) == {before}
+
+
+def test_the_csv_export_neutralizes_formulas():
+    from molapp.app.triage_views import csv_text
+
+    frame = pd.DataFrame({"id": ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "ok"], "smiles": ["CCO", "-C", "CC"], "value": [-1.23, 0.5, 2.0]})
+    written = pd.read_csv(io.StringIO(csv_text(frame)), dtype=str)
+    assert written["id"].tolist() == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "ok"]
+    assert written["smiles"].tolist() == ["CCO", "'-C", "CC"] and written["value"].tolist() == ["-1.23", "0.5", "2.0"]
+
+
+def test_an_upload_name_is_not_read_as_markdown():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/triage.py").run()
+    at.file_uploader[0].set_value(("**bold** [link](http://evil.example).csv", b"", "text/csv")).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "\\*\\*bold\\*\\*" in message and "\\[link\\]" in message
+
+
+def test_an_upload_is_read_once_and_stops_at_the_limit(monkeypatch):
+    from molapp.app import triage_views
+
+    reads = []
+    real = triage_views.read_csv
+    monkeypatch.setattr(triage_views, "read_csv", lambda *a, **k: reads.append(1) or real(*a, **k))
+    monkeypatch.setattr(triage_views, "TRIAGE_LIMIT", 6)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/triage.py").run()
+    at.file_uploader[0].set_value(("candidates.csv", CSV.read_bytes(), "text/csv")).run()
+    assert not at.exception and len(at.button) == 0
+    assert "more than 6 molecules" in at.error[0].value and "molapp.predict" in at.error[0].value
+    at.run()
+    at.run()
+    assert len(reads) == 1  # parsed once for this upload, not on every rerun
+
+
+def test_an_sdf_upload_keeps_every_record_at_its_position():
+    records = [Chem.MolToMolBlock(Chem.MolFromSmiles(s)) for s in ("CCO", "c1ccccc1")]
+    data = (records[0] + "$$$$\n" + "garbage\n\n\nM  END\n$$$$\n" + records[1] + "$$$$\n").encode()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/triage.py").run()
+    at.radio(key=state.TRIAGE_SOURCE).set_value("Upload SDF").run()
+    at.file_uploader[0].set_value(("three.sdf", data, "chemical/x-mdl-sdfile")).run()
+    at.button[0].click().run()
+    table = at.session_state[state.TRIAGE_RESULT]["table"]
+    assert not at.exception and table["row"].tolist() == [0, 1, 2]
+    assert table["status"].tolist() == ["ok", "error", "ok"] and table["error"][1].startswith("SDF record 2")
+
+
+def test_scoring_waits_for_a_free_slot_and_says_so(monkeypatch):
+    """The server runs at most SCORING_SLOTS scoring jobs at once; the next one waits,
+    with a message on its page, and starts when a slot frees."""
+    import threading
+
+    from molapp.app import resources
+
+    shown = []
+
+    class Notice:
+        def empty(self) -> None:
+            shown.append("cleared")
+
+    monkeypatch.setattr(resources.st, "info", lambda text, **_: shown.append(text) or Notice())
+    for _ in range(resources.SCORING_SLOTS):
+        assert resources._scoring.acquire(blocking=False)
+    entered = threading.Event()
+
+    def job() -> None:
+        with resources.scoring_slot():
+            entered.set()
+
+    waiting = threading.Thread(target=job)
+    waiting.start()
+    try:
+        assert not entered.wait(0.5) and "Waiting for a free slot" in shown[0]
+    finally:
+        for _ in range(resources.SCORING_SLOTS):
+            resources._scoring.release()
+    waiting.join(5)
+    assert entered.is_set() and shown[-1] == "cleared"

@@ -59,7 +59,9 @@ def user_molecules() -> list[tuple[str, str]]:
 def _place(checkpoint: str, names: tuple[str, ...], smiles: tuple[str, ...], view: str) -> Placed:
     predictor = resources.predictor(checkpoint)
     reference = resources.embedding_map(checkpoint, view)
-    molecules = featurize_smiles(list(smiles), workers=2 if len(smiles) > 256 else 1, descriptors=predictor.descriptors)
+    # In this thread: at most PLACED_LIMIT molecules (well under a second of RDKit), and the
+    # server's threads must not fork worker processes.
+    molecules = featurize_smiles(list(smiles), descriptors=predictor.descriptors)
     keep = [i for i, m in enumerate(molecules) if m.ok]
     if not keep:
         return Placed([], [], np.zeros((0, 2)), np.zeros((0, len(predictor.tasks))))
@@ -126,7 +128,7 @@ def figure(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshol
             marker=dict(size=5, color=values[measured], colorscale="Viridis" if not classification else "RdYlBu_r",
                         cmin=0 if classification else None, cmax=1 if classification else None,
                         colorbar=dict(title=dict(text=title, side="right"), thickness=12)),
-            customdata=custom[measured], text=[f"{what}: {v:.2f}" for v in values[measured]], hovertemplate=hover, showlegend=False))
+            customdata=custom[measured], text=[f"{what}: {label_text(v)}" for v in values[measured]], hovertemplate=hover, showlegend=False))
     if placed is not None and len(placed.names):
         fig.add_trace(go.Scatter(
             x=placed.coordinates[:, 0], y=placed.coordinates[:, 1], mode="markers+text" if len(placed.names) <= 12 else "markers",
@@ -158,23 +160,41 @@ def describe(panel: Panel, reference: EmbeddingMap) -> str:
             f"(openTSNE, perplexity {reference.perplexity:g}). Stars: your molecules, placed with openTSNE's transform.")
 
 
+def label_text(value: float) -> str:
+    """A label or prediction as the map's hover shows it: two decimals, or "not measured"."""
+    return "not measured" if np.isnan(value) else f"{value:.2f}"
+
+
+def selected_table(reference: EmbeddingMap, selected: list[int], task: str) -> pd.DataFrame:
+    k = reference.tasks.index(task)
+    return pd.DataFrame({
+        "id": [reference.ids[i] for i in selected],
+        "smiles": [reference.smiles[i] for i in selected],
+        "split": [SPLITS[reference.split[i]] for i in selected],
+        f"measured {task}": [label_text(reference.labels[i, k]) for i in selected],
+        f"predicted {task}": [reference.predictions[i, k] for i in selected],
+    })
+
+
+def selected_legends(reference: EmbeddingMap, selected: list[int], task: str) -> list[str]:
+    k = reference.tasks.index(task)
+
+    def measured(value: float) -> str:
+        return label_text(value) if np.isnan(value) else f"measured {label_text(value)}"
+
+    return [f"{reference.ids[i]} · {measured(reference.labels[i, k])} · predicted {label_text(reference.predictions[i, k])}"
+            for i in selected]
+
+
 def selection(panel: Panel, reference: EmbeddingMap, selected: list[int], task: str, count: int = 12) -> None:
     if not selected:
         st.caption("Select points on the map (lasso or box; click for one) to see their structures, labels and predictions here.")
         return
     st.subheader(f"{len(selected)} selected")
-    k = reference.tasks.index(task)
-    table = pd.DataFrame({
-        "id": [reference.ids[i] for i in selected],
-        "smiles": [reference.smiles[i] for i in selected],
-        "split": [SPLITS[reference.split[i]] for i in selected],
-        f"measured {task}": [reference.labels[i, k] for i in selected],
-        f"predicted {task}": [reference.predictions[i, k] for i in selected],
-    })
     shown = selected[:count]
-    legends = [f"{reference.ids[i]} · measured {reference.labels[i, k]:.2f} · predicted {reference.predictions[i, k]:.2f}" for i in shown]
-    st.image(grid_svg([reference.smiles[i] for i in shown], legends), width="stretch")
-    st.dataframe(table, hide_index=True, column_config={f"predicted {task}": st.column_config.NumberColumn(format="%.3f")})
+    st.image(grid_svg([reference.smiles[i] for i in shown], selected_legends(reference, shown, task)), width="stretch")
+    st.dataframe(selected_table(reference, selected, task), hide_index=True,
+                 column_config={f"predicted {task}": st.column_config.NumberColumn(format="%.3f")})
 
 
 def comparison_choices(panel: Panel, reference: EmbeddingMap) -> list[Panel]:

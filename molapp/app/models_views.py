@@ -42,11 +42,16 @@ def leaderboard(panel: Panel) -> None:
         return
     datasets = sorted(results["dataset"].unique(), key=lambda d: list(DATASET_TITLES).index(d) if d in DATASET_TITLES else 99)
     home = panel.card["dataset"] if isinstance(panel.card["dataset"], str) else panel.card["dataset"][0]
+    if st.session_state.get(state.MODELS_BOARD_PANEL) != panel.path.name or state.MODELS_DATASET not in st.session_state:
+        # A new panel (or a return to the page, which dropped the widgets' values) starts the
+        # leaderboard on the panel's dataset and split: the widgets would otherwise keep the
+        # previous panel's (a Tox21 leaderboard above an ESOL card).
+        st.session_state[state.MODELS_BOARD_PANEL] = panel.path.name
+        st.session_state[state.MODELS_DATASET] = home if home in datasets else datasets[0]
+        st.session_state[state.MODELS_SPLIT] = "random" if panel.card["split"] == "random" else "scaffold"  # a deployment panel's estimate is its scaffold split
     left, right = st.columns(2)
-    dataset = left.selectbox("Dataset", datasets, index=datasets.index(home) if home in datasets else 0,
-                             format_func=lambda d: DATASET_TITLES.get(d, (d,))[0], key=state.MODELS_DATASET)
-    split = right.radio("Split", ["scaffold", "random"], index=1 if panel.card["split"] == "random" else 0,
-                        horizontal=True, key=state.MODELS_SPLIT)
+    dataset = left.selectbox("Dataset", datasets, format_func=lambda d: DATASET_TITLES.get(d, (d,))[0], key=state.MODELS_DATASET)
+    split = right.radio("Split", ["scaffold", "random"], horizontal=True, key=state.MODELS_SPLIT)
     table = leaderboard_table(results, dataset, split)
     metric = METRIC_NAMES[metric_of(results, dataset)]
     if table.empty:

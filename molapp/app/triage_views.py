@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
+import itertools
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from molapp.app import resources, state
 from molapp.app.sidebar import Settings
 from molapp.chem.druglikeness import PROPERTIES
-from molapp.chem.io import InputRow, read_sdf, write_sdf
+from molapp.app.text import escape_markdown
+from molapp.chem.io import (ID_COLUMN_NAMES, SMILES_COLUMN_NAMES, InputRow, csv_columns, guess_column, read_csv, read_sdf,
+                            spreadsheet_safe, write_sdf)
 from molapp.explain.depict import grid_svg, thumbnail_url
 from molapp.inference.predictor import spread_column
 from molapp.inference.triage import DOMAIN_COLUMN, TRIAGE_LIMIT, rows_from_smiles_text, score
@@ -31,72 +34,83 @@ def _digest(*parts: bytes | str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _guess(columns: list[str], names: tuple[str, ...]) -> int | None:
-    lowered = [c.lower() for c in columns]
-    return next((lowered.index(n) for n in names if n in lowered), None)
+def too_many(settings: Settings) -> None:
+    st.error(f"This input has more than {TRIAGE_LIMIT:,} molecules, the most the app scores. Use the predict CLI: "
+             f"`python -m molapp.predict --checkpoint {settings.panel.path.relative_to(settings.panel.path.parents[1])} "
+             "--input FILE --output predictions.csv` (streams millions of rows).")
 
 
-def molecules_input() -> tuple[list[InputRow], str] | None:
-    """The molecules to triage and a digest of the input (for caching), or None."""
+def _upload_rows(upload: UploadedFile, kind: str, smiles_column: str = "", id_column: str | None = None) -> tuple[list[InputRow], str]:
+    """The upload's rows, read as a stream that stops one row past TRIAGE_LIMIT (a huge file
+    is never parsed whole), once per upload and column choice: reruns (every filter click)
+    take them from the session. A file that cannot be read raises a ValueError saying why."""
+    key = (upload.file_id, kind, smiles_column, id_column)
+    cached = st.session_state.get(state.TRIAGE_UPLOAD)
+    if cached is None or cached["key"] != key:
+        source = io.BytesIO(upload.getvalue())
+        rows = read_csv(source, smiles_column, id_column) if kind == "csv" else read_sdf(source)
+        cached = {"key": key, "rows": list(itertools.islice(rows, TRIAGE_LIMIT + 1)),
+                  "digest": _digest(kind, upload.getvalue(), smiles_column, id_column or "")}
+        st.session_state[state.TRIAGE_UPLOAD] = cached
+    return cached["rows"], cached["digest"]
+
+
+def _csv_choice(upload: UploadedFile) -> tuple[str, str | None]:
+    """The SMILES and ID columns, guessed from the header as the predict CLI guesses them."""
+    columns = csv_columns(io.BytesIO(upload.getvalue()))
+    left, right = st.columns(2)
+    smiles_guess = guess_column(columns, SMILES_COLUMN_NAMES)
+    smiles_column = left.selectbox("SMILES column", columns, index=columns.index(smiles_guess) if smiles_guess else 0,
+                                   key=state.TRIAGE_SMILES_COLUMN)
+    options = [NO_ID, *columns]
+    id_column = right.selectbox("ID column", options, index=options.index(guess_column(columns, ID_COLUMN_NAMES) or NO_ID),
+                                key=state.TRIAGE_ID_COLUMN)
+    return smiles_column, None if id_column == NO_ID else id_column
+
+
+def molecules_input(settings: Settings) -> tuple[list[InputRow], str] | None:
+    """The molecules to triage and a digest of the input (for caching), or None (nothing
+    given, unreadable, or more than TRIAGE_LIMIT: the page says which)."""
     source = st.radio("Input", SOURCES, horizontal=True, key=state.TRIAGE_SOURCE, label_visibility="collapsed")
     if source == "Paste SMILES":
         text = st.text_area("SMILES, one per line (an ID may follow after a space)", key=state.TRIAGE_PASTE, height=160,
                             placeholder="CC(=O)Oc1ccccc1C(=O)O aspirin\nCn1cnc2c1c(=O)n(C)c(=O)n2C caffeine")
-        rows = rows_from_smiles_text(text)
-        return (rows, _digest("paste", text)) if rows else None
-    if source == "Upload CSV":
-        upload = st.file_uploader("CSV file", type=["csv"])
+        chosen = (rows_from_smiles_text(text), _digest("paste", text))
+    else:
+        kind = "csv" if source == "Upload CSV" else "sdf"
+        upload = st.file_uploader(f"{kind.upper()} file", type=["csv"] if kind == "csv" else ["sdf", "sd"])
         if upload is None:
             return None
-        data = upload.getvalue()
         try:
-            frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            st.error(f"Cannot read **{upload.name}** as CSV: {exc}")
+            chosen = _upload_rows(upload, kind, *_csv_choice(upload)) if kind == "csv" else _upload_rows(upload, kind)
+        except ValueError as exc:
+            st.error(f"Cannot read **{escape_markdown(upload.name)}** as {kind.upper()}: {escape_markdown(str(exc))}")
             return None
-        columns = list(frame.columns)
-        left, right = st.columns(2)
-        smiles_column = left.selectbox("SMILES column", columns, index=_guess(columns, ("smiles", "canonical_smiles", "smi")) or 0,
-                                     key=state.TRIAGE_SMILES_COLUMN)
-        id_guess = _guess(columns, ("id", "name", "compound_id", "mol_id"))
-        id_column = right.selectbox("ID column", [NO_ID, *columns], index=0 if id_guess is None else 1 + id_guess,
-                                 key=state.TRIAGE_ID_COLUMN)
-        ids = frame[id_column].tolist() if id_column != NO_ID else [str(i + 1) for i in range(len(frame))]
-        rows = [InputRow(i, str(ident), str(smiles)) for i, (ident, smiles) in enumerate(zip(ids, frame[smiles_column].tolist()))]
-        return rows, _digest("csv", data, smiles_column, id_column)
-    upload = st.file_uploader("SDF file", type=["sdf", "sd"])
-    if upload is None:
+    if len(chosen[0]) > TRIAGE_LIMIT:
+        too_many(settings)
         return None
-    data = upload.getvalue()
-    with tempfile.NamedTemporaryFile(suffix=".sdf") as handle:
-        handle.write(data)
-        handle.flush()
-        rows = list(read_sdf(handle.name))
-    return rows, _digest("sdf", data)
+    return chosen if chosen[0] else None
 
 
 def scored(settings: Settings, rows: list[InputRow], digest: str) -> pd.DataFrame | None:
     """The scored table for these rows and this checkpoint: from the session when already
-    scored (a filter change never re-scores), else after the user presses Score."""
+    scored (a filter change never re-scores), else after the user presses Score (waiting
+    for one of the server's scoring slots when every slot is busy)."""
     key = (str(settings.panel.path), digest)
     cached = st.session_state.get(state.TRIAGE_RESULT)
     if cached and cached["key"] == key:
         return cached["table"]
-    if len(rows) > TRIAGE_LIMIT:
-        st.error(f"{len(rows):,} molecules is more than the app scores ({TRIAGE_LIMIT:,}). Use the predict CLI: "
-                 f"`python -m molapp.predict --checkpoint {settings.panel.path.relative_to(settings.panel.path.parents[1])} "
-                 "--input FILE --output predictions.csv` (streams millions of rows).")
-        return None
     if not st.button(f"Score {len(rows):,} molecules", type="primary"):
         st.caption(f"{len(rows):,} molecules read. Scoring runs every task of the panel, the applicability domain and drug-likeness.")
         return None
-    bar = st.progress(0.0, text="Starting…")
+    with resources.scoring_slot():
+        bar = st.progress(0.0, text="Starting…")
 
-    def progress(done: int, total: int, seconds: float) -> None:
-        left = seconds / done * (total - done) if done else 0
-        bar.progress(done / total, text=f"Scored {done:,} of {total:,} molecules · about {left:.0f} s left")
+        def progress(done: int, total: int, seconds: float) -> None:
+            left = seconds / done * (total - done) if done else 0
+            bar.progress(done / total, text=f"Scored {done:,} of {total:,} molecules · about {left:.0f} s left")
 
-    table = score(settings.predictor, resources.domain_index(str(settings.panel.path)), rows, progress=progress)
+        table = score(settings.predictor, resources.domain_index(str(settings.panel.path)), rows, progress=progress)
     st.session_state[state.TRIAGE_RESULT] = {"key": key, "table": table}
     st.rerun()  # draw the page from the stored scores, without the button and the progress bar
 
@@ -187,12 +201,17 @@ def top_grid(settings: Settings, view: pd.DataFrame, count: int = 12) -> None:
     st.image(grid_svg(top["canonical_smiles"].tolist(), legends), width="stretch")
 
 
+def csv_text(frame: pd.DataFrame) -> str:
+    """The CSV export: text cells a spreadsheet would run as formulas neutralized."""
+    return frame.map(spreadsheet_safe).to_csv(index=False)
+
+
 def exports(table: pd.DataFrame, view: pd.DataFrame) -> None:
     st.subheader("Export")
     which = st.radio("Rows", ["Filtered rows", "All rows"], horizontal=True, key="molapp.triage.export_rows")
     frame = view if which == "Filtered rows" else table
     left, right = st.columns(2)
-    left.download_button(f"CSV ({len(frame):,} rows)", lambda: frame.to_csv(index=False), file_name="molapp-triage.csv", mime="text/csv",
+    left.download_button(f"CSV ({len(frame):,} rows)", lambda: csv_text(frame), file_name="molapp-triage.csv", mime="text/csv",
                          on_click="ignore")
     right.download_button(f"SDF ({len(frame):,} records, predictions as SD properties)", lambda: write_sdf(frame),
                           file_name="molapp-triage.sdf", mime="chemical/x-mdl-sdfile", on_click="ignore")

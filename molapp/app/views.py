@@ -18,13 +18,14 @@ from molapp.app.panels import MODEL_TITLES, ROOT
 from molapp.app.sidebar import Settings
 from molapp.explain.explanation import DescriptorReading, Explanation, explain, explain_descriptors
 from molapp.explain.clusters import atom_label, clusters as find_clusters, functional_groups
-from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer_molblock,
+from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer,
                                    molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
 from molapp.models.registry import explanation_kind, reads_descriptors
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
 INPUT_MODES = ["Paste SMILES", "Draw", "Examples"]
+MAX_SMILES_CHARS = 2000  # far beyond any molecule the models take (250 heavy atoms); bounds the work one box can ask
 
 
 def molecule_input() -> tuple[str, str]:
@@ -33,7 +34,8 @@ def molecule_input() -> tuple[str, str]:
     current_name, current_smiles = st.session_state.get(state.MOLECULE, (EXAMPLES[0].name, EXAMPLES[0].smiles))
     mode = st.radio("Input", INPUT_MODES, horizontal=True, key=state.INPUT_MODE, label_visibility="collapsed")
     if mode == "Paste SMILES":
-        text = st.text_input("SMILES", value=current_smiles, key=state.SMILES_TEXT, placeholder="e.g. CC(=O)Oc1ccccc1C(=O)O")
+        text = st.text_input("SMILES", value=current_smiles, key=state.SMILES_TEXT, placeholder="e.g. CC(=O)Oc1ccccc1C(=O)O",
+                             max_chars=MAX_SMILES_CHARS)
         chosen = (current_name if text == current_smiles else "pasted", text)
     elif mode == "Draw":
         st.caption("Draw or edit the structure, then press **Apply**.")
@@ -206,6 +208,16 @@ def _whose(settings: Settings) -> str:
     return "the ensemble's first member's prediction was" if settings.panel.card.get("ensemble_size", 1) > 1 else "the predictions above were"
 
 
+def viewer_3d(result: Explanation, spheres: list[dict], height: int) -> None:
+    """The molecule's 3D conformer with a sphere per heavy atom, or why there is none
+    (embedding failed, or took longer than the per-molecule limit)."""
+    made = conformer(result.canonical_smiles)
+    if made.molblock:
+        st.iframe(viewer_html(made.molblock, spheres, three_dmol_url(ROOT)), height=height)
+    else:
+        st.info(made.skipped + ".")
+
+
 def attention(settings: Settings, result: Explanation) -> None:
     st.subheader("Why: where GraphMem looked")
     descriptors = (f" The controller also started from {settings.panel.card['config']['descriptor_dim']} whole-molecule RDKit "
@@ -233,11 +245,7 @@ def attention(settings: Settings, result: Explanation) -> None:
         st.dataframe(top_atoms(result, weights), hide_index=True)
     with viewer:
         st.markdown(f"**3D — {task}, {step}** (sphere colour and size: attention)")
-        molblock = conformer_molblock(result.canonical_smiles)
-        if molblock:
-            st.iframe(viewer_html(molblock, attention_spheres(weights), three_dmol_url(ROOT)), height=360)
-        else:
-            st.info("RDKit could not embed a 3D conformer for this molecule.")
+        viewer_3d(result, attention_spheres(weights), height=360)
     if reads_descriptors(settings.panel.card):
         descriptor_reading(settings, result, task)
 
@@ -303,16 +311,12 @@ def clusters(settings: Settings, result: Explanation) -> None:
     table = cluster_table(result, assignment, found_groups)
     groups = sum(1 for g in found_groups if len(g.atoms) >= 2)
     exact = int((table["is exactly"] != "–").sum())
-    molblock = conformer_molblock(result.canonical_smiles)
     picture, viewer = st.columns(2)
     picture.markdown("**2D** (atom numbers as in the table)")
     picture.image(clusters_svg(result.mol, assignment), width=420)
     with viewer:
         st.markdown("**3D — the same clusters** (sphere colour: cluster; opacity: assignment strength)")
-        if molblock:
-            st.iframe(viewer_html(molblock, cluster_spheres(assignment), three_dmol_url(ROOT)), height=320)
-        else:
-            st.info("RDKit could not embed a 3D conformer for this molecule.")
+        viewer_3d(result, cluster_spheres(assignment), height=320)
     st.markdown(f"**{len(table)} clusters** of {assignment.shape[1]} keys used · {exact} of them exactly a functional group "
                 f"· {groups} multi-atom groups in the molecule (RDKit SMARTS)")
     st.dataframe(

@@ -4,10 +4,11 @@
         --input molecules.smi --output predictions.csv [--tasks SR-p53,NR-AR] \\
         [--device auto|cpu|cuda] [--batch-size N]
 
-Input: .smi/.txt (SMILES, optional ID after whitespace), .csv (--smiles-column, optional
---id-column) or .sdf. Output CSV: one row per input row, in input order, with columns
+Input: .smi/.txt (SMILES, optional ID after whitespace), .csv (--smiles-column; IDs from
+--id-column, else a column named id or name, any case, as the app picks it) or .sdf. Output CSV: one row per input row, in input order, with columns
 row, id, smiles, canonical_smiles, status, error, then one column per task (an ensemble adds
-one "<task> (members' SD)" column per task: how far its members disagree). The file is
+one "<task> (members' SD)" column per task: how far its members disagree); text cells a
+spreadsheet would run as a formula get a leading '. The file is
 streamed in chunks, so memory stays bounded for millions of rows. On CPU, worker processes
 (one per core, one thread each) featurize and score whole chunks; on a GPU they featurize
 while the GPU scores.
@@ -23,12 +24,13 @@ import sys
 import time
 from collections.abc import Iterator
 from functools import partial
+from typing import TextIO
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from molapp.chem.io import FIXED_COLUMNS, InputRow, read_molecules
+from molapp.chem.io import FIXED_COLUMNS, InputRow, read_molecules, spreadsheet_safe
 from molapp.data.featurize import FeaturizedMolecule, featurize_rows
 from molapp.inference.parallel import ordered_parallel, worker_state
 from molapp.inference.predictor import Predictor, device_name, spread_column
@@ -74,6 +76,24 @@ def format_value(value: float) -> str:
     return "" if np.isnan(value) else f"{value:.6g}"
 
 
+def positive_int(text: str) -> int:
+    """argparse type for sizes: 0 would read nothing and write an empty file as if all went well."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return value
+
+
+def open_output(path: str) -> TextIO:
+    try:
+        return open(path, "w", newline="", encoding="utf-8")
+    except OSError as exc:  # no such directory, a directory, no permission
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m molapp.predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="checkpoint directory (e.g. checkpoints/graphmem-tox21-scaffold)")
@@ -81,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="CSV to write")
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--batch-size", type=int, default=None, help="molecules per model batch (default: per model on CPU, 16 for GraphMem on 12 tasks; 512 on a GPU)")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="molecules per model batch (default: per model on CPU, 16 for GraphMem on 12 tasks; 512 on a GPU)")
     parser.add_argument("--smiles-column", default="smiles", help="CSV input: SMILES column")
-    parser.add_argument("--id-column", default=None, help="CSV input: ID column; SDF input: ID property")
-    parser.add_argument("--chunk-size", type=int, default=1024, help="molecules read and featurized at a time")
+    parser.add_argument("--id-column", default=None, help="CSV input: ID column (default: one named id or name, any case); SDF input: ID property")
+    parser.add_argument("--chunk-size", type=positive_int, default=1024, help="molecules read and featurized at a time")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes (CPU: each featurizes and scores; GPU: they featurize; 0: none)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -97,14 +117,15 @@ def main(argv: list[str] | None = None) -> int:
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] or predictor.tasks
         predictor.task_ids(tasks)  # unknown task names fail here, before any work
         rows = read_molecules(args.input, args.smiles_column, args.id_column)
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        handle = open_output(args.output)
+    except (OSError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
     print(f"molapp.predict: {args.checkpoint} on {device_name(predictor.device)}, tasks: {', '.join(tasks)}", file=sys.stderr)
     start = time.time()
     counts = {"ok": 0, "error": 0}
-    with open(args.output, "w", newline="") as handle, tqdm(unit=" mol", desc="predict", mininterval=1) as progress:
+    with handle, tqdm(unit=" mol", desc="predict", mininterval=1) as progress:
         writer = csv.writer(handle)
         writer.writerow(FIXED_COLUMNS + tasks + ([spread_column(t) for t in tasks] if predictor.is_ensemble else []))
         try:
@@ -113,11 +134,16 @@ def main(argv: list[str] | None = None) -> int:
                 for row, smiles, error, value in zip(chunk, canonical, errors, values):
                     status = "error" if error else "ok"
                     counts[status] += 1
-                    writer.writerow([row.row, row.id, row.smiles, smiles, status, error, *map(format_value, value)])
+                    text = map(spreadsheet_safe, [row.id, row.smiles, smiles, status, error])
+                    writer.writerow([row.row, *text, *map(format_value, value)])
                 progress.update(len(chunk))
-        except ValueError as exc:  # e.g. a CSV without the named column
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        except ValueError as exc:  # the input turned out unreadable part-way (e.g. bytes that are not UTF-8)
+            failure = exc
+        else:
+            failure = None
+    if failure is not None:
+        print(f"error: {failure} ({counts['ok'] + counts['error']} rows written to {args.output} before it)", file=sys.stderr)
+        return 2
     elapsed = time.time() - start
     total = counts["ok"] + counts["error"]
     print(

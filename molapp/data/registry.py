@@ -6,6 +6,7 @@ each where one helps.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import urllib.request
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class DatasetSpec:
     description: str
     task_labels: dict[str, str] = field(default_factory=dict)
     units: str = ""
+    sha256: str = ""  # of the file as stored (after gunzip): a download that differs is refused
 
     def label(self, task: str) -> str:
         """'SR-p53 — p53 DNA-damage response', or the task name alone."""
@@ -84,40 +86,49 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec(
             "tox21", "tox21.csv", f"{_S3}/tox21.csv.gz", "smiles", list(TOX21_LABELS), "classification",
             "roc_auc", "Tox21: 12 nuclear-receptor and stress-response toxicity assays", TOX21_LABELS,
+            sha256="7d7e7facd853a63e79ddce4e9c3fcb7a0d83a1c300b603031c0f2c64fbe77761",
         ),
         DatasetSpec(
             "hiv", "hiv.csv", f"{_S3}/HIV.csv", "smiles", ["HIV_active"], "classification", "roc_auc",
             "NCI AIDS antiviral screen", {"HIV_active": "inhibits HIV replication (CM/CA)"},
+            sha256="b72f0cf00cd1f45ae5c415f21aef10e69187e30dd24029ddb345fbca35b0d798",
         ),
         DatasetSpec(
             "bace", "bace.csv", f"{_S3}/bace.csv", "mol", ["Class"], "classification", "roc_auc",
             "BACE-1 inhibition", {"Class": "BACE-1 inhibitor"},
+            sha256="f3fb9ce90bada3e2bd6148b0df13f8f8145a357bf87df0dd5b391ede974fc737",
         ),
         DatasetSpec(
             "bbbp", "bbbp.csv", f"{_S3}/BBBP.csv", "smiles", ["p_np"], "classification", "roc_auc",
             "blood-brain barrier penetration", {"p_np": "penetrates the blood-brain barrier"},
+            sha256="d07a38487aeac5cee5508413e468043ef3097451d2a112701c2d60be9ec6b662",
         ),
         DatasetSpec(
             "clintox", "clintox.csv", f"{_S3}/clintox.csv.gz", "smiles", ["FDA_APPROVED", "CT_TOX"],
             "classification", "roc_auc", "clinical-trial toxicity and FDA approval",
             {"FDA_APPROVED": "FDA approved", "CT_TOX": "failed clinical trials for toxicity"},
+            sha256="9999816e760dd838358b5d88e81cea2fc062be4458ffa412ceecdba4f88a67b6",
         ),
         DatasetSpec(
             "sider", "sider.csv", f"{_S3}/sider.csv.gz", "smiles", SIDER_TASKS, "classification", "roc_auc",
             "SIDER: 27 side-effect organ classes of marketed drugs",
+            sha256="87b937d1ddb1879bb14e8f23d94ceffcb9ad3e534ae59602820b3bcf03844fbf",
         ),
         DatasetSpec(
             "esol", "esol.csv", f"{_S3}/delaney-processed.csv", "smiles",
             ["measured log solubility in mols per litre"], "regression", "rmse", "ESOL aqueous solubility",
             {"measured log solubility in mols per litre": "aqueous solubility, log mol/L"}, "log mol/L",
+            sha256="8c06a76f0c6487d29ab0f903e6a7a7139f189ab3c1178f159c8be8964602f189",
         ),
         DatasetSpec(
             "lipophilicity", "lipophilicity.csv", f"{_S3}/Lipophilicity.csv", "smiles", ["exp"], "regression",
             "rmse", "octanol/water distribution coefficient", {"exp": "logD at pH 7.4"}, "logD",
+            sha256="aed41590cb30609d51d8e08ad3ff06495a76e80e211358801f596b10da69bacd",
         ),
         DatasetSpec(
             "freesolv", "freesolv.csv", f"{_S3}/SAMPL.csv", "smiles", ["expt"], "regression", "rmse",
             "FreeSolv hydration free energy", {"expt": "hydration free energy, kcal/mol"}, "kcal/mol",
+            sha256="ab5895d914ee87cb563bd7b9611e869527bba45bec6b014d34dc495a0f9dcb72",
         ),
     ]
 }
@@ -167,6 +178,8 @@ def csv_path(name: str, data_dir: str | Path | None = None, download: bool = Tru
 
 
 def _download(spec: DatasetSpec, target: Path) -> None:
+    """Fetch (and gunzip) the file, and keep it only if its SHA-256 is the published file's:
+    a changed or corrupted download would silently change every benchmark figure."""
     import gzip
     import shutil
 
@@ -174,6 +187,12 @@ def _download(spec: DatasetSpec, target: Path) -> None:
     with urllib.request.urlopen(spec.url, timeout=30) as response, open(partial, "wb") as out:
         source = gzip.GzipFile(fileobj=response) if spec.url.endswith(".gz") else response
         shutil.copyfileobj(source, out)
+    digest = hashlib.sha256(partial.read_bytes()).hexdigest()
+    if spec.sha256 and digest != spec.sha256:
+        partial.unlink()
+        raise ValueError(f"the file downloaded from {spec.url} has SHA-256 {digest}, not the published file's {spec.sha256}; "
+                         f"it was deleted. Put the MoleculeNet file {spec.filename} at {target}, or point --data-dir / "
+                         "MOLAPP_DATA at a folder that holds it.")
     partial.replace(target)
 
 

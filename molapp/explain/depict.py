@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import base64
 import functools
+import time
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from rdkit import Chem
 from rdkit.Chem import AllChem, Draw
 from rdkit.Chem.Draw import rdMolDraw2D
+
+from molapp.inference.parallel import server_safe_context
 
 # A sequential white → yellow → orange → red scale (the "YlOrRd" family): readable on
 # white, and monotone in lightness so printouts keep the order.
@@ -21,6 +26,9 @@ CLUSTER_PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E
                    "#4E79A7", "#59A14F", "#B07AA1", "#FF9DA7", "#9C755F", "#EDC948", "#76B7B2", "#E15759"]
 THREE_DMOL_LOCAL = "app/static/3Dmol-min.js"  # served by Streamlit's static file serving
 THREE_DMOL_CDN = "https://cdn.jsdelivr.net/npm/3dmol@2.5.5/build/3Dmol-min.js"
+# Subresource integrity of build/3Dmol-min.js in the npm package 3dmol@2.5.5 (the file both
+# URLs serve): the browser refuses a CDN copy that was changed. Another version needs its hash.
+THREE_DMOL_INTEGRITY = "sha384-OsczYbldvrHgslr9fFp/i4GiLSeuw9l+QIlv99ITw8soOwXcoGeflFMLg+CU/X1d"
 
 
 def colour(value: float) -> tuple[float, float, float]:
@@ -126,20 +134,64 @@ def clusters_svg(mol: Chem.Mol, assignment: np.ndarray, width: int = 420, height
     return _strip_xml_header(drawer.GetDrawingText())
 
 
-@functools.lru_cache(maxsize=64)
-def conformer_molblock(canonical_smiles: str) -> str:
-    """A 3D conformer (ETKDG, fixed seed, MMFF-relaxed) with explicit hydrogens appended
-    after the heavy atoms, so heavy atom i keeps index i. Empty string if embedding fails."""
+CONFORMER_SECONDS = 5.0  # per molecule; a page waits this long at most for its 3D view
+
+
+class Conformer(NamedTuple):
+    """A 3D conformer's molblock, or "" and why there is none (`skipped`)."""
+
+    molblock: str
+    skipped: str = ""
+
+
+def _embedded_molblock(canonical_smiles: str, seconds: float) -> str:
+    """ETKDG (fixed seed, bounded attempts), MMFF-relaxed when at least half the time is
+    left, explicit hydrogens after the heavy atoms so heavy atom i keeps index i; "" if
+    embedding fails."""
+    start = time.monotonic()
     mol = Chem.AddHs(Chem.MolFromSmiles(canonical_smiles))
     params = AllChem.ETKDGv3()
     params.randomSeed = 0xF00D
+    params.maxIterations = 200
+    params.timeout = max(1, int(seconds))  # RDKit checks it between stages only: the caller enforces the limit
     if AllChem.EmbedMolecule(mol, params) != 0:
         return ""
-    try:
-        AllChem.MMFFOptimizeMolecule(mol, maxIters=200)
-    except Exception:  # noqa: BLE001 - no MMFF parameters: keep the ETKDG geometry
-        pass
+    if time.monotonic() - start < seconds / 2:
+        try:
+            AllChem.MMFFOptimizeMolecule(mol, maxIters=200)
+        except Exception:  # noqa: BLE001 - no MMFF parameters: keep the ETKDG geometry
+            pass
     return Chem.MolToMolBlock(mol)
+
+
+def _send_molblock(canonical_smiles: str, seconds: float, connection: Connection) -> None:
+    connection.send("started")  # the clock starts here: starting the process is not the molecule's time
+    connection.send(_embedded_molblock(canonical_smiles, seconds))
+    connection.close()
+
+
+@functools.lru_cache(maxsize=64)
+def conformer(canonical_smiles: str, seconds: float = CONFORMER_SECONDS) -> Conformer:
+    """A 3D conformer computed within `seconds`. Embedding runs in a process of its own that
+    is stopped at the limit: one attempt at a large macrocycle can run for minutes whatever
+    RDKit's own timeout says, and a page must not hang on it."""
+    context = server_safe_context()
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=_send_molblock, args=(canonical_smiles, seconds, send), daemon=True)
+    worker.start()
+    send.close()
+    try:
+        receive.recv()
+        if not receive.poll(seconds):
+            return Conformer("", f"3D view skipped: took longer than {seconds:g} s")
+        molblock = receive.recv()
+    except EOFError:  # the worker died (out of memory, a crash in RDKit)
+        molblock = ""
+    finally:
+        worker.kill()
+        worker.join()
+        receive.close()
+    return Conformer(molblock, "" if molblock else "RDKit could not embed a 3D conformer for this molecule")
 
 
 def three_dmol_url(root: Path) -> str:
@@ -172,8 +224,11 @@ def viewer_html(molblock: str, spheres: list[dict], js_url: str, width: int = 46
     for index, sphere in enumerate(spheres):
         view.addStyle({"index": index}, {"sphere": sphere})
     view.zoomTo()
-    html = view._make_html()
-    return f"<html><body style='margin:0'>{html}</body></html>" if "<html" not in html else html
+    # 3Dmol.js loaded here, with its hash checked; the promise py3Dmol's own loader waits on
+    # is then already there, so it loads nothing itself (its loader has no integrity check).
+    loader = (f'<script src="{js_url}" integrity="{THREE_DMOL_INTEGRITY}" crossorigin="anonymous"></script>'
+              "<script>var $3Dmolpromise = Promise.resolve();</script>")
+    return f"<html><body style='margin:0'>{loader}{view._make_html()}</body></html>"
 
 
 @functools.lru_cache(maxsize=8192)

@@ -1,8 +1,12 @@
-"""Chunks of molecules scored by forked worker processes, in input order.
+"""Chunks of molecules scored by worker processes, in input order.
 
-Workers are forked (RDKit holds the GIL, so threads would not help), which also lets them
-inherit what the parent already loaded — a model, a domain index — passed as `initargs`
-without pickling. Each worker keeps that state in `worker_state` and runs one torch thread:
+Workers are processes (RDKit holds the GIL, so threads would not help). From a
+single-threaded program (the predict CLI) they are forked, which lets them inherit what the
+parent already loaded — a model, a domain index — without pickling. From a multi-threaded
+server (the app) forking is unsafe: a child inherits locks other threads held at that
+instant and can hang on them, so there the workers come from a fork server (`SERVER_SAFE`),
+a clean single-threaded process that has imported molapp once, and the state is pickled
+to each worker. Each worker keeps that state in `worker_state` and runs one torch thread:
 on CPU, processes scale better than threads for the small batches molecules come in.
 """
 
@@ -14,6 +18,15 @@ from collections.abc import Callable, Iterable, Iterator
 import torch
 
 worker_state: dict = {}  # set in each worker by `ordered_parallel`'s initializer
+SERVER_SAFE = "forkserver"  # the start method for workers started from a multi-threaded process
+
+
+def server_safe_context() -> mp.context.BaseContext:
+    """The multiprocessing context for work started from the app's threads: a fork server
+    that imported what the workers run once, so each worker starts in milliseconds."""
+    context = mp.get_context(SERVER_SAFE)
+    context.set_forkserver_preload(["molapp.inference.triage", "molapp.explain.depict"])
+    return context
 
 
 def _start_worker(state: dict) -> None:
@@ -21,11 +34,13 @@ def _start_worker(state: dict) -> None:
     worker_state.update(state)
 
 
-def ordered_parallel(function: Callable, chunks: Iterable[list], workers: int, state: dict | None = None) -> Iterator[tuple[list, object]]:
-    """(chunk, function(chunk)) in input order, computed by `workers` forked processes whose
-    `worker_state` holds `state`, with at most workers + 2 chunks in flight so memory stays
-    bounded however long the input."""
-    with mp.get_context("fork").Pool(workers, _start_worker, (state or {},)) as pool:
+def ordered_parallel(function: Callable, chunks: Iterable[list], workers: int, state: dict | None = None,
+                     start_method: str = "fork") -> Iterator[tuple[list, object]]:
+    """(chunk, function(chunk)) in input order, computed by `workers` processes started by
+    `start_method` whose `worker_state` holds `state`, with at most workers + 2 chunks in
+    flight so memory stays bounded however long the input."""
+    context = server_safe_context() if start_method == SERVER_SAFE else mp.get_context(start_method)
+    with context.Pool(workers, _start_worker, (state or {},)) as pool:
         pending: list = []
         for chunk in chunks:
             pending.append((chunk, pool.apply_async(function, (chunk,))))

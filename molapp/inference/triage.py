@@ -3,9 +3,11 @@ domain and drug-likeness, into one table with a row for every input row.
 
 On CPU, worker processes do all of a chunk's work — the RDKit part (standardize,
 featurize, fingerprint, drug-likeness), the model and the domain similarity — as the
-predict CLI's workers do: forked with the model and the domain index already loaded,
-one torch thread each (`molapp.inference.parallel`). On CUDA the model stays in the main
-process, on the GPU, and the workers do the chemistry.
+predict CLI's workers do, one torch thread each, but started from a fork server and sent
+the model and the domain index (`molapp.inference.parallel.SERVER_SAFE`): triage runs in
+the app's multi-threaded server, which must never fork. On CUDA the model stays in the
+main process, on the GPU, and the workers do the chemistry. Nothing here changes
+process-wide settings (torch threads): sessions run side by side in one process.
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-import torch
 from rdkit import Chem, RDLogger
 
 from molapp.chem.druglikeness import PROPERTIES, drug_likeness
 from molapp.chem.io import FIXED_COLUMNS, InputRow
 from molapp.data.featurize import FeaturizedMolecule, featurize_standardized, standardize_row
 from molapp.inference.domain import DomainIndex, fingerprints_of
-from molapp.inference.parallel import ordered_parallel, worker_state
+from molapp.inference.parallel import SERVER_SAFE, ordered_parallel, worker_state
 from molapp.inference.predictor import Predictor, spread_column
 
 TRIAGE_LIMIT = 100_000  # molecules the app scores; beyond, the predict CLI
@@ -118,17 +119,13 @@ def score(
             progress(done, len(rows), time.perf_counter() - start)
 
     if workers > 1 and len(chunks) > 1:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # this process only gathers (CPU) or feeds the GPU
-        try:
-            if predictor.device.type == "cpu":
-                for _, scored in ordered_parallel(_score_in_worker, chunks, workers, {"predictor": predictor, "domain": domain}):
-                    consume(scored)
-            else:  # the GPU stays with this process; the workers do the chemistry
-                for _, prepared in ordered_parallel(partial(prepare, descriptors=predictor.descriptors), chunks, workers):
-                    consume(score_prepared(prepared, predictor, domain))
-        finally:
-            torch.set_num_threads(threads)
+        if predictor.device.type == "cpu":
+            state = {"predictor": predictor, "domain": domain}
+            for _, scored in ordered_parallel(_score_in_worker, chunks, workers, state, SERVER_SAFE):
+                consume(scored)
+        else:  # the GPU stays with this process; the workers do the chemistry
+            for _, prepared in ordered_parallel(partial(prepare, descriptors=predictor.descriptors), chunks, workers, None, SERVER_SAFE):
+                consume(score_prepared(prepared, predictor, domain))
     else:
         for chunk in chunks:
             consume(score_prepared(prepare(chunk, predictor.descriptors), predictor, domain))
