@@ -17,7 +17,7 @@ from .conftest import FIXTURES
         ("", "empty SMILES"),
         ("   ", "empty SMILES"),
         ("C1CC", "unparseable SMILES"),
-        ("not a smiles", "unparseable SMILES"),
+        ("XYZ", "unparseable SMILES: unknown atom 'X' at position 1"),
         ("CC(C)(C)(C)(C)C", "valence error"),
         ("c1cccc1", "aromaticity error"),
         ("[H][H]", "no heavy atoms"),

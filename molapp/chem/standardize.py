@@ -8,14 +8,23 @@ rejected, in words a chemist understands.
 
 from __future__ import annotations
 
-import logging
+import re
 from dataclasses import dataclass, field
 
-from rdkit import Chem, RDLogger, rdBase
+from rdkit import Chem, rdBase
 from rdkit.Chem import rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 MAX_HEAVY_ATOMS = 250
+# Checked before RDKit reads the text: RDKit's parse time grows quadratically with the
+# length of some strings (5,000 benzene rings take seconds), and 2,000 characters hold far
+# more than MAX_HEAVY_ATOMS atoms.
+MAX_SMILES_LENGTH = 2000
+# Physically possible atoms: a formal charge within ±4 and no more positive than the atom
+# has electrons; a mass number from Z (a bare nucleus of protons) to 3Z + 10 (beyond every
+# known isotope). Read from the text, since RDKit stores both in 16 bits and silently wraps
+# larger numbers ([65548C] is read as carbon-12). Radicals ([CH2]) are unusual but allowed.
+MAX_ABS_FORMAL_CHARGE = 4
 
 # Elements up to bismuth, less noble gases, technetium and the lanthanides: what the
 # MoleculeNet training sets cover in more than a handful of molecules.
@@ -43,33 +52,99 @@ class StandardizedMolecule:
         return self.mol is not None
 
 
-class _RDKitErrorLog(logging.Handler):
-    """Collects RDKit's own error text (it logs it instead of raising)."""
+# A SMILES is printable ASCII without spaces: anything else is the first thing to report.
+_ODD_CHARACTER = re.compile(r"[^\x21-\x7e]")
+_BRACKET_ATOM = re.compile(r"\[(\d*)(Cl|Br|[A-Z][a-z]?|se|as|te|si|[bcnops])([^\[\]]*)\]")
+_CHARGE = re.compile(r"\+\d+|-\d+|\++|-+")
+_ATOMIC_NUMBER = {Chem.GetPeriodicTable().GetElementSymbol(z): z for z in range(1, 119)}
+_ATOMS_OUTSIDE_BRACKETS = set("BCNOPSFIbcnops*")
+_BONDS_AND_DOTS = set("-=#$:/\\.")
 
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage().strip())
+def _character_error(text: str) -> str:
+    """The first character that does not belong in a SMILES: RDKit would stop at whitespace
+    or skip the character and read a different molecule (ＣCO as CO), so it is refused."""
+    odd = _ODD_CHARACTER.search(text)
+    if odd is None:
+        return ""
+    char, position = odd.group(), odd.start() + 1
+    if not char.isascii():
+        shown = f"'{char}' " if char.isprintable() else ""
+        return f"non-ASCII character {shown}(U+{ord(char):04X}) at position {position}"
+    if char.isspace():
+        return f"whitespace inside the SMILES at position {position}"
+    return f"control character U+{ord(char):04X} at position {position}"
+
+
+def _impossible_atom(text: str) -> str:
+    """The first bracket atom with a charge or mass number no atom can have (rules above)."""
+    for atom in _BRACKET_ATOM.finditer(text):
+        isotope, symbol, rest = atom.groups()
+        element = symbol.capitalize()
+        z = _ATOMIC_NUMBER.get(element)
+        if z is None:
+            continue  # RDKit reports the unknown element
+        where = f"at position {atom.start() + 1}"
+        if isotope and not z <= int(isotope) <= 3 * z + 10:
+            return f"impossible isotope {isotope}{element} {where}: mass number outside {z}–{3 * z + 10} for {element}"
+        charge = _CHARGE.search(rest)
+        if charge:
+            sign, digits = (1 if charge.group()[0] == "+" else -1), charge.group().lstrip("+-")
+            value = sign * (int(digits) if digits else len(charge.group()))
+            if value > min(z, MAX_ABS_FORMAL_CHARGE) or value < -MAX_ABS_FORMAL_CHARGE:
+                return (f"impossible formal charge {value:+d} on {element} {where}: beyond ±{MAX_ABS_FORMAL_CHARGE} "
+                        f"or more than the atom's {z} electrons")
+    return ""
+
+
+def _syntax_error(text: str) -> str:
+    """Why RDKit could not read `text` as SMILES, found by walking the string ourselves:
+    RDKit only logs its reason, process-wide, and cuts the quoted input mid-character."""
+    branches: list[int] = []
+    rings: dict[str, int] = {}
+    i = 0
+    while i < len(text):
+        char, position = text[i], i + 1
+        if char == "[":
+            close = text.find("]", i + 1)
+            if close < 0 or "[" in text[i + 1 : close]:
+                return f"unclosed '[' at position {position}"
+            i = close
+        elif char == "]":
+            return f"']' at position {position} closes no atom"
+        elif char == "(":
+            branches.append(position)
+        elif char == ")":
+            if not branches:
+                return f"')' at position {position} closes no branch"
+            branches.pop()
+        elif char.isdigit() or char == "%":
+            label = char if char.isdigit() else text[i : i + 3]
+            if not re.fullmatch(r"\d|%\d\d", label):
+                return f"'%' at position {position} is not followed by a two-digit ring number"
+            i += len(label) - 1
+            if rings.pop(label, None) is None:
+                rings[label] = position
+        elif text.startswith(("Cl", "Br"), i):
+            i += 1
+        elif char not in _ATOMS_OUTSIDE_BRACKETS and char not in _BONDS_AND_DOTS:
+            return f"unknown atom '{char}' at position {position}" if char.isalpha() else f"unexpected '{char}' at position {position}"
+        i += 1
+    if branches:
+        return f"unclosed branch '(' at position {branches[-1]}"
+    if rings:
+        label, position = next(iter(rings.items()))
+        return f"unclosed ring {label} at position {position}"
+    return "syntax error"
 
 
 def _parse_error(smiles: str) -> str:
-    """Explain why RDKit rejected `smiles`: a syntax error (with RDKit's message), or a
-    chemistry error (valence, aromaticity) found by sanitization. Slow path, failures only."""
-    handler = _RDKitErrorLog()
-    logger = logging.getLogger("rdkit")
-    logger.addHandler(handler)
-    RDLogger.EnableLog("rdApp.error")
-    try:
-        raw = Chem.MolFromSmiles(smiles, sanitize=False)
-    finally:
-        RDLogger.DisableLog("rdApp.*")
-        logger.removeHandler(handler)
+    """Explain why RDKit rejected `smiles`: a syntax error, or a chemistry error (valence,
+    aromaticity) found by sanitization. Nothing is read from RDKit's log, so the reason is
+    this call's own, whatever other threads parse. Slow path, failures only."""
+    raw = Chem.MolFromSmiles(smiles, sanitize=False)
     if raw is None:
-        detail = next((m for m in handler.messages if "Parse Error" in m), "")
-        detail = detail.split("Parse Error:", 1)[-1].strip()
-        return f"unparseable SMILES: {detail}" if detail else "unparseable SMILES"
+        return f"unparseable SMILES: {_syntax_error(smiles)}"
     try:
         Chem.SanitizeMol(raw)
     except Chem.AtomValenceException as exc:
@@ -90,11 +165,8 @@ def _formula(mol: Chem.Mol) -> str:
     return rdMolDescriptors.CalcMolFormula(mol)
 
 
-# RDKit's messages go through Python logging (silenced), so `_parse_error` can read them.
-rdBase.LogToPythonLogger()
-RDLogger.DisableLog("rdApp.*")
-logging.getLogger("rdkit").handlers.clear()
-logging.getLogger("rdkit").propagate = False
+# Once, at import: every reason goes into its row's error, none to the console.
+rdBase.DisableLog("rdApp.*")
 
 _largest_fragment = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
 _uncharger = rdMolStandardize.Uncharger(canonicalOrder=True)
@@ -103,6 +175,8 @@ _uncharger = rdMolStandardize.Uncharger(canonicalOrder=True)
 def standardize(smiles: str) -> StandardizedMolecule:
     """Parse, keep the largest organic fragment, neutralize, validate, canonicalize.
 
+    Text RDKit would misread or take long over is refused before it reads it: overlong
+    strings, characters that are not printable ASCII, impossible charges and isotopes.
     Fast path: a SMILES without '.' or charges skips the fragment chooser and uncharger,
     which then have nothing to do.
     """
@@ -110,6 +184,12 @@ def standardize(smiles: str) -> StandardizedMolecule:
     result = StandardizedMolecule(input_smiles=smiles if isinstance(smiles, str) else "")
     if not text:
         result.error = "empty SMILES"
+        return result
+    if len(text) > MAX_SMILES_LENGTH:
+        result.error = f"SMILES too long: {len(text)} characters (limit {MAX_SMILES_LENGTH})"
+        return result
+    result.error = _character_error(text) or _impossible_atom(text)
+    if result.error:
         return result
     mol = Chem.MolFromSmiles(text)
     if mol is None:
