@@ -17,8 +17,10 @@ import pandas as pd
 from rdkit import Chem
 
 
-# The columns every per-row output (predict CLI, triage table) starts with.
-FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error"]
+# The columns every per-row output (predict CLI, triage table) starts with. `changes`: what
+# standardization stripped or neutralized ("stripped Na+; neutralized charges (…)"), empty
+# when the molecule scored is the one given.
+FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error", "changes"]
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,18 @@ def _formula(mol: Chem.Mol) -> str:
     return rdMolDescriptors.CalcMolFormula(mol)
 
 
+def _largest_organic_fragment(mol: Chem.Mol, changes: list[str]) -> Chem.Mol:
+    """The largest organic fragment; every other fragment is recorded as stripped (a second
+    copy of the kept one too: magnesium diacetate keeps one acetate)."""
+    fragments = Chem.GetMolFrags(mol, asMols=True)
+    if len(fragments) == 1:
+        return mol
+    kept = _largest_fragment.choose(mol)
+    kept_at = [Chem.MolToSmiles(f) for f in fragments].index(Chem.MolToSmiles(kept))
+    changes.append("stripped " + ", ".join(_formula(f) for i, f in enumerate(fragments) if i != kept_at))
+    return kept
+
+
 # Once, at import: every reason goes into its row's error, none to the console.
 rdBase.DisableLog("rdApp.*")
 
@@ -177,8 +189,10 @@ def standardize(smiles: str) -> StandardizedMolecule:
 
     Text RDKit would misread or take long over is refused before it reads it: overlong
     strings, characters that are not printable ASCII, impossible charges and isotopes.
-    Fast path: a SMILES without '.' or charges skips the fragment chooser and uncharger,
-    which then have nothing to do.
+    What is stripped or neutralized is recorded in `changes`. A canonical SMILES that RDKit
+    cannot read back is an error, so every molecule passed on can be drawn, exported and
+    read again. Fast path: a SMILES without '.' or charges skips the fragment chooser and
+    uncharger, which then have nothing to do.
     """
     text = (smiles or "").strip() if isinstance(smiles, str) else ""
     result = StandardizedMolecule(input_smiles=smiles if isinstance(smiles, str) else "")
@@ -197,15 +211,7 @@ def standardize(smiles: str) -> StandardizedMolecule:
         return result
 
     if "." in text:
-        fragments = Chem.GetMolFrags(mol, asMols=True)
-        if len(fragments) > 1:
-            kept = _largest_fragment.choose(mol)
-            kept_smiles = Chem.MolToSmiles(kept)
-            stripped = [_formula(f) for f in fragments if Chem.MolToSmiles(f) != kept_smiles]
-            if stripped:
-                result.changes.append("stripped " + ", ".join(stripped))
-            mol = kept
-
+        mol = _largest_organic_fragment(mol, result.changes)
     if "+" in text or "-" in text:
         if any(atom.GetFormalCharge() for atom in mol.GetAtoms()):
             before = Chem.MolToSmiles(mol)
@@ -231,7 +237,10 @@ def standardize(smiles: str) -> StandardizedMolecule:
             "without noble gases, Tc, lanthanides or dummy atoms (*)"
         )
         return result
-
+    canonical = Chem.MolToSmiles(mol)
+    if Chem.MolFromSmiles(canonical) is None:
+        result.error = f"standardized form {canonical} does not read back: {_parse_error(canonical)}"
+        return result
     result.mol = mol
-    result.canonical_smiles = Chem.MolToSmiles(mol)
+    result.canonical_smiles = canonical
     return result
