@@ -21,30 +21,48 @@ from molapp.data.featurize import featurize_smiles
 
 from .conftest import CHECKPOINTS, needs_shared_data, shared_data_dir
 
+CISPLATIN = "N.N.Cl[Pt]Cl"
+FERROCENE = "[CH-]1C=CC=C1.[CH-]1C=CC=C1.[Fe+2]"
 SODIUM_ACETATE = "CC(=O)[O-].[Na+]"
 GLYCINE_ZWITTERION = "[NH3+]CC(=O)[O-]"
 CUT_MID_CHARACTER = "C(" + "é" * 20  # RDKit's log cuts its quote of this inside an 'é'
 
 
-# --- issue 26: what standardization changes is said, and what it gives reads back ---------
+# --- issue 26: metal complexes, inorganic salts, salts of organic molecules ---------------
 
 
 @pytest.mark.parametrize(
     "smiles, reason",
     [
+        (CISPLATIN, "metal complex (Pt)"),
+        (FERROCENE, "metal complex (Fe)"),
+        ("[Fe+2].[cH-]1cccc1.[cH-]1cccc1", "metal complex (Fe)"),
+        ("CC[Hg]Cl", "metal complex (Hg)"),
+        ("[Li]CCCC", "metal complex (Li)"),  # an organolithium: the C–Li bond is not a salt's
+        ("[Na+].[Cl-]", "inorganic salt ClNa, no organic fragment"),
+        ("Cl[Ba]Cl", "inorganic salt BaCl2, no organic fragment"),
+        ("[Cu+2].[O-]S(=O)(=O)[O-]", "inorganic salt CuO4S, no organic fragment"),
+        ("N", "inorganic compound H3N, no organic fragment"),
         ("[cH-]1cccc1", "standardized form c1cccc1 does not read back"),
     ],
 )
-def test_a_standardized_form_rdkit_cannot_read_back_is_flagged(smiles, reason):
+def test_metal_complexes_and_inorganics_are_flagged_not_swapped(smiles, reason):
     result = standardize(smiles)
     assert not result.ok and result.canonical_smiles == ""
     assert result.error.startswith(reason), result.error
+
+
+def test_a_metal_complex_says_the_models_do_not_cover_it():
+    assert standardize(CISPLATIN).error == "metal complex (Pt): models cover organic molecules; not scored"
 
 
 def test_salts_of_organic_molecules_stay_scoreable_with_the_change_recorded():
     acetate = standardize(SODIUM_ACETATE)
     assert acetate.ok and acetate.canonical_smiles == "CC(=O)O"
     assert acetate.changes[0] == "stripped Na+" and acetate.changes[1].startswith("neutralized charges")
+    written_as_bonded = standardize("CC(=O)O[Na]")  # the ionic bond drawn as a covalent one
+    assert written_as_bonded.ok and written_as_bonded.canonical_smiles == "CC(=O)O"
+    assert written_as_bonded.changes[0] == "stripped Na+"
     magnesium = standardize("CC(=O)[O-].CC(=O)[O-].[Mg+2]")
     assert magnesium.ok and magnesium.canonical_smiles == "CC(=O)O" and magnesium.changes[0] == "stripped C2H3O2-, Mg+2"
 
@@ -220,6 +238,9 @@ def test_no_ok_row_has_a_canonical_smiles_that_does_not_read_back():
 # --- through the predict CLI and triage ---------------------------------------------------
 
 CASES = {
+    "cisplatin": (CISPLATIN, "error", "metal complex (Pt)", ""),
+    "salt": ("[Na+].[Cl-]", "error", "inorganic salt ClNa", ""),
+    "ferrocene": (FERROCENE, "error", "metal complex (Fe)", ""),
     "cp_anion": ("[cH-]1cccc1", "error", "does not read back", "neutralized charges"),
     "acetate": (SODIUM_ACETATE, "ok", "", "stripped Na+; neutralized charges"),
     "glycine": (GLYCINE_ZWITTERION, "ok", "", "neutralized charges"),

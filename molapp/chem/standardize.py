@@ -35,6 +35,16 @@ _MAX_SUPPORTED_Z = 83
 _UNSUPPORTED_ATOM = Chem.MolFromSmarts(
     "[" + ",".join(f"#{z}" for z in sorted(_UNSUPPORTED_Z | set(range(_MAX_SUPPORTED_Z + 1, 119)))) + "]"
 )
+# Metals among the supported elements. Those of groups 1 and 2 (less Be) are organic salts'
+# usual counter-ions, stripped like any counter-ion; the others (Be, Al, transition and
+# post-transition metals up to Bi) make complexes and organometallics, and a salt of
+# theirs acts through the metal: neither is what the models learned, so neither is scored.
+# Metalloids (B, Si, Ge, As, Sb, Te) are not metals here.
+_COUNTER_ION_METALS = {3, 11, 19, 37, 55, 12, 20, 38, 56}
+_COMPLEX_METALS = {4, 13, *range(21, 32), *range(39, 51), *range(72, _MAX_SUPPORTED_Z + 1)}
+_METAL_ATOM = Chem.MolFromSmarts("[" + ",".join(f"#{z}" for z in sorted(_COUNTER_ION_METALS | _COMPLEX_METALS)) + "]")
+_CARBON = Chem.MolFromSmarts("[#6]")
+_NOT_SCORED = "models cover organic molecules; not scored"
 
 
 @dataclass
@@ -165,6 +175,40 @@ def _formula(mol: Chem.Mol) -> str:
     return rdMolDescriptors.CalcMolFormula(mol)
 
 
+def _unsupported_element(mol: Chem.Mol) -> str:
+    if not mol.HasSubstructMatch(_UNSUPPORTED_ATOM):
+        return ""
+    bad = sorted({a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() in _UNSUPPORTED_Z or a.GetAtomicNum() > _MAX_SUPPORTED_Z})
+    return (f"unsupported element {', '.join(bad)}: models cover elements up to Bi, "
+            "without noble gases, Tc, lanthanides or dummy atoms (*)")
+
+
+def _in_complex(atom: Chem.Atom, has_carbon: bool) -> bool:
+    """A complexing metal bonded to anything or beside an organic fragment (cisplatin's Pt,
+    ferrocene's Fe²⁺ between two cyclopentadienides), or a counter-ion metal bonded to
+    carbon (butyllithium)."""
+    if atom.GetAtomicNum() in _COMPLEX_METALS:
+        return atom.GetDegree() > 0 or has_carbon
+    return atom.GetAtomicNum() in _COUNTER_ION_METALS and any(n.GetAtomicNum() == 6 for n in atom.GetNeighbors())
+
+
+def _metal_complex(mol: Chem.Mol) -> str:
+    """Why a molecule with a metal is not scored, or "" for an organic salt: keeping its
+    largest organic fragment would score a ligand as if it were the compound."""
+    has_carbon = mol.HasSubstructMatch(_CARBON)
+    metals = sorted({a.GetSymbol() for a in mol.GetAtoms() if _in_complex(a, has_carbon)})
+    return f"metal complex ({', '.join(metals)}): {_NOT_SCORED}" if metals else ""
+
+
+def _inorganic(mol: Chem.Mol) -> str:
+    """Why an input without carbon is not scored: no fragment of it is organic, so there is
+    nothing to keep but a counter-ion."""
+    if mol.HasSubstructMatch(_CARBON):
+        return ""
+    salt = mol.HasSubstructMatch(_METAL_ATOM) or len(Chem.GetMolFrags(mol)) > 1
+    return f"inorganic {'salt' if salt else 'compound'} {_formula(mol)}, no organic fragment: {_NOT_SCORED}"
+
+
 def _largest_organic_fragment(mol: Chem.Mol, changes: list[str]) -> Chem.Mol:
     """The largest organic fragment; every other fragment is recorded as stripped (a second
     copy of the kept one too: magnesium diacetate keeps one acetate)."""
@@ -182,6 +226,7 @@ rdBase.DisableLog("rdApp.*")
 
 _largest_fragment = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
 _uncharger = rdMolStandardize.Uncharger(canonicalOrder=True)
+_metal_disconnector = rdMolStandardize.MetalDisconnector()
 
 
 def standardize(smiles: str) -> StandardizedMolecule:
@@ -189,10 +234,11 @@ def standardize(smiles: str) -> StandardizedMolecule:
 
     Text RDKit would misread or take long over is refused before it reads it: overlong
     strings, characters that are not printable ASCII, impossible charges and isotopes.
-    What is stripped or neutralized is recorded in `changes`. A canonical SMILES that RDKit
-    cannot read back is an error, so every molecule passed on can be drawn, exported and
-    read again. Fast path: a SMILES without '.' or charges skips the fragment chooser and
-    uncharger, which then have nothing to do.
+    Metal complexes and inputs without an organic fragment are refused, never swapped for
+    a ligand or counter-ion; what is stripped or neutralized is recorded in `changes`. A
+    canonical SMILES that RDKit cannot read back is an error, so every molecule passed on
+    can be drawn, exported and read again. Fast path: a SMILES without '.', charges or
+    metals skips the fragment chooser and uncharger, which then have nothing to do.
     """
     text = (smiles or "").strip() if isinstance(smiles, str) else ""
     result = StandardizedMolecule(input_smiles=smiles if isinstance(smiles, str) else "")
@@ -210,9 +256,22 @@ def standardize(smiles: str) -> StandardizedMolecule:
         result.error = _parse_error(text)
         return result
 
-    if "." in text:
+    has_metal = mol.HasSubstructMatch(_METAL_ATOM)
+    result.error = _unsupported_element(mol) or (has_metal and _metal_complex(mol)) or ""
+    if result.error:
+        return result
+    if has_metal:  # a counter-ion's ionic bond drawn as covalent (CC(=O)O[Na]) becomes two ions
+        mol = _metal_disconnector.Disconnect(mol)
+    if mol.GetNumHeavyAtoms() == 0:
+        result.error = "no heavy atoms"
+        return result
+    result.error = _inorganic(mol)
+    if result.error:
+        return result
+
+    if "." in text or has_metal:
         mol = _largest_organic_fragment(mol, result.changes)
-    if "+" in text or "-" in text:
+    if "+" in text or "-" in text or has_metal:
         if any(atom.GetFormalCharge() for atom in mol.GetAtoms()):
             before = Chem.MolToSmiles(mol)
             neutral = _uncharger.uncharge(mol)
@@ -222,20 +281,8 @@ def standardize(smiles: str) -> StandardizedMolecule:
                 mol = neutral
 
     heavy = mol.GetNumHeavyAtoms()
-    if heavy == 0:
-        result.error = "no heavy atoms"
-        return result
     if heavy > MAX_HEAVY_ATOMS:
         result.error = f"too large: {heavy} heavy atoms (limit {MAX_HEAVY_ATOMS})"
-        return result
-    if mol.HasSubstructMatch(_UNSUPPORTED_ATOM):
-        bad = sorted(
-            {a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() in _UNSUPPORTED_Z or a.GetAtomicNum() > _MAX_SUPPORTED_Z}
-        )
-        result.error = (
-            f"unsupported element {', '.join(bad)}: models cover elements up to Bi, "
-            "without noble gases, Tc, lanthanides or dummy atoms (*)"
-        )
         return result
     canonical = Chem.MolToSmiles(mol)
     if Chem.MolFromSmiles(canonical) is None:
