@@ -13,6 +13,7 @@ import streamlit as st
 
 from molapp.app import resources, state
 from molapp.app.sidebar import Settings
+from molapp.app.views import escape_markdown
 from molapp.chem.druglikeness import PROPERTIES
 from molapp.chem.io import InputRow, read_sdf, write_sdf
 from molapp.explain.depict import grid_svg, thumbnail_url
@@ -52,7 +53,7 @@ def molecules_input() -> tuple[list[InputRow], str] | None:
         try:
             frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            st.error(f"Cannot read **{upload.name}** as CSV: {exc}")
+            st.error(f"Cannot read {escape_markdown(upload.name)} as CSV: {escape_markdown(str(exc))}")
             return None
         columns = list(frame.columns)
         left, right = st.columns(2)
