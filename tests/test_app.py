@@ -54,6 +54,25 @@ def test_bad_smiles_gives_message_and_no_exception(app):
         assert "Predictions" not in [s.value for s in app.subheader]
 
 
+def test_metal_complexes_and_unreadable_forms_give_a_message_not_an_exception(app):
+    """Ferrocene was neutralized to c1cccc1, which RDKit cannot read back: a red
+    AttributeError. User text in the message is shown as written, never as markdown."""
+    for bad, reason in [("[CH-]1C=CC=C1.[CH-]1C=CC=C1.[Fe+2]", "metal complex (Fe)"), ("[cH-]1cccc1", "does not read back"),
+                        ("[Na+].[Cl-]", "inorganic salt ClNa"), ("**C**", "unsupported element \\*"), ("C_[x]", "unexpected '\\_' at position 2")]:
+        app.text_input(key=state.SMILES_TEXT).input(bad).run()
+        assert not app.exception
+        assert len(app.error) == 1 and reason in app.error[0].value, app.error[0].value
+        assert app.code[0].value == bad  # the input as given, in a code block
+        assert "Predictions" not in [s.value for s in app.subheader]
+
+
+def test_a_stripped_salt_is_a_warning_naming_what_was_removed(app):
+    app.text_input(key=state.SMILES_TEXT).input("CC(=O)[O-].[Na+]").run()
+    assert not app.exception and not app.error
+    assert len(app.warning) >= 1 and "stripped Na+" in app.warning[0].value and "neutralized charges" in app.warning[0].value
+    assert "Predictions" in [s.value for s in app.subheader]
+
+
 def test_example_picker_shows_note(app):
     app.radio(key=state.INPUT_MODE).set_value("Examples").run()
     app.selectbox(key=state.EXAMPLE).set_value("Benzo[a]pyrene").run()

@@ -152,9 +152,9 @@ def test_predict_cli_writes_every_row(tiny_dataset, tmp_path, capsys, workers):
     assert code == 0
     with open(out) as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0].keys()) == ["row", "id", "smiles", "canonical_smiles", "status", "error", "aromatic"]
+    assert list(rows[0].keys()) == ["row", "id", "smiles", "canonical_smiles", "status", "error", "changes", "aromatic"]
     assert [r["row"] for r in rows] == [str(i) for i in range(9)]
-    assert [r["status"] for r in rows] == ["ok", "error", "error", "error", "error", "ok", "error", "ok", "ok"]
+    assert [r["status"] for r in rows] == ["ok", "error", "error", "error", "error", "error", "error", "ok", "ok"]
     assert all((r["error"] == "") == (r["status"] == "ok") for r in rows)
     assert all((r["aromatic"] == "") == (r["status"] == "error") for r in rows)
     assert "CPU" in capsys.readouterr().err

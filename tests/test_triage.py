@@ -156,13 +156,17 @@ def test_more_than_the_limit_points_to_the_cli():
     assert "more than 100,000 molecules" in at.error[0].value and "molapp.predict" in at.error[0].value
 
 
-def test_a_molecule_whose_descriptors_fail_keeps_its_row():
+def test_a_molecule_whose_descriptors_fail_keeps_its_row(monkeypatch):
     from molapp.chem.io import InputRow
-    from molapp.inference.triage import prepare
+    from molapp.inference import triage
 
-    # standardizes and featurizes, but its canonical SMILES does not parse back (RDKit)
-    odd = "F[B-](F)(F)F.[H][H-][B-]1([H-][H])[n+]2ccccc2-c2cccc[n+]21"
-    chunk = prepare([InputRow(0, "odd", odd), InputRow(1, "ethanol", "CCO")])
+    def fails_on_sulfur(mol):
+        if any(atom.GetSymbol() == "S" for atom in mol.GetAtoms()):
+            raise RuntimeError("simulated RDKit descriptor failure")
+        return drug_likeness(mol)
+
+    monkeypatch.setattr(triage, "drug_likeness", fails_on_sulfur)
+    chunk = triage.prepare([InputRow(0, "thiol", "CCS"), InputRow(1, "ethanol", "CCO")])
     assert [m.ok for m in chunk.molecules] == [True, True]
     assert chunk.properties[0] is None and chunk.properties[1]["HBD"] == 1
 

@@ -14,6 +14,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from molapp.app import resources, state
 from molapp.app.sidebar import Settings
+from molapp.app.views import escape_markdown
 from molapp.chem.druglikeness import PROPERTIES
 from molapp.app.text import escape_markdown
 from molapp.chem.io import (ID_COLUMN_NAMES, SMILES_COLUMN_NAMES, InputRow, csv_columns, guess_column, read_csv, read_sdf,
@@ -157,8 +158,11 @@ def filters(settings: Settings, table: pd.DataFrame) -> pd.DataFrame:
 
 def summary(table: pd.DataFrame, view: pd.DataFrame) -> None:
     errors = int(table["status"].eq("error").sum())
+    changed = int((table["status"].eq("ok") & table["changes"].ne("")).sum())
     st.markdown(f"**{len(view):,} of {len(table):,} rows** pass the filters · {errors:,} input rows could not be used "
-                "(kept, flagged with the reason)")
+                "(kept, flagged with the reason)"
+                + (f" · {changed:,} scored after standardization changed them (salts stripped or charges neutralized: "
+                   "see the `changes` column)" if changed else ""))
 
 
 def _spread_columns(settings: Settings, table: pd.DataFrame) -> list[str]:
@@ -170,7 +174,7 @@ def ranked_table(settings: Settings, view: pd.DataFrame) -> None:
     shown = view.head(SHOWN_ROWS)
     spread = _spread_columns(settings, view)
     frame = shown[["row", "id"]].assign(structure=[thumbnail_url(s) for s in shown["canonical_smiles"].fillna("")])
-    frame = pd.concat([frame, shown[["status", "error", *settings.tasks, *spread, DOMAIN_COLUMN, *PROPERTIES, "smiles"]]], axis=1)
+    frame = pd.concat([frame, shown[["status", "error", "changes", *settings.tasks, *spread, DOMAIN_COLUMN, *PROPERTIES, "smiles"]]], axis=1)
     classification = settings.panel.card["task_type"] == "classification"
     task_config = {
         task: st.column_config.ProgressColumn(task, format="%.3f", min_value=0, max_value=1, help=settings.panel.task_label(task))

@@ -5,6 +5,7 @@ Each takes what it shows and draws it."""
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -60,19 +61,37 @@ def explanation(settings: Settings, smiles: str) -> Explanation:
     return _explain(str(settings.panel.path), smiles, tuple(settings.tasks), settings.predictor)
 
 
+# Characters Streamlit's markdown would read as formatting, links, HTML, LaTeX or colour
+# directives; escaped, user text and reasons quoting it show as written.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$~:])")
+
+
+def escape_markdown(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def input_error(name: str, smiles: str, result: Explanation) -> None:
-    shown = smiles if smiles.strip() else "(empty)"
-    st.error(f"Cannot predict **{name}** `{shown}`: {result.error}.")
+    """The reason, as plain text, and the input as given, in a code block: neither is read
+    as markdown."""
+    st.error(f"Cannot predict {escape_markdown(name)}: {escape_markdown(result.error)}.")
+    st.code(smiles if smiles.strip() else "(empty)", language=None)
+
+
+def standardization_warning(result: Explanation) -> None:
+    """What standardization changed, where it cannot be missed: the predictions are for the
+    standardized molecule, not for the input as given."""
+    if result.changes:
+        st.warning("Predicted for the standardized molecule, not the input as given: "
+                   + "; ".join(escape_markdown(c) for c in result.changes) + ".")
 
 
 def molecule_card(name: str, result: Explanation) -> None:
+    standardization_warning(result)
     picture, facts = st.columns([3, 2])
     picture.image(molecule_svg(result.mol), width=360)
     with facts:
         st.subheader(name)
         st.code(result.canonical_smiles, language=None)
-        if result.changes:
-            st.info("Standardized: " + "; ".join(result.changes))
         st.caption(f"{result.mol.GetNumAtoms()} heavy atoms · predicted on {result.device} in {result.seconds * 1000:.0f} ms")
 
 

@@ -21,8 +21,10 @@ import pandas as pd
 from rdkit import Chem, rdBase
 
 
-# The columns every per-row output (predict CLI, triage table) starts with.
-FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error"]
+# The columns every per-row output (predict CLI, triage table) starts with. `changes`: what
+# standardization stripped or neutralized ("stripped Na+; neutralized charges (…)"), empty
+# when the molecule scored is the one given.
+FIXED_COLUMNS = ["row", "id", "smiles", "canonical_smiles", "status", "error", "changes"]
 # Column names (any case) taken for SMILES and for IDs when none is named: the app and the CLI guess alike.
 SMILES_COLUMN_NAMES = ("smiles", "canonical_smiles", "smi")
 ID_COLUMN_NAMES = ("id", "name", "compound_id", "mol_id")

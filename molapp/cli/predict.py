@@ -6,7 +6,8 @@
 
 Input: .smi/.txt (SMILES, optional ID after whitespace), .csv (--smiles-column; IDs from
 --id-column, else a column named id or name, any case, as the app picks it) or .sdf. Output CSV: one row per input row, in input order, with columns
-row, id, smiles, canonical_smiles, status, error, then one column per task (an ensemble adds
+row, id, smiles, canonical_smiles, status, error, changes (what standardization stripped or
+neutralized; empty when nothing changed), then one column per task (an ensemble adds
 one "<task> (members' SD)" column per task: how far its members disagree); text cells a
 spreadsheet would run as a formula get a leading '. The file is
 streamed in chunks, so memory stays bounded for millions of rows. On CPU, worker processes
@@ -35,14 +36,15 @@ from molapp.data.featurize import FeaturizedMolecule, featurize_rows
 from molapp.inference.parallel import ordered_parallel, worker_state
 from molapp.inference.predictor import Predictor, device_name, spread_column
 
-# A chunk's result as it travels between processes: canonical SMILES, errors, values [n, Q]
-# (an ensemble's: [n, 2Q], its members' standard deviations after the values).
-Scored = tuple[list[str], list[str], np.ndarray]
+# A chunk's result as it travels between processes: canonical SMILES, errors, changes,
+# values [n, Q] (an ensemble's: [n, 2Q], its members' standard deviations after the values).
+Scored = tuple[list[str], list[str], list[str], np.ndarray]
 
 
 def _scored(molecules: list[FeaturizedMolecule], predicted: tuple[np.ndarray, np.ndarray | None]) -> Scored:
     values, spread = predicted
-    return [m.canonical_smiles for m in molecules], [m.error for m in molecules], values if spread is None else np.hstack([values, spread])
+    return ([m.canonical_smiles for m in molecules], [m.error for m in molecules], [m.changes_text for m in molecules],
+            values if spread is None else np.hstack([values, spread]))
 
 
 def _score_rows(rows: list[InputRow]) -> Scored:
@@ -130,11 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         writer.writerow(FIXED_COLUMNS + tasks + ([spread_column(t) for t in tasks] if predictor.is_ensemble else []))
         try:
             chunks = scored_chunks(predictor, rows, tasks, args.chunk_size, args.workers, args.batch_size)
-            for chunk, (canonical, errors, values) in chunks:
-                for row, smiles, error, value in zip(chunk, canonical, errors, values):
+            for chunk, (canonical, errors, changes, values) in chunks:
+                for row, smiles, error, changed, value in zip(chunk, canonical, errors, changes, values):
                     status = "error" if error else "ok"
                     counts[status] += 1
-                    text = map(spreadsheet_safe, [row.id, row.smiles, smiles, status, error])
+                    text = map(spreadsheet_safe, [row.id, row.smiles, smiles, status, error, changed])
                     writer.writerow([row.row, *text, *map(format_value, value)])
                 progress.update(len(chunk))
         except ValueError as exc:  # the input turned out unreadable part-way (e.g. bytes that are not UTF-8)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from rdkit import Chem
+
 from molapp.chem.io import InputRow
 from molapp.chem.standardize import StandardizedMolecule, standardize
 from molapp.featurizers.graph import MolGraph, MolGraphFeaturizer
@@ -33,6 +35,11 @@ class FeaturizedMolecule:
     def ok(self) -> bool:
         return self.graph is not None
 
+    @property
+    def changes_text(self) -> str:
+        """`changes` as one table cell: empty when the molecule scored is the one given."""
+        return "; ".join(self.changes)
+
 
 def featurize_standardized(records: Sequence[StandardizedMolecule], descriptors: bool = False) -> list[FeaturizedMolecule]:
     """The graphs of molecules `standardize` returned, featurized together (their canonical
@@ -43,7 +50,7 @@ def featurize_standardized(records: Sequence[StandardizedMolecule], descriptors:
     try:
         graphs = iter(featurizer.many([r.mol for r in good], [r.canonical_smiles for r in good]))
     except Exception:  # noqa: BLE001 - an RDKit surprise: featurize one by one to flag just that row
-        graphs = iter([_graph_or_error(featurizer, r) for r in good])
+        graphs = iter([graph_or_error(featurizer, r.mol, r.canonical_smiles) for r in good])
     out = []
     for record in records:
         if not record.ok:
@@ -57,9 +64,11 @@ def featurize_standardized(records: Sequence[StandardizedMolecule], descriptors:
     return out
 
 
-def _graph_or_error(featurizer: MolGraphFeaturizer, record: StandardizedMolecule) -> MolGraph | str:
+def graph_or_error(featurizer: MolGraphFeaturizer, mol: Chem.Mol, canonical_smiles: str | None = None) -> MolGraph | str:
+    """The graph of an accepted molecule, or why RDKit could not featurize it: a surprise
+    costs its own row (or the Predict page a message), never an exception."""
     try:
-        return featurizer(record.mol, record.canonical_smiles)
+        return featurizer(mol, canonical_smiles)
     except Exception as exc:  # noqa: BLE001 - the row is flagged with RDKit's reason
         return f"could not featurize: {exc}"
 

@@ -22,6 +22,7 @@ from rdkit import Chem
 
 from molapp.chem.standardize import standardize
 from molapp.data.collate import collate
+from molapp.data.featurize import graph_or_error
 from molapp.explain.descriptor_attribution import descriptor_baseline, descriptor_contributions
 from molapp.featurizers.descriptors import DESCRIPTOR_LABELS, DESCRIPTOR_NAMES
 from molapp.featurizers.graph import MolGraphFeaturizer
@@ -97,9 +98,12 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
     if not record.ok:
         return Explanation(smiles, chosen, error=record.error, changes=record.changes)
     start = time.perf_counter()
-    mol = Chem.MolFromSmiles(record.canonical_smiles)
+    mol = Chem.MolFromSmiles(record.canonical_smiles)  # standardize checked that it reads back
+    graph = graph_or_error(MolGraphFeaturizer(descriptors=predictor.descriptors), mol)
+    if isinstance(graph, str):
+        return Explanation(smiles, chosen, error=graph, changes=record.changes)
     task_ids = predictor.task_ids(chosen).to(predictor.device)
-    batch = collate([MolGraphFeaturizer(descriptors=predictor.descriptors)(mol)]).to(predictor.device)
+    batch = collate([graph]).to(predictor.device)
     kind = explanation_kind(predictor.card["model"])
     with torch.inference_mode():
         requests = {"return_embedding": True, **EXPLANATION_FLAGS.get(kind, {})}

@@ -137,6 +137,7 @@ def score(
         "canonical_smiles": [m.canonical_smiles for m in molecules],
         "status": ["ok" if m.ok else "error" for m in molecules],
         "error": [m.error for m in molecules],
+        "changes": [m.changes_text for m in molecules],
     })
     predicted = np.concatenate(values) if values else np.zeros((0, len(predictor.tasks)), np.float32)
     for k, task in enumerate(predictor.tasks):
