@@ -131,3 +131,25 @@ def test_measured_labels_of_a_training_molecule():
     assert index.measured("CCO") == {"a": 0.5}  # measured twice: the mean
     assert index.measured("c1ccccc1") == {"a": 0.0, "b": 1.0}
     assert index.measured("CCN") == {}
+
+
+def test_predict_cli_writes_approved_drug_percentiles(deployment, tmp_path):
+    from molapp.cli import predict as predict_cli
+
+    directory = deployment / "deployment"
+    assert calls_cli.main(["--checkpoint", str(directory), "--data-dir", str(DATA), "--valid-from", str(deployment / "estimate")]) == 0
+    source = tmp_path / "in.smi"
+    source.write_text("CCO ethanol\nnot_a_smiles bad\nc1ccccc1O phenol\n")
+    out = tmp_path / "out.csv"
+    assert predict_cli.main(["--checkpoint", str(directory), "--input", str(source), "--output", str(out), "--percentiles", "--workers", "0"]) == 0
+    table = pd.read_csv(out)
+    column = "p_np (approved-drug percentile)"
+    calls = TaskCalls.load(directory)
+    expected = calls.percentile(table[["p_np"]].to_numpy(dtype=np.float32), ["p_np"])[:, 0]
+    np.testing.assert_allclose(table[column].to_numpy(), expected, rtol=1e-5)
+    assert table[column].notna().tolist() == [True, False, True]  # a flagged row has no percentile, and is kept
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("card.json", "weights.safetensors"):
+        (bare / name).write_bytes((directory / name).read_bytes())
+    assert predict_cli.main(["--checkpoint", str(bare), "--input", str(source), "--output", str(tmp_path / "o2.csv"), "--percentiles"]) == 2

@@ -8,7 +8,11 @@ so the test predictions written are the calibrated ones; rankings, hence the car
 are unchanged. `python -m molapp.train` and `python -m molapp.cli.ensemble` calibrate the
 checkpoints they write; this is for checkpoints written before.
 
-    python -m molapp.cli.evaluate checkpoints/* --data-dir ../shared/data [--calibrate]
+With `--update-card`, the card's valid and test metrics and split sizes are re-measured and
+written too: for when the rows a split yields change (standardization refusing molecules it
+used to accept), the weights staying as they are.
+
+    python -m molapp.cli.evaluate checkpoints/* --data-dir ../shared/data [--calibrate] [--update-card]
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from molapp.cli.train import flatten_metrics
 from molapp.models.checkpoint import load_checkpoint, write_card
 from molapp.training.calibration import calibrate
 from molapp.training.evaluate import checkpoint_groups, split_predictions
 from molapp.training.metrics import per_task_metrics
+from molapp.training.trainer import evaluate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs (default: $MOLAPP_DATA)")
     parser.add_argument("--workers", type=int, default=1, help="processes for featurization")
     parser.add_argument("--calibrate", action="store_true", help="(re)fit classification checkpoints' calibration on valid first")
+    parser.add_argument("--update-card", action="store_true", help="re-measure the card's valid and test metrics and split sizes")
     args = parser.parse_args(argv)
     failures = 0
     for directory in map(Path, args.checkpoints):
@@ -51,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
             held_out = calibration.test
         else:
             held_out = split_predictions(model, groups, "test", card)
+        if args.update_card:  # after calibration: the metrics are of the outputs the card now gives
+            previous = card["metrics"]["test"]["mean"]
+            card["metrics"] = {part: flatten_metrics(evaluate(model, groups, part, card), len(groups) > 1) for part in ("valid", "test")}
+            card["sizes"] = {g.name: {"train": len(g.train), "valid": len(g.valid), "test": len(g.test)} for g in groups}
+            write_card(directory, card)
+            print(f"{directory.name}: card re-measured, test {card['metric']} {previous:.4f} → {card['metrics']['test']['mean']:.4f}")
         scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
         held_out.save(directory)
         print(f"{directory.name}: test {card['metric']} {scores['mean']:.4f} (card {card['metrics']['test']['mean']:.4f}); "

@@ -8,7 +8,8 @@ Input: .smi/.txt (SMILES, optional ID after whitespace), .csv (--smiles-column; 
 --id-column, else a column named id or name, any case, as the app picks it) or .sdf. Output CSV: one row per input row, in input order, with columns
 row, id, smiles, canonical_smiles, status, error, changes (what standardization stripped or
 neutralized; empty when nothing changed), then one column per task (an ensemble adds
-one "<task> (members' SD)" column per task: how far its members disagree); text cells a
+one "<task> (members' SD)" column per task: how far its members disagree; `--percentiles` adds
+"<task> (approved-drug percentile)"); text cells a
 spreadsheet would run as a formula get a leading '. The file is
 streamed in chunks, so memory stays bounded for millions of rows. On CPU, worker processes
 (one per core, one thread each) featurize and score whole chunks; on a GPU they featurize
@@ -25,6 +26,7 @@ import sys
 import time
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -33,6 +35,7 @@ from tqdm import tqdm
 
 from molapp.chem.io import FIXED_COLUMNS, InputRow, read_molecules, spreadsheet_safe
 from molapp.data.featurize import FeaturizedMolecule, featurize_rows
+from molapp.inference.calls import TaskCalls
 from molapp.inference.parallel import ordered_parallel, worker_state
 from molapp.inference.predictor import Predictor, device_name, spread_column
 
@@ -74,6 +77,10 @@ def scored_chunks(predictor: Predictor, rows: Iterator[InputRow], tasks: list[st
         yield chunk, _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
 
 
+def percentile_column(task: str) -> str:
+    return f"{task} (approved-drug percentile)"
+
+
 def format_value(value: float) -> str:
     return "" if np.isnan(value) else f"{value:.6g}"
 
@@ -110,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes (CPU: each featurizes and scores; GPU: they featurize; 0: none)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--percentiles", action="store_true",
+                        help="add '<task> (approved-drug percentile)' columns: percent of FDA-approved drugs (ClinTox) the model predicts lower")
     args = parser.parse_args(argv)
 
     try:
@@ -118,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         predictor = Predictor.load(args.checkpoint, args.device)
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] or predictor.tasks
         predictor.task_ids(tasks)  # unknown task names fail here, before any work
+        calls = TaskCalls.load(Path(args.checkpoint)) if args.percentiles else None
+        if args.percentiles and calls is None:
+            raise ValueError(f"{args.checkpoint} has no approved-drug reference: run python -m molapp.cli.calls --checkpoint {args.checkpoint}")
         rows = read_molecules(args.input, args.smiles_column, args.id_column)
         handle = open_output(args.output)
     except (OSError, ValueError, RuntimeError) as exc:
@@ -129,10 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     counts = {"ok": 0, "error": 0}
     with handle, tqdm(unit=" mol", desc="predict", mininterval=1) as progress:
         writer = csv.writer(handle)
-        writer.writerow(FIXED_COLUMNS + tasks + ([spread_column(t) for t in tasks] if predictor.is_ensemble else []))
+        writer.writerow(FIXED_COLUMNS + tasks + ([spread_column(t) for t in tasks] if predictor.is_ensemble else [])
+                        + ([percentile_column(t) for t in tasks] if calls is not None else []))
         try:
             chunks = scored_chunks(predictor, rows, tasks, args.chunk_size, args.workers, args.batch_size)
             for chunk, (canonical, errors, changes, values) in chunks:
+                if calls is not None:
+                    values = np.hstack([values, calls.percentile(values[:, : len(tasks)], tasks)])
                 for row, smiles, error, changed, value in zip(chunk, canonical, errors, changes, values):
                     status = "error" if error else "ok"
                     counts[status] += 1
