@@ -84,11 +84,15 @@ def main(argv: list[str] | None = None) -> int:
                      "--smiles-columns", "smiles", "--target-columns", *tasks, "--splits-column", "split",
                      "--output-dir", str(work / "model"), "--pytorch-seed", str(args.seed), "--data-seed", str(args.seed),
                      "--num-workers", "0", *VARIANTS[args.variant]]
+    out = Path(args.results_dir) / f"{name}.json"
     trained = sorted((work / "model").rglob("best.pt"))
-    if not trained:  # a finished run is scored again, not retrained
+    if trained and out.exists():  # a finished run is scored again, not retrained: its training time stands
+        earlier = json.loads(out.read_text())
+        train_seconds = earlier.get("train_seconds", earlier.get("wall_seconds"))
+    else:
         subprocess.run(train_command, check=True)
         trained = sorted((work / "model").rglob("best.pt"))
-    train_seconds = time.time() - start
+        train_seconds = time.time() - start
     scores, predict_commands = {}, []
     for part, split_name in (("valid", "val"), ("test", "test")):
         rows = table[table["split"] == split_name]
@@ -116,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
         **provenance(time.time() - start),
     }
     record["packages"]["chemprop"] = chemprop_version()
-    out = Path(args.results_dir) / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"{name}: test {record['metric']} {record['test']:.4f}, valid {record['valid']:.4f} ({record['wall_seconds']:.0f} s) → {out}", file=sys.stderr)

@@ -169,7 +169,7 @@ def deployment_section(records: list[dict]) -> list[str]:
                          f"{seed_summary([r['test'] for r in runs])} |")
         for e in deployments:
             estimate = e["estimate"].get(split)
-            if estimate:
+            if estimate and estimate["ensemble_size"] > 1:  # a single model's estimate is the row above
                 lines.append(f"| {split} | GraphMem deployment recipe, ensemble of {estimate['ensemble_size']} (`{estimate['checkpoint']}`) | – | "
                              f"{estimate['valid']:.3f} | **{estimate['test']:.3f}** |")
         for model, title in PEERS:

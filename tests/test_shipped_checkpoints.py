@@ -19,6 +19,9 @@ from .conftest import CHECKPOINTS, needs_shared_data, shared_data_dir
 
 SHIPPED = sorted(p.parent for p in CHECKPOINTS.glob("*/card.json"))
 CLASSIFIERS = [p for p in SHIPPED if json.loads((p / "card.json").read_text())["task_type"] == "classification"]
+# Trained on every labelled row: no held-out rows of their own, their figures their recipe's split models'.
+DEPLOYMENT = [p for p in SHIPPED if json.loads((p / "card.json").read_text())["split"] == "all"]
+SPLIT_MODELS = [p for p in SHIPPED if p not in DEPLOYMENT]
 REQUIRED = {"model", "dataset", "tasks", "task_type", "split", "hyperparameters", "featurizer", "metrics",
             "train_seconds", "packages", "applicability_domain", "command", "config"}
 
@@ -34,13 +37,14 @@ def test_the_required_checkpoints_ship():
 def test_card_is_complete_and_files_are_small(directory):
     card = json.loads((directory / "card.json").read_text())
     assert REQUIRED <= set(card)
-    assert card["model"] in MODEL_KINDS and card["split"] in {"random", "scaffold"}
+    assert card["model"] in MODEL_KINDS and card["split"] in {"random", "scaffold", "all"} and card["trained_on"] == card["split"]
     assert set(card["tasks"]) <= set(card["metrics"]["test"]) and "mean" in card["metrics"]["valid"]
     files = {p.name for p in directory.iterdir()}
-    assert {"weights.safetensors", "card.json", "domain.safetensors", "domain.json", "test_predictions.safetensors"} <= files
+    assert {"weights.safetensors", "card.json", "domain.safetensors", "domain.json", "test_predictions.safetensors",
+            "calls.json", "approved_drugs.safetensors"} <= files
     assert files <= {"weights.safetensors", "card.json", "domain.safetensors", "domain.json", "map.safetensors", "map.json",
                      "test_predictions.safetensors", "map-graph.safetensors", "map-graph.json", "map-sequence.safetensors",
-                     "map-sequence.json"}
+                     "map-sequence.json", "calls.json", "approved_drugs.safetensors"}
     assert sum(p.stat().st_size for p in directory.iterdir()) < 8e6
 
 
@@ -59,7 +63,7 @@ def test_shipped_checkpoint_predicts(directory):
         assert (np.abs(good - np.array(predictor.card["target_mean"])) < 5 * np.array(predictor.card["target_std"])).all()
 
 
-@pytest.mark.parametrize("directory", SHIPPED, ids=lambda p: p.name)
+@pytest.mark.parametrize("directory", SPLIT_MODELS, ids=lambda p: p.name)
 def test_shipped_test_predictions_score_as_the_card_says(directory):
     """What the Models page draws its ROC curves and reliability plots from is the test split
     the card's metrics were measured on. Per task within 1e-3, not 1e-4: calibration's slope
@@ -77,7 +81,7 @@ def test_shipped_test_predictions_score_as_the_card_says(directory):
 
 
 @needs_shared_data
-@pytest.mark.parametrize("directory", [p for p in SHIPPED if not p.name.startswith("mt-")], ids=lambda p: p.name)
+@pytest.mark.parametrize("directory", [p for p in SPLIT_MODELS if not p.name.startswith("mt-")], ids=lambda p: p.name)
 def test_card_metrics_rescore_on_the_canonical_split(directory):
     card = json.loads((directory / "card.json").read_text())
     scores = evaluate_checkpoint(directory, str(shared_data_dir()))
@@ -88,7 +92,7 @@ def test_card_metrics_rescore_on_the_canonical_split(directory):
             assert rescored[task] == pytest.approx(card["metrics"][part][task], abs=1e-4)
 
 
-@pytest.mark.parametrize("directory", CLASSIFIERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("directory", [p for p in CLASSIFIERS if p in SPLIT_MODELS], ids=lambda p: p.name)
 def test_shipped_probabilities_are_calibrated(directory):
     """Each classifier carries a per-task Platt scaling fitted on its validation split, and its
     test-split probabilities (the reliability plot's) are the calibrated ones. Where the raw
@@ -107,3 +111,33 @@ def test_shipped_probabilities_are_calibrated(directory):
         assert reported["valid"]["after"] < reported["valid"]["before"] and error < reported["test"]["before"]
         measured = ~np.isnan(held_out.labels)
         assert abs(held_out.predictions[measured].mean() - held_out.labels[measured].mean()) < 0.1
+
+
+@pytest.mark.parametrize("directory", DEPLOYMENT, ids=lambda p: p.name)
+def test_a_deployment_card_says_where_its_figures_come_from(directory):
+    """Trained on every row, it carries its recipe's split figures (the first estimate's as
+    `metrics`), no calibration (no rows were left to fit one on), and the estimate model's
+    test-split predictions, made through the deployment's uncalibrated output, that score as
+    the estimate says (the Models page's ROC curves and reliability plot)."""
+    card = json.loads((directory / "card.json").read_text())
+    first = next(iter(card["estimate"].values()))
+    assert card["metrics"]["test"]["mean"] == first["test"] and card["metrics"]["valid"]["mean"] == first["valid"]
+    assert "every labelled row" in card["metrics_from"] and "calibration" not in card
+    assert card["sizes"][card["dataset"]]["valid"] == card["sizes"][card["dataset"]]["test"] == 0
+    held_out = SplitPredictions.load(directory)
+    scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
+    assert scores["mean"] == pytest.approx(first["test"], abs=1e-4)
+
+
+@pytest.mark.parametrize("directory", CLASSIFIERS, ids=lambda p: p.name)
+def test_shipped_calls_are_complete(directory):
+    """Every classification panel has a base rate and a default threshold per task, and its
+    approved-drug reference sorted per task."""
+    from molapp.inference.calls import TaskCalls
+
+    card = json.loads((directory / "card.json").read_text())
+    calls = TaskCalls.load(directory)
+    assert calls.tasks == card["tasks"] and calls.approved.shape[1] == len(card["tasks"]) and calls.approved_count > 1000
+    assert np.all(np.diff(calls.approved, axis=0) >= 0)
+    assert ((calls.base_rate > 0) & (calls.base_rate < 1)).all()
+    assert np.isnan(calls.threshold).sum() <= len(card["tasks"]) // 4  # a task whose valid part has one class has none

@@ -414,9 +414,9 @@ def why(settings: Settings, result: Explanation) -> None:
     members = settings.panel.card.get("ensemble_size", 1)
     if members > 1 and explanation_kind(settings.panel.card["model"]) != "none":
         first = settings.panel.card["members"][0]
+        alone = f"; alone, it scores {first['test']:.3f} on the test split" if "test" in first else ""  # a deployment member has no test rows
         st.info(f"This checkpoint is an ensemble of {members} models trained with different seeds: the predictions above "
-                f"are their mean; the explanation below is its first model's (seed {first['seed']}; alone, it scores "
-                f"{first['test']:.3f} on the test split).")
+                f"are their mean; the explanation below is its first model's (seed {first['seed']}{alone}).")
     if result.attention is not None:
         attention(settings, result)
     elif result.assignments is not None:

@@ -7,7 +7,9 @@ import json
 import re
 from pathlib import Path
 
+from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.models.registry import architecture_summary
+from molapp.training.calibration import mean_calibration_error
 
 ROOT = Path(__file__).resolve().parents[2]
 START, END = "<!-- checkpoints-table:start -->", "<!-- checkpoints-table:end -->"
@@ -17,8 +19,11 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None or value != value else f"{value:.3f}"
 
 
-def _calibration(card: dict) -> str:
-    """Classification: the test split's calibration error, mean over tasks, raw → calibrated."""
+def _calibration(card: dict, directory: Path) -> str:
+    """Classification: the test split's calibration error, mean over tasks, raw → calibrated;
+    a deployment model (uncalibrated) its estimate's test predictions' raw error."""
+    if card["split"] == "all" and card["task_type"] == "classification":
+        return f"{mean_calibration_error(SplitPredictions.load(directory)):.3f} (uncalibrated)"
     if "calibration" not in card:
         return ""
     error = card["calibration"]["expected_calibration_error"]["test"]
@@ -46,8 +51,8 @@ def table(directory: Path) -> str:
         per_dataset = card["metrics"]["test"].get("per_dataset")
         per = ", ".join(f"{k} {_fmt(v)}" for k, v in per_dataset.items()) if per_dataset else ""
         lines.append(
-            f"| `{card['_name']}` | {card['model']} | {data} | {card['split']} | {len(card['tasks'])} "
-            f"| {metric} {_fmt(card['metrics']['test']['mean'])} | {_fmt(card['metrics']['valid']['mean'])} | {per} | {_calibration(card)} "
+            f"| `{card['_name']}` | {card['model']} | {data} | {'all rows (deployment; figures: its recipe on the scaffold split)' if card['split'] == 'all' else card['split']} | {len(card['tasks'])} "
+            f"| {metric} {_fmt(card['metrics']['test']['mean'])} | {_fmt(card['metrics']['valid']['mean'])} | {per} | {_calibration(card, directory / card['_name'])} "
             f"| {architecture_summary(card)} | {card['train_seconds'] / 60:.0f} min | {card['_size_mb']:.1f} MB |"
         )
     return "\n".join(lines)
@@ -65,7 +70,8 @@ def main() -> int:
         "probabilities → after the per-task Platt scaling fitted on the validation split (`molapp.training.calibration`).\n\n"
         + body + "\n\nEach directory: `weights.safetensors` (weights), `card.json` (what, how trained, metrics per task, "
         "the exact training command), `domain.safetensors` + `domain.json` (applicability-domain index: training-set "
-        "Morgan fingerprints, SMILES and labels).\n"
+        "Morgan fingerprints, SMILES and labels), `calls.json` + `approved_drugs.safetensors` (base rates, default call "
+        "thresholds, approved-drug reference: `python -m molapp.cli.calls`).\n"
     )
     top = ROOT / "README.md"
     if top.exists():
