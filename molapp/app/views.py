@@ -148,7 +148,7 @@ def results(settings: Settings, result: Explanation, name: str) -> None:
                 "The predictions below were fitted to them; the measurement is what to trust.")
     table = results_table(settings, result, measured)
     value_column = "probability" if classification else "prediction"
-    chart, numbers = st.columns(2)
+    chart, numbers = st.columns([2, 3])  # the table has the more columns
     colours = ["#c0392b" if c == "active" else "#7f8c8d" for c in table.get("call", ["inactive"] * len(table))]
     figure = go.Figure(go.Bar(x=table[value_column], y=table["task"], orientation="h", marker_color=colours,
                               hovertext=table["assay"], hovertemplate="%{hovertext}<br>%{x:.3f}<extra></extra>"))
