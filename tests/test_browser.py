@@ -127,6 +127,8 @@ def test_models_page(page, app_url):
     wait_idle(page)
     page.get_by_text("Leaderboard", exact=True).first.wait_for()
     page.get_by_text("On its test split", exact=True).first.wait_for()
+    # plotly draws after the script has run: on a loaded machine, seconds after
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length >= 3", timeout=60_000)
     assert page.locator("[data-testid='stPlotlyChart']").count() == 3
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
