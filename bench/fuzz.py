@@ -143,6 +143,13 @@ def problems(inputs: Sequence[str], statuses: Sequence[str], errors: Sequence[st
     return +found
 
 
+def reason_kind(error: str) -> str:
+    """An error reason with its particulars (numbers, quoted text, RDKit's detail) left out,
+    so reasons of one kind count together."""
+    general = re.sub(r"'[^']*'", "'…'", re.sub(r"\d+", "N", error))
+    return ": ".join(general.split(": ")[: 2 if general.startswith("unparseable") else 1])
+
+
 def write_csv(path: Path, inputs: Sequence[str], encoding: str = "utf-8-sig", line_end: str = "\r\n") -> None:
     """The inputs as a CSV (id, smiles) written by the csv module: fields with commas,
     quotes or line breaks are quoted. It quotes a lone CR only when the line end holds one,
@@ -192,7 +199,7 @@ def main() -> int:
     in_order = [int(r["row"]) for r in rows] == list(range(len(rows)))
     matched = inputs[: len(rows)] if in_order else []
     found = problems(matched, [r["status"] for r in rows], [r["error"] for r in rows], [r["canonical_smiles"] for r in rows]) if in_order else Counter()
-    reasons = Counter(re.sub(r"\d+", "N", r["error"].split(":")[0]) for r in rows if r["status"] == "error")
+    reasons = Counter(reason_kind(r["error"]) for r in rows if r["status"] == "error")
     record = {
         "inputs_tried": len(inputs),
         "inputs_with_nul_left_out": args.size - len(inputs),
