@@ -25,6 +25,12 @@ MAX_SMILES_LENGTH = 2000
 # known isotope). Read from the text, since RDKit stores both in 16 bits and silently wraps
 # larger numbers ([65548C] is read as carbon-12). Radicals ([CH2]) are unusual but allowed.
 MAX_ABS_FORMAL_CHARGE = 4
+# Checked before the fragment chooser, whose time grows quadratically with the fragments
+# (900 take a second); salts and mixtures have a handful.
+MAX_FRAGMENTS = 100
+# Trimmed from either end of an input: the whitespace a file or a paste adds. Anything else
+# (a non-breaking space, a control character) is reported, not silently dropped.
+_TRIMMED = " \t\r\n"
 
 # Elements up to bismuth, less noble gases, technetium and the lanthanides: what the
 # MoleculeNet training sets cover in more than a handful of molecules.
@@ -69,6 +75,13 @@ _CHARGE = re.compile(r"\+\d+|-\d+|\++|-+")
 _ATOMIC_NUMBER = {Chem.GetPeriodicTable().GetElementSymbol(z): z for z in range(1, 119)}
 _ATOMS_OUTSIDE_BRACKETS = set("BCNOPSFIbcnops*")
 _BONDS_AND_DOTS = set("-=#$:/\\.")
+# What each of a bond, '.', ring number and '(' may not follow, in `_syntax_error`'s walk.
+_MAY_NOT_FOLLOW = {"bond": {"start", "dot", "bond"}, "dot": {"start", "dot", "bond", "open"},
+                   "ring": {"start", "dot", "open"}, "open": {"start", "dot", "bond", "open"}}
+_WHAT_CAME_BEFORE = {"start": "no atom", "dot": "a '.'", "bond": "a bond", "open": "'('", "close": "')'"}
+# A bracket atom: isotope, element (or aromatic symbol, or *), chirality, hydrogens, charge, atom class.
+_BRACKET_CONTENT = re.compile(r"\d*([A-Z][a-z]?|se|as|te|si|[bcnops]|\*)(?:@(?:@|TH[12]|AL[12]|SP[123]|TB\d\d?|OH\d\d?)?)?"
+                              r"(?:H\d*)?(?:[+-]\d*|\+\+|--)?(?::\d+)?")
 
 
 def _character_error(text: str) -> str:
@@ -107,27 +120,60 @@ def _impossible_atom(text: str) -> str:
     return ""
 
 
+def _bracket_error(content: str, position: int) -> str:
+    """Why a bracket atom's content is not one atom: an unknown element, or a malformed atom."""
+    match = _BRACKET_CONTENT.fullmatch(content)
+    if match is None:
+        return f"malformed bracket atom '[{content}]' at position {position}"
+    symbol = match.group(1)
+    if symbol != "*" and symbol.capitalize() not in _ATOMIC_NUMBER:
+        return f"unknown element '{symbol}' in '[{content}]' at position {position}"
+    return ""
+
+
+def _token_kind(char: str) -> str:
+    """The kind of a SMILES character, in `_MAY_NOT_FOLLOW`'s terms ("" for atoms and the rest)."""
+    if char == ".":
+        return "dot"
+    if char in _BONDS_AND_DOTS:
+        return "bond"
+    if char.isdigit() or char == "%":
+        return "ring"
+    return "open" if char == "(" else ""
+
+
 def _syntax_error(text: str) -> str:
     """Why RDKit could not read `text` as SMILES, found by walking the string ourselves:
-    RDKit only logs its reason, process-wide, and cuts the quoted input mid-character."""
+    RDKit only logs its reason, process-wide, and cuts the quoted input mid-character.
+    `before` is what the walk last met: an atom, a bond, a dot, '(', ')' or nothing yet."""
     branches: list[int] = []
     rings: dict[str, int] = {}
+    before = "start"
     i = 0
     while i < len(text):
         char, position = text[i], i + 1
+        if before in _MAY_NOT_FOLLOW.get(_token_kind(char), ()):
+            return f"'{char}' at position {position} follows {_WHAT_CAME_BEFORE[before]}"
         if char == "[":
             close = text.find("]", i + 1)
             if close < 0 or "[" in text[i + 1 : close]:
                 return f"unclosed '[' at position {position}"
-            i = close
+            problem = _bracket_error(text[i + 1 : close], position)
+            if problem:
+                return problem
+            i, before = close, "atom"
         elif char == "]":
             return f"']' at position {position} closes no atom"
         elif char == "(":
             branches.append(position)
+            before = "open"
         elif char == ")":
             if not branches:
                 return f"')' at position {position} closes no branch"
+            if before not in ("atom", "close"):
+                return f"')' at position {position} follows {_WHAT_CAME_BEFORE[before]}: an empty branch or a dangling bond"
             branches.pop()
+            before = "close"
         elif char.isdigit() or char == "%":
             label = char if char.isdigit() else text[i : i + 3]
             if not re.fullmatch(r"\d|%\d\d", label):
@@ -135,9 +181,13 @@ def _syntax_error(text: str) -> str:
             i += len(label) - 1
             if rings.pop(label, None) is None:
                 rings[label] = position
+        elif char in _BONDS_AND_DOTS:
+            before = _token_kind(char)
         elif text.startswith(("Cl", "Br"), i):
-            i += 1
-        elif char not in _ATOMS_OUTSIDE_BRACKETS and char not in _BONDS_AND_DOTS:
+            i, before = i + 1, "atom"
+        elif char in _ATOMS_OUTSIDE_BRACKETS:
+            before = "atom"
+        else:
             return f"unknown atom '{char}' at position {position}" if char.isalpha() else f"unexpected '{char}' at position {position}"
         i += 1
     if branches:
@@ -145,7 +195,9 @@ def _syntax_error(text: str) -> str:
     if rings:
         label, position = next(iter(rings.items()))
         return f"unclosed ring {label} at position {position}"
-    return "syntax error"
+    if before in ("bond", "dot"):
+        return f"the SMILES ends with '{text[-1]}', which bonds to nothing"
+    return "RDKit's SMILES parser refused it (bonds, ring closures or stereo marks in a form it does not accept)"
 
 
 def _parse_error(smiles: str) -> str:
@@ -235,12 +287,12 @@ def standardize(smiles: str) -> StandardizedMolecule:
     Text RDKit would misread or take long over is refused before it reads it: overlong
     strings, characters that are not printable ASCII, impossible charges and isotopes.
     Metal complexes and inputs without an organic fragment are refused, never swapped for
-    a ligand or counter-ion; what is stripped or neutralized is recorded in `changes`. A
-    canonical SMILES that RDKit cannot read back is an error, so every molecule passed on
-    can be drawn, exported and read again. Fast path: a SMILES without '.', charges or
+    a ligand or counter-ion, and so are more than MAX_FRAGMENTS fragments; what is stripped
+    or neutralized is recorded in `changes`. A canonical SMILES that RDKit cannot read
+    back is an error, so every molecule passed on can be drawn, exported and read again. Fast path: a SMILES without '.', charges or
     metals skips the fragment chooser and uncharger, which then have nothing to do.
     """
-    text = (smiles or "").strip() if isinstance(smiles, str) else ""
+    text = (smiles or "").strip(_TRIMMED) if isinstance(smiles, str) else ""
     result = StandardizedMolecule(input_smiles=smiles if isinstance(smiles, str) else "")
     if not text:
         result.error = "empty SMILES"
@@ -270,6 +322,10 @@ def standardize(smiles: str) -> StandardizedMolecule:
         return result
 
     if "." in text or has_metal:
+        fragments = len(Chem.GetMolFrags(mol))
+        if fragments > MAX_FRAGMENTS:
+            result.error = f"too many fragments: {fragments} (limit {MAX_FRAGMENTS})"
+            return result
         mol = _largest_organic_fragment(mol, result.changes)
     if "+" in text or "-" in text or has_metal:
         if any(atom.GetFormalCharge() for atom in mol.GetAtoms()):
