@@ -3,6 +3,7 @@ the wall time, written into every results file by the code that ran it."""
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -34,8 +35,6 @@ def package_versions() -> dict:
 
 
 def machine() -> str:
-    import os
-
     return f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs"
 
 
