@@ -210,3 +210,33 @@ def test_graseq_fusion_gate_and_transfer_heatmap(page, app_url):
     assert page.locator("[data-testid='stException']").count() == 0
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "task-transfer.png"), full_page=True)
+
+
+def test_three_sessions_at_once_each_see_their_own_molecule(page, app_url):
+    """Three browser sessions paste three molecules and the server runs the three reruns at
+    once: each page ends on its own molecule's card and predictions, with no error."""
+    molecules = {"Cn1c(=O)c2c(ncn2C)n(C)c1=O": "caffeine", "CC(=O)Oc1ccccc1C(=O)O": "aspirin", "Oc1ccc(Cl)cc1Cl": "dichlorophenol"}
+    browser = page.context.browser
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 3000}) for _ in molecules]
+    try:
+        pages = [context.new_page() for context in contexts]
+        for other in pages:
+            other.goto(app_url)
+        for other in pages:
+            wait_idle(other, timeout=120_000)
+        for other, smiles in zip(pages, molecules):  # submit all three before waiting for any
+            box = other.get_by_label("SMILES", exact=True)
+            box.fill(smiles)
+            box.press("Enter")
+        for other, smiles in zip(pages, molecules):
+            main = other.locator("[data-testid='stMain']")
+            main.get_by_text("pasted", exact=True).wait_for(timeout=120_000)
+            wait_idle(other, timeout=120_000)
+            card = main.locator("[data-testid='stCode'] code").first.inner_text()  # the molecule card's canonical SMILES
+            assert card == smiles, f"a session showed {card} for {molecules[smiles]}"
+            main.get_by_text("Predictions", exact=True).wait_for()
+            assert other.locator("[data-testid='stException']").count() == 0
+            assert "Something went wrong" not in main.inner_text()
+    finally:
+        for context in contexts:
+            context.close()
