@@ -106,3 +106,23 @@ def test_the_published_file_passes_its_check(monkeypatch, tmp_path, name):
     published = (shared_data_dir() / "moleculenet" / get_spec(name).filename).read_bytes()
     _serve(monkeypatch, gzip.compress(published) if get_spec(name).url.endswith(".gz") else published)
     assert csv_path(name, tmp_path).read_bytes() == published
+
+
+def test_a_dataset_without_a_public_file_says_where_to_point(tmp_path):
+    with pytest.raises(FileNotFoundError) as error:
+        csv_path("nci60_balanced", tmp_path)
+    assert "no public download" in str(error.value) and "MOLAPP_DATA" in str(error.value)
+
+
+def test_restricting_to_one_task_keeps_only_its_measured_rows(tmp_path, monkeypatch):
+    from molapp.data.dataset import load_dataset
+
+    (tmp_path / "nci60").mkdir()
+    (tmp_path / "nci60" / "nci60_balanced.csv").write_text(
+        "nsc,smiles,AID1,AID33,AID41,AID47,AID81,AID83,AID109,AID123,AID145\n"
+        "1,CCO,1,,,,,0,,,\n2,CCN,,1,,,,,,,\n3,CCC,,,,,,1,,,\n")
+    data = load_dataset("nci60_balanced", tmp_path).restricted_to(["AID83"])
+    assert data.spec.tasks == ["AID83"] and data.smiles == ["CCO", "CCC"]
+    assert data.rows.tolist() == [0, 2] and data.labels[:, 0].tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match="no task 'AID999'"):
+        data.restricted_to(["AID999"])

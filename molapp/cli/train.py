@@ -45,6 +45,7 @@ DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-doma
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m molapp.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", required=True, help="a dataset name, or a comma-separated list for joint training")
+    parser.add_argument("--targets", nargs="+", default=None, help="train on these tasks of the dataset only (default: all)")
     parser.add_argument("--model", choices=list(MODEL_KINDS), default="graphmem")
     parser.add_argument("--split", choices=list(SPLIT_KINDS), default="scaffold", help="a canonical split, or all: every labelled row (deployment)")
     parser.add_argument("--out", required=True, help="checkpoint directory to write")
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(**{k: getattr(args, k) for k in TrainConfig().to_dict()})
 
     try:
-        groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers, descriptors=config.descriptors)
+        groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers, descriptors=config.descriptors, targets=args.targets)
     except (FileNotFoundError, ValueError) as exc:  # missing data file, unknown dataset
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model,
         "command": "python -m molapp.train " + " ".join(argv if argv is not None else sys.argv[1:]),
         "dataset": names[0] if len(names) == 1 else names,
+        **({"targets": args.targets} if args.targets else {}),
         "tasks": tasks,
         "task_labels": {t: g.train.spec.label(t) for g in groups for t in g.tasks},
         "task_dataset": {t: g.name for g in groups for t in g.tasks},
@@ -159,10 +161,12 @@ def write_results(card: dict, results_dir: Path, by_group: dict) -> list[Path]:
     """One bench/results JSON per dataset of the run: `<model>-<dataset>-<split>-seed<k>.json`."""
     results_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    targets = card.get("targets")
     for name in by_group["test"]:
         record = {
             "model": benchmark_name(card),
             "dataset": name,
+            **({"targets": targets} if targets else {}),
             "split": card["split"],
             "seed": card["seed"],
             "metric": card["metric"],
@@ -172,7 +176,8 @@ def write_results(card: dict, results_dir: Path, by_group: dict) -> list[Path]:
             "train_seconds": card["train_seconds"],
             "trained_with": card["dataset"],
         }
-        path = results_dir / f"{record['model']}-{name}-{card['split']}-seed{card['seed']}.json"
+        part = f"{name}.{'+'.join(targets)}" if targets else name  # a model of some of the dataset's tasks
+        path = results_dir / f"{record['model']}-{part}-{card['split']}-seed{card['seed']}.json"
         path.write_text(json.dumps(record, indent=2) + "\n")
         written.append(path)
     return written

@@ -5,7 +5,7 @@ Missing labels are NaN and masked out of every loss and metric, never read as 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,22 @@ class LabelledMolecules:
             self.rows[keep],
             [self.smiles[i] for i in keep],
             self.labels[keep],
+            [self.molecules[i] for i in keep],
+        )
+
+    def restricted_to(self, tasks: list[str]) -> LabelledMolecules:
+        """These tasks only (in the order given), and the rows measured in at least one of them."""
+        unknown = [t for t in tasks if t not in self.spec.tasks]
+        if unknown:
+            raise ValueError(f"{self.spec.name} has no task {', '.join(map(repr, unknown))}; its tasks: {', '.join(self.spec.tasks)}")
+        columns = [self.spec.tasks.index(t) for t in tasks]
+        labels = self.labels[:, columns]
+        keep = np.flatnonzero(~np.isnan(labels).all(axis=1))
+        return LabelledMolecules(
+            replace(self.spec, tasks=list(tasks)),
+            self.rows[keep],
+            [self.smiles[i] for i in keep],
+            labels[keep],
             [self.molecules[i] for i in keep],
         )
 

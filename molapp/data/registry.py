@@ -29,6 +29,18 @@ TOX21_LABELS = {
     "SR-p53": "p53 DNA-damage response",
 }
 
+NCI60_LABELS = {  # PubChem AID → cell line (cancer type), the GraphMem paper's cancer assays
+    "AID1": "NCI-H23 (lung)",
+    "AID33": "UACC-257 (melanoma)",
+    "AID41": "PC-3 (prostate)",
+    "AID47": "SF-295 (central nervous system)",
+    "AID81": "SW-620 (colon)",
+    "AID83": "MCF-7 (breast)",
+    "AID109": "OVCAR-8 (ovarian)",
+    "AID123": "MOLT-4 (leukemia)",
+    "AID145": "SN12C (renal)",
+}
+
 SIDER_TASKS = [
     "Hepatobiliary_disorders",
     "Metabolism_and_nutrition_disorders",
@@ -130,6 +142,13 @@ DATASETS: dict[str, DatasetSpec] = {
             "FreeSolv hydration free energy", {"expt": "hydration free energy, kcal/mol"}, "kcal/mol",
             sha256="ab5895d914ee87cb563bd7b9611e869527bba45bec6b014d34dc495a0f9dcb72",
         ),
+        DatasetSpec(
+            # Balanced subsets of nine NCI DTP cell-line screens built for this project (see
+            # ../shared/data/README.md); no public file holds them, so there is nothing to download.
+            "nci60_balanced", "nci60/nci60_balanced.csv", "", "smiles", list(NCI60_LABELS), "classification",
+            "roc_auc", "NCI-60: growth inhibition of nine human cancer cell lines (balanced subsets)", NCI60_LABELS,
+            sha256="6100c4ff501ec5f04aff9a8d5ce0568a495a93da90bf2b659fcc787fb65971ee",
+        ),
     ]
 }
 
@@ -162,6 +181,9 @@ def csv_path(name: str, data_dir: str | Path | None = None, download: bool = Tru
         if candidate.exists():
             return candidate
     target = root / spec.filename
+    if download and not spec.url:
+        raise FileNotFoundError(f"{spec.filename} not found in {root}; it has no public download. Point --data-dir / "
+                                "MOLAPP_DATA at the folder that holds it (the project's shared data folder).")
     if download:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

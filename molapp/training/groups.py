@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import sys
 
-from molapp.data.dataset import load_dataset
+from molapp.data.dataset import LabelledMolecules, load_dataset
 from molapp.data.splits import dataset_split
 from molapp.training.trainer import TaskGroup
 
 
-def build_groups(names: list[str], split: str, data_dir: str | None, workers: int, descriptors: bool = False) -> tuple[list[TaskGroup], list[str], list[str], dict]:
+def build_groups(names: list[str], split: str, data_dir: str | None, workers: int, descriptors: bool = False,
+                 targets: list[str] | None = None) -> tuple[list[TaskGroup], list[str], list[str], dict]:
+    """`targets`: train on these tasks of a single dataset only (e.g. one NCI-60 assay), and
+    on the molecules measured in at least one of them."""
+    if targets and len(names) > 1:
+        raise ValueError("--targets picks tasks of one dataset; joint training uses every task of each dataset")
     groups, tasks, split_sources = [], [], {}
     for name in names:
         data = load_dataset(name, data_dir, workers=workers, descriptors=descriptors)
+        if targets:
+            data = data.restricted_to(targets)
         parts, split_sources[name] = dataset_split(name, split, data.smiles, data_dir)
         unusable = {int(r): m.error for r, m in zip(data.rows, data.molecules) if not m.ok}
         task_ids = list(range(len(tasks), len(tasks) + len(data.spec.tasks)))
