@@ -9,5 +9,6 @@ navigation = st.navigation([
     st.Page("pages/triage.py", title="Triage", icon=":material/filter_list:"),
     st.Page("pages/map.py", title="Embedding map", icon=":material/scatter_plot:"),
     st.Page("pages/models.py", title="Models", icon=":material/leaderboard:"),
+    st.Page("pages/papers.py", title="Papers", icon=":material/menu_book:"),
 ])
 navigation.run()

@@ -27,6 +27,7 @@ DATASET_TITLES = {
     "esol": ("ESOL", "solubility task"),
     "lipophilicity": ("Lipophilicity", "logD task"),
     "freesolv": ("FreeSolv", "hydration free energy task"),
+    "nci60_balanced": ("NCI-60", "cancer cell lines"),
 }
 MODEL_TITLES = {"graphmem": "GraphMem", "mt-graphmem": "MT-GraphMem, joint training", "memgnn": "MemGNN", "gmn": "GMN",
                 "graseq": "GraSeq", "transfer": "task transfer", "gcn": "GCN"}

@@ -10,12 +10,13 @@ rate, early stopping on the validation metric, best weights kept. Without early 
 (`early_stopping=False`: a deployment recipe's fixed number of epochs, and the only way to
 train on split "all", which has no validation molecules) the last epoch's weights are kept.
 
-Memory networks (MemGNN, GMN) add the clustering loss the way the paper does (section
-3.4): batches train every parameter except the memory keys on the supervised loss; at
-each epoch's end a phase on the clustering loss KL(P‖C) alone, over a sample of the
-training molecules, moves all parameters, keys included. Moving the centroids as often as
-the queries destabilizes training and collapses the clusters. Keys start at sampled
-queries (see `MemoryNetwork.initialize_keys`).
+Memory networks (MemGNN, GMN) add the clustering loss after the paper (section 3.4):
+batches train every parameter except the memory keys on the supervised loss; at each
+epoch's end a phase on the clustering loss KL(P‖C) alone, over a sample of the training
+molecules, moves the memory layers only (keys and head-merging convolution). The paper's
+phase moves all parameters; here that bent the atom features toward the clusters and cost
+accuracy, and moving the centroids as often as the queries collapsed the clusters. Keys
+start at sampled queries (see `MemoryNetwork.initialize_keys`).
 
 A model whose output carries an `auxiliary_loss` (GraSeq-R/-RF: SMILES reconstruction +
 β·KL) trains on L = L_label + reconstruction_weight · auxiliary (Eq. 13); if its forward

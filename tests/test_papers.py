@@ -1,0 +1,91 @@
+"""The Papers page's claims: verdicts follow the stated rules from the results files, a
+missing run is "not tested", and the page shows every paper without an exception."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from streamlit.testing.v1 import AppTest
+
+from molapp.evaluation.papers import NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, paper_claims
+
+from .conftest import ROOT
+
+
+def _write(directory, name, record):
+    (directory / name).write_text(json.dumps(record))
+
+
+def _seeds(directory, model, dataset, split, values):
+    for seed, value in enumerate(values):
+        _write(directory, f"{model}-{dataset}-{split}-seed{seed}.json", {"test": value})
+
+
+def _claims(directory, paper):
+    return {c.claim: c for p in paper_claims(directory) if p.key == paper for c in p.claims}
+
+
+def test_an_empty_results_folder_tests_nothing(tmp_path):
+    verdicts = {c.verdict for p in paper_claims(tmp_path) for c in p.claims}
+    assert verdicts == {NOT_TESTED}
+
+
+def test_single_figure_rules_for_auc_and_rmse(tmp_path):
+    _seeds(tmp_path, "memgnn", "tox21", "random", [0.81, 0.82])  # paper 0.828: within 0.02 → reproduced
+    _seeds(tmp_path, "memgnn", "bace", "scaffold", [0.80, 0.82])  # paper 0.907 → not reproduced
+    _seeds(tmp_path, "memgnn", "esol", "random", [0.60, 0.61])  # paper 0.54: more than 10 % worse → not reproduced
+    claims = _claims(tmp_path, "memgnn")
+    verdict = {dataset: next(c.verdict for text, c in claims.items() if f"on {dataset}" in text) for dataset in ("tox21", "bace", "esol")}
+    assert verdict == {"tox21": REPRODUCED, "bace": NOT_REPRODUCED, "esol": NOT_REPRODUCED}
+    tox21 = next(c for text, c in claims.items() if "on tox21" in text)
+    assert "0.815" in tox21.ours and "2 seeds" in tox21.ours and tox21.evidence[0].startswith("bench/results/memgnn-tox21")
+
+
+def test_comparison_rule_graseq_against_gcn(tmp_path):
+    for dataset, split in (("bace", "scaffold"), ("bbbp", "scaffold"), ("tox21", "random")):
+        _seeds(tmp_path, "graseq", dataset, split, [0.80, 0.82])
+        _seeds(tmp_path, "gcn", dataset, split, [0.75, 0.77])  # GraSeq ahead by 0.05 everywhere: less than the paper's 9–13
+    claim = next(c for c in _claims(tmp_path, "graseq").values() if "beats a GCN" in c.claim)
+    assert claim.verdict == PARTLY and claim.plot is not None and claim.plot.categories == ["bace", "bbbp", "tox21"]
+    _seeds(tmp_path, "gcn", "bbbp", "scaffold", [0.9, 0.9])  # now GCN wins on one dataset
+    claim = next(c for c in _claims(tmp_path, "graseq").values() if "beats a GCN" in c.claim)
+    assert claim.verdict == NOT_REPRODUCED
+
+
+def _table(joint_f1, separate_f1, verdict):
+    assays = {"AID1": "NCI-H23 (lung)", "AID83": "MCF-7 (breast)"}
+    measures = lambda v: {m: {"mean": v, "sd": 0.01, "seeds": 3} for m in ("micro_f1", "macro_f1", "mean_auc")}  # noqa: E731
+    return {
+        "assays": assays, "departures": ["balanced subsets"],
+        "table_ii": {"graphmem-joint": measures(joint_f1), "graphmem-separate": measures(separate_f1), "mt-nn": measures(0.5)},
+        "figure_3_f1": {"graphmem-joint": {a: {"mean": joint_f1, "sd": 0.01} for a in assays},
+                        "graphmem-separate": {a: {"mean": separate_f1, "sd": 0.02} for a in assays}},
+        "claim": {"verdict": verdict, "summary": "joint better by a little"},
+    }
+
+
+def test_graphmem_joint_claim_reads_the_nci60_summary_and_draws_figure_3(tmp_path):
+    _write(tmp_path, "nci60-table2-random.json", _table(0.70, 0.60, PARTLY))
+    claims = list(_claims(tmp_path, "graphmem").values())
+    joint = claims[0]
+    assert joint.verdict == PARTLY and "Macro-F1 70.0" in joint.ours and joint.departures == ["balanced subsets"]
+    assert joint.plot.categories == ["NCI-H23 (lung)", "MCF-7 (breast)"] and joint.plot.series["MT-GraphMem (joint)"] == [0.70, 0.70]
+    versus_mtnn = next(c for c in claims if "MT-NN" in c.claim)
+    assert versus_mtnn.verdict == REPRODUCED  # 0.70 against 0.50: +20 points, more than the paper's +2.3
+
+
+def test_papers_page_shows_each_paper_with_verdicts(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "bench" / "results", results)
+    _write(results, "nci60-table2-random.json", _table(0.55, 0.65, NOT_REPRODUCED))
+    monkeypatch.setenv("MOLAPP_RESULTS", str(results))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page("pages/papers.py").run()
+    assert not at.exception
+    assert [h.value for h in at.header][:4] == [
+        "Graph Memory Networks for Molecular Activity Prediction", "Memory-Based Graph Networks",
+        "GraSeq: Graph and Sequence Fusion Learning for Molecular Property Prediction", "Graph knowledge transfer between tasks"]
+    text = " ".join(m.value for m in at.markdown)
+    assert ":red-badge[not reproduced]" in text and "**Joint multi" in text
+    assert len(at.get("plotly_chart")) >= 2  # Fig. 3's bars and GraSeq vs GCN
