@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 THREE_DMOL := static/3Dmol-min.js
 
-.PHONY: venv run test bench checkpoints-table clean
+.PHONY: venv run test bench checkpoints-table papers-table clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench: venv
 
 checkpoints-table: venv
 	$(PY) -m molapp.cli.checkpoints_table
+
+papers-table: venv
+	$(PY) -m molapp.cli.papers_table
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -89,3 +89,11 @@ def test_papers_page_shows_each_paper_with_verdicts(tmp_path, monkeypatch):
     text = " ".join(m.value for m in at.markdown)
     assert ":red-badge[not reproduced]" in text and "**Joint multi" in text
     assert len(at.get("plotly_chart")) >= 2  # Fig. 3's bars and GraSeq vs GCN
+
+
+def test_readme_papers_block_is_generated_from_the_results_files():
+    from molapp.cli.papers_table import END, START, table
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(START, 1)[1].split(END, 1)[0].strip()
+    assert block == table(ROOT / "bench" / "results"), "README's papers block is stale: run `make papers-table`"
