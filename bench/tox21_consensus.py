@@ -40,7 +40,7 @@ from molapp.data.splits import dataset_split  # noqa: E402
 from molapp.baselines import fit_predict  # noqa: E402
 from molapp.models.checkpoint import load_checkpoint  # noqa: E402
 from molapp.training.evaluate import checkpoint_groups, split_predictions  # noqa: E402
-from molapp.training.metrics import per_task_metrics  # noqa: E402
+from molapp.metrics import per_task_metrics  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"

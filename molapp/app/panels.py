@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from molapp.models.registry import reads_descriptors
+from molapp.models.registry import model_title, reads_descriptors
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,8 +28,6 @@ DATASET_TITLES = {
     "lipophilicity": ("Lipophilicity", "logD task"),
     "freesolv": ("FreeSolv", "hydration free energy task"),
 }
-MODEL_TITLES = {"graphmem": "GraphMem", "mt-graphmem": "MT-GraphMem, joint training", "memgnn": "MemGNN", "gmn": "GMN",
-                "graseq": "GraSeq", "transfer": "task transfer", "gcn": "GCN"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class Panel:
         (MemGNN ensemble of 3, random split)'."""
         card = self.card
         count = len(card["tasks"])
-        model = MODEL_TITLES.get(card["model"], card["model"]) + (" + descriptors" if reads_descriptors(card) else "")
+        model = model_title(card["model"]) + (" + descriptors" if reads_descriptors(card) else "")
         if card.get("ensemble_size", 1) > 1:
             model += f" ensemble of {card['ensemble_size']}"
         if isinstance(card["dataset"], str):

@@ -5,12 +5,14 @@ single-task when trained on one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.nn import global_mean_pool
 
+from molapp.models.spec import ModelSpec, model_field
 from molapp.nn.gcn import GCNEncoder
 
 
@@ -51,3 +53,20 @@ class GCN(nn.Module):
         outputs = self.head(embedding)
         logits = outputs if task_ids is None else outputs.index_select(1, task_ids)
         return GCNOutput(logits=logits, embedding=embedding if return_embedding else None)
+
+
+def summary(config: Mapping) -> str:
+    return f"GCN ×{config['layers']} · hidden {config['hidden']} · mean pool"
+
+
+SPECS = (
+    ModelSpec(
+        "gcn", "GCN", rank=10, model_class=GCN, config_class=GCNConfig,
+        hyperparameters=(
+            model_field(GCNConfig, "hidden"),
+            model_field(GCNConfig, "dropout"),
+            model_field(GCNConfig, "layers", "GCN layers (per task encoder for transfer)", name="gcn_layers"),
+        ),
+        summary=summary, embedding="pooled atom states", ladder_flags=("--max-epochs", "100", "--patience", "20"),
+    ),
+)
