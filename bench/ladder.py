@@ -41,7 +41,7 @@ from molapp.baselines import BASELINES, ECFP_BITS, ECFP_RADIUS, FEATURES, Split3
 from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTORS_VERSION  # noqa: E402
 from molapp.data.dataset import LabelledMolecules, load_dataset  # noqa: E402
 from molapp.data.registry import DATASETS, split_path  # noqa: E402
-from molapp.data.splits import Split, dataset_split  # noqa: E402
+from molapp.data.dataset import SplitMolecules  # noqa: E402
 from molapp.models.registry import MODEL_KINDS  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -92,13 +92,13 @@ def featurize_dataset(name: str, data_dir: str | None, kinds: set[str]) -> Featu
     return Featurized(data, time.perf_counter() - start, bits, described)
 
 
-def split_arrays(features: Featurized, parts: Split, kind: str = "ecfp") -> Split3:
-    """Features of `kind` and labels of each part, keeping only molecules that standardized
-    and featurized (exactly the rows the graph models train and are scored on)."""
+def split_arrays(features: Featurized, split: SplitMolecules, kind: str = "ecfp") -> Split3:
+    """Features of `kind` and labels of each part of `split` (of `features.data`), whose parts
+    keep only molecules that standardized and featurized (exactly the rows the graph models
+    train and are scored on)."""
     by_row, width = features.features(kind)
     arrays = []
-    for rows in (parts.train, parts.valid, parts.test):
-        subset = features.data.subset(rows)
+    for subset in (split.train, split.valid, split.test):
         x = np.stack([by_row[int(r)] for r in subset.rows]) if len(subset) else np.zeros((0, width), np.float32)
         arrays += [x, subset.labels.astype(np.float64)]
     return Split3(*arrays)
@@ -149,11 +149,11 @@ def run_fingerprint_models(runs: list[Run], results_dir: Path, data_dir: str | N
         usable = sum(m.ok for m in features.data.molecules)
         tqdm.write(f"{dataset}: {usable} of {len(features.data)} molecules featurized ({', '.join(sorted(kinds))}) in {features.seconds:.1f} s")
         for split in dict.fromkeys(r.split for r in runs if r.dataset == dataset):
-            parts, source = dataset_split(dataset, split, features.data.smiles, data_dir)
+            parts = features.data.split(split, data_dir)
             data = {kind: split_arrays(features, parts, kind) for kind in kinds}
             for run in [r for r in runs if r.dataset == dataset and r.split == split]:
                 bar.set_description(f"{run.model} {dataset} {split} seed {run.seed}")
-                record = record_for(run, data[FEATURES[run.model]], spec.tasks, spec.task_type, source)
+                record = record_for(run, data[FEATURES[run.model]], spec.tasks, spec.task_type, parts.source)
                 write_record(record, run.path(results_dir))
                 written.append(run.path(results_dir))
                 tqdm.write(f"{run.model} {dataset} {split} seed {run.seed}: test {record['metric']} {record['test']:.3f}, "

@@ -17,7 +17,8 @@ from molapp.cli.train import write_results
 from molapp.data.collate import collate
 from molapp.data.dataset import LabelledMolecules
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
-from molapp.inference.domain import DomainIndex, TanimotoReference
+from molapp.featurizers.fingerprints import TanimotoReference
+from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import Predictor
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.metrics import per_task_metrics
@@ -127,14 +128,14 @@ def test_tanimoto_matches_rdkit():
     fingerprint, a failed row's, has similarity 0 to everything)."""
     from rdkit import DataStructs
 
-    from molapp.inference.domain import _generator, fingerprints
+    from molapp.featurizers.fingerprints import _domain_generator, fingerprints
 
     smiles = pd.read_csv(FIXTURES / "ladder" / "bbbp.csv")["smiles"].tolist()[:60]
     mols = [m for m in map(Chem.MolFromSmiles, smiles) if m is not None]
     canonical = [Chem.MolToSmiles(m) for m in mols]
     reference = TanimotoReference(fingerprints(canonical[20:]))
     ours = reference.similarity(fingerprints(canonical[:20] + ["not a smiles"])).numpy()
-    bit_vectors = [_generator.GetFingerprint(Chem.MolFromSmiles(s)) for s in canonical]
+    bit_vectors = [_domain_generator.GetFingerprint(Chem.MolFromSmiles(s)) for s in canonical]
     for i in range(20):
         expected = DataStructs.BulkTanimotoSimilarity(bit_vectors[i], bit_vectors[20:])
         assert np.allclose(ours[i], expected, atol=1e-6)
@@ -142,6 +143,19 @@ def test_tanimoto_matches_rdkit():
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])  # in-process, and worker processes scoring chunks
+
+def test_the_dense_tanimoto_kernel_and_the_sparse_search_agree():
+    """The baselines' kernel (dense, unpacked bits) and the domain's search (sparse, packed)
+    are the same Tanimoto, except on two all-zero rows (kernel 1, search 0)."""
+    from molapp.featurizers.fingerprints import fingerprints, tanimoto_kernel
+
+    smiles = pd.read_csv(FIXTURES / "ladder" / "bbbp.csv")["smiles"].tolist()[:40]
+    canonical = [Chem.MolToSmiles(m) for m in map(Chem.MolFromSmiles, smiles) if m is not None]
+    packed = fingerprints(canonical)
+    dense = tanimoto_kernel(np.unpackbits(packed[:15], axis=1), np.unpackbits(packed[15:], axis=1))
+    assert dense.min() < 0.5  # not all alike
+    assert np.allclose(TanimotoReference(packed[15:]).similarity(packed[:15]).numpy(), dense, atol=1e-6)
+
 def test_predict_cli_writes_every_row(tiny_dataset, tmp_path, capsys, workers):
     make_checkpoint(tiny_dataset, tmp_path / "ck")
     out = tmp_path / "out.csv"

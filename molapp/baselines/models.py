@@ -31,6 +31,7 @@ from sklearn.ensemble import (HistGradientBoostingClassifier, HistGradientBoosti
                               RandomForestRegressor)
 from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR
 
+from molapp.featurizers.fingerprints import tanimoto_kernel
 from molapp.metrics import masked_loss, per_task_metrics, positive_weights
 
 SVM_C_GRID = (0.1, 1.0, 10.0)
@@ -101,14 +102,6 @@ def per_task(data: Split3, task_type: str, fit_task: TaskFit) -> tuple[np.ndarra
 
 
 # ---------------------------------------------------------------- SVM (Tanimoto kernel)
-
-
-def tanimoto_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Tanimoto similarity of binary rows, float64 [len(a), len(b)] (1 for two empty rows)."""
-    a32, b32 = a.astype(np.float32), b.astype(np.float32)
-    common = a32 @ b32.T
-    union = a32.sum(1)[:, None] + b32.sum(1)[None, :] - common
-    return np.where(union > 0, common / np.maximum(union, 1), 1.0).astype(np.float64)
 
 
 def _nystroem_features(data: Split3, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

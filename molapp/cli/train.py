@@ -31,7 +31,8 @@ from molapp.data.splits import SPLIT_KINDS
 from molapp.evaluation.provenance import package_versions
 from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
-from molapp.inference.domain import FP_BITS, FP_RADIUS, DomainIndex
+from molapp.featurizers.fingerprints import FP_BITS, FP_RADIUS
+from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import resolve_device
 from molapp.models.checkpoint import read_card, save_checkpoint
 from molapp.models.registry import MODEL_KINDS, benchmark_name
