@@ -142,8 +142,6 @@ def test_tanimoto_matches_rdkit():
     assert (ours[20] == 0).all()
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])  # in-process, and worker processes scoring chunks
-
 def test_the_dense_tanimoto_kernel_and_the_sparse_search_agree():
     """The baselines' kernel (dense, unpacked bits) and the domain's search (sparse, packed)
     are the same Tanimoto, except on two all-zero rows (kernel 1, search 0)."""
@@ -156,6 +154,8 @@ def test_the_dense_tanimoto_kernel_and_the_sparse_search_agree():
     assert dense.min() < 0.5  # not all alike
     assert np.allclose(TanimotoReference(packed[15:]).similarity(packed[:15]).numpy(), dense, atol=1e-6)
 
+
+@pytest.mark.parametrize("workers", ["0", "2"])  # in-process, and worker processes scoring chunks
 def test_predict_cli_writes_every_row(tiny_dataset, tmp_path, capsys, workers):
     make_checkpoint(tiny_dataset, tmp_path / "ck")
     out = tmp_path / "out.csv"

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.nn import global_mean_pool
 
-from molapp.models.spec import ModelSpec, model_field
+from molapp.models.spec import Hyperparameter, ModelSpec, model_field
 from molapp.nn.gcn import GCNEncoder
 
 
@@ -59,14 +59,18 @@ def summary(config: Mapping) -> str:
     return f"GCN ×{config['layers']} · hidden {config['hidden']} · mean pool"
 
 
+def encoder_hyperparameters(config_class: type) -> tuple[Hyperparameter, ...]:
+    """The hyper-parameters of a model built on GCN encoders (this one, the transfer model)."""
+    return (
+        model_field(config_class, "hidden"),
+        model_field(config_class, "dropout"),
+        model_field(config_class, "layers", "GCN layers (per task encoder for transfer)", name="gcn_layers"),
+    )
+
+
 SPECS = (
     ModelSpec(
-        "gcn", "GCN", rank=10, model_class=GCN, config_class=GCNConfig,
-        hyperparameters=(
-            model_field(GCNConfig, "hidden"),
-            model_field(GCNConfig, "dropout"),
-            model_field(GCNConfig, "layers", "GCN layers (per task encoder for transfer)", name="gcn_layers"),
-        ),
+        "gcn", "GCN", rank=10, model_class=GCN, config_class=GCNConfig, hyperparameters=encoder_hyperparameters(GCNConfig),
         summary=summary, embedding="pooled atom states", ladder_flags=("--max-epochs", "100", "--patience", "20"),
     ),
 )

@@ -81,7 +81,7 @@ def benchmark_name(card: dict) -> str:
     """The model's name in bench/results and the ladder: the card's kind, with
     "-descriptors" when it also reads descriptors (a different model from the paper's),
     "-sqrt" or "-unweighted" when trained with positive weights other than the default
-    balanced ones (`molapp.training.losses.positive_weights`), and "-fixedN" when trained a
+    balanced ones (`molapp.metrics.positive_weights`), and "-fixedN" when trained a
     fixed N epochs without early stopping (a deployment recipe's split models)."""
     hyperparameters = card.get("hyperparameters", {})
     weighting = hyperparameters.get("positive_weighting", "balanced")

@@ -29,6 +29,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn.aggr import Set2Set
 from torch_geometric.utils import to_dense_batch
 
+from molapp.models.gcn import encoder_hyperparameters
 from molapp.models.spec import ModelSpec, model_field
 from molapp.nn.gcn import GCNEncoder, normalized_adjacency
 from molapp.nn.task_transfer import TaskTransfer
@@ -118,9 +119,7 @@ SPECS = (
     ModelSpec(
         "transfer", "task transfer", rank=60, model_class=TaskTransferModel, config_class=TaskTransferConfig,
         hyperparameters=(
-            model_field(TaskTransferConfig, "hidden"),
-            model_field(TaskTransferConfig, "dropout"),
-            model_field(TaskTransferConfig, "layers", "GCN layers (per task encoder for transfer)", name="gcn_layers"),
+            *encoder_hyperparameters(TaskTransferConfig),
             model_field(TaskTransferConfig, "transfer_dim", "d' of the S_i, T_j transfer factors"),
             model_field(TaskTransferConfig, "attention_dim", "d'' of the node-attention W_Q, W_K"),
             model_field(TaskTransferConfig, "set2set_steps", "Set2Set processing steps"),
