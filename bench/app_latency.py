@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from molapp.app.examples import EXAMPLES  # noqa: E402
-from molapp.app.serve import CHROMIUM, free_port, launch_chromium, start_app  # noqa: E402
+from tests.browser_harness import CHROMIUM, free_port, launch_chromium, start_app  # noqa: E402
 from molapp.explain.explanation import explain  # noqa: E402
 from molapp.explain.depict import weights_svg  # noqa: E402
 from molapp.inference.predictor import Predictor  # noqa: E402

@@ -11,7 +11,7 @@ marks invalid are left out), runs `chemprop train` with its defaults (`dmpnn`) o
 RDKit's 200 normalized 2D descriptors as ADMET-AI does (`rdkit`:
 `--molecule-featurizers v1_rdkit_2d_normalized --no-descriptor-scaling`), predicts the
 valid and test rows with `chemprop predict` (its checkpoint of the best validation loss, `best.pt`), and scores them with molapp's own per-task ROC-AUC / RMSE
-(`molapp.training.metrics.per_task_metrics`). One results file per run:
+(`molapp.metrics.per_task_metrics`). One results file per run:
 bench/results/chemprop-<variant>-<dataset>-<split>-seed<k>.json, with its provenance.
 """
 
@@ -34,7 +34,7 @@ import pandas as pd  # noqa: E402
 from molapp.data.dataset import read_labels  # noqa: E402
 from molapp.data.splits import dataset_split  # noqa: E402
 from molapp.evaluation.provenance import provenance  # noqa: E402
-from molapp.training.metrics import per_task_metrics  # noqa: E402
+from molapp.metrics import per_task_metrics  # noqa: E402
 
 CHEMPROP = ROOT / "bench" / ".chemprop-venv" / "bin" / "chemprop"
 VARIANTS = {"dmpnn": [], "rdkit": ["--molecule-featurizers", "v1_rdkit_2d_normalized", "--no-descriptor-scaling"]}

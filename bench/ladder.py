@@ -9,10 +9,10 @@ Fingerprint models (`molapp.baselines`: ecfp-svm, ecfp-rf, ecfp-gb, mt-nn) run i
 process on ECFP4 bits of the standardized molecules, desc-rf on their 70 RDKit descriptors
 (`molapp.featurizers.descriptors`); each dataset is loaded and featurized once per run. Graph models run `python -m molapp.train` as a subprocess (one
 thread, checkpoint in bench/work/<model>-<dataset>-<split>-seed<k>, its log beside it as <that>.log) with these epoch budgets
-(`GRAPH_EPOCHS`): graphmem, mt-graphmem: the trainer's default (60 epochs, patience 12);
+(`GRAPH_EPOCHS`, each kind's `ModelSpec.ladder_flags`): graphmem, mt-graphmem: the trainer's default (60 epochs, patience 12);
 transfer: 30 / 8 in batches of similar-size molecules (`--size-pools 32`: its n × n node
 attention pads each molecule to the batch's largest); memgnn, gmn: 150 / 40 (the memory
-models' clustering needs longer, as in bench/train_memory_models.sh); gcn, graseq: 100 / 20. mt-graphmem is trained once per split
+models' clustering needs longer, as in bench/train_memory_models.sh); gcn, graseq: 100 / 20. A joint kind (mt-graphmem) is trained once per split
 and seed on all six classification datasets together and writes a file for each.
 """
 
@@ -41,20 +41,14 @@ from molapp.baselines import BASELINES, ECFP_BITS, ECFP_RADIUS, FEATURES, Split3
 from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTORS_VERSION  # noqa: E402
 from molapp.data.dataset import LabelledMolecules, load_dataset  # noqa: E402
 from molapp.data.registry import DATASETS, split_path  # noqa: E402
-from molapp.data.splits import Split, dataset_split  # noqa: E402
+from molapp.data.dataset import SplitMolecules  # noqa: E402
+from molapp.models.registry import MODEL_KINDS  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
 FINGERPRINT_MODELS = list(BASELINES)  # ecfp-svm, ecfp-rf, ecfp-gb, mt-nn, desc-rf
-_DEFAULT = []
-_MEMORY = ["--max-epochs", "150", "--patience", "40"]
-_MEDIUM = ["--max-epochs", "100", "--patience", "20"]
-_TRANSFER = ["--hidden", "64", "--max-epochs", "30", "--patience", "8", "--size-pools", "32"]
-GRAPH_EPOCHS: dict[str, list[str]] = {
-    "graphmem": _DEFAULT, "mt-graphmem": _DEFAULT, "transfer": _TRANSFER,
-    "memgnn": _MEMORY, "gmn": _MEMORY, "gcn": _MEDIUM, "graseq": _MEDIUM,
-}
-JOINT_DATASETS = ["tox21", "hiv", "bace", "bbbp", "clintox", "sider"]  # mt-graphmem trains on these together
+GRAPH_EPOCHS: dict[str, list[str]] = {kind: list(spec.ladder_flags) for kind, spec in MODEL_KINDS.items()}
+JOINT_DATASETS = ["tox21", "hiv", "bace", "bbbp", "clintox", "sider"]  # a joint kind (mt-graphmem) trains on these together
 
 
 @dataclass(frozen=True)
@@ -98,13 +92,13 @@ def featurize_dataset(name: str, data_dir: str | None, kinds: set[str]) -> Featu
     return Featurized(data, time.perf_counter() - start, bits, described)
 
 
-def split_arrays(features: Featurized, parts: Split, kind: str = "ecfp") -> Split3:
-    """Features of `kind` and labels of each part, keeping only molecules that standardized
-    and featurized (exactly the rows the graph models train and are scored on)."""
+def split_arrays(features: Featurized, split: SplitMolecules, kind: str = "ecfp") -> Split3:
+    """Features of `kind` and labels of each part of `split` (of `features.data`), whose parts
+    keep only molecules that standardized and featurized (exactly the rows the graph models
+    train and are scored on)."""
     by_row, width = features.features(kind)
     arrays = []
-    for rows in (parts.train, parts.valid, parts.test):
-        subset = features.data.subset(rows)
+    for subset in (split.train, split.valid, split.test):
         x = np.stack([by_row[int(r)] for r in subset.rows]) if len(subset) else np.zeros((0, width), np.float32)
         arrays += [x, subset.labels.astype(np.float64)]
     return Split3(*arrays)
@@ -155,11 +149,11 @@ def run_fingerprint_models(runs: list[Run], results_dir: Path, data_dir: str | N
         usable = sum(m.ok for m in features.data.molecules)
         tqdm.write(f"{dataset}: {usable} of {len(features.data)} molecules featurized ({', '.join(sorted(kinds))}) in {features.seconds:.1f} s")
         for split in dict.fromkeys(r.split for r in runs if r.dataset == dataset):
-            parts, source = dataset_split(dataset, split, features.data.smiles, data_dir)
+            parts = features.data.split(split, data_dir)
             data = {kind: split_arrays(features, parts, kind) for kind in kinds}
             for run in [r for r in runs if r.dataset == dataset and r.split == split]:
                 bar.set_description(f"{run.model} {dataset} {split} seed {run.seed}")
-                record = record_for(run, data[FEATURES[run.model]], spec.tasks, spec.task_type, source)
+                record = record_for(run, data[FEATURES[run.model]], spec.tasks, spec.task_type, parts.source)
                 write_record(record, run.path(results_dir))
                 written.append(run.path(results_dir))
                 tqdm.write(f"{run.model} {dataset} {split} seed {run.seed}: test {record['metric']} {record['test']:.3f}, "
@@ -169,13 +163,13 @@ def run_fingerprint_models(runs: list[Run], results_dir: Path, data_dir: str | N
 
 
 def work_dir(run: Run) -> Path:
-    """Where a graph run's checkpoint goes (one joint folder per mt-graphmem split and seed)."""
-    name = "joint" if run.model == "mt-graphmem" else run.dataset
+    """Where a graph run's checkpoint goes (one joint folder per joint kind, split and seed)."""
+    name = "joint" if MODEL_KINDS[run.model].joint else run.dataset
     return WORK / f"{run.model}-{name}-{run.split}-seed{run.seed}"
 
 
 def graph_command(run: Run, results_dir: Path, data_dir: str | None) -> list[str]:
-    dataset = ",".join(JOINT_DATASETS) if run.model == "mt-graphmem" else run.dataset
+    dataset = ",".join(JOINT_DATASETS) if MODEL_KINDS[run.model].joint else run.dataset
     command = [sys.executable, "-m", "molapp.train", "--dataset", dataset, "--model", run.model, "--split", run.split,
                "--seed", str(run.seed), "--threads", "1", "--results-dir", str(results_dir),
                "--out", str(work_dir(run)), *GRAPH_EPOCHS[run.model]]
@@ -193,20 +187,14 @@ def how_it_ended(returncode: int) -> str:
 
 def run_graph_models(runs: list[Run], results_dir: Path, data_dir: str | None, bar: tqdm) -> list[str]:
     """Each run as a `molapp.train` subprocess; returns the failures (the ladder goes on)."""
-    from molapp.models.registry import MODEL_KINDS
-
     failures = []
     done = set()
     for run in runs:
-        key = (run.model, run.split, run.seed) if run.model == "mt-graphmem" else run
+        key = (run.model, run.split, run.seed) if MODEL_KINDS[run.model].joint else run
         if key in done or run.path(results_dir).exists():  # a joint run writes every dataset's file
             bar.update()
             continue
         done.add(key)
-        if run.model not in MODEL_KINDS:
-            failures.append(f"{run.model}: not a model kind of molapp.train yet ({', '.join(MODEL_KINDS)})")
-            bar.update()
-            continue
         bar.set_description(f"{run.model} {run.dataset} {run.split} seed {run.seed}")
         command = graph_command(run, results_dir, data_dir)
         log_path = work_dir(run).with_suffix(".log")  # `tail -f` it to follow an hour-long run's epochs

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
+from molapp.baselines import BASELINES  # noqa: E402
 from molapp.evaluation.leaderboard import leaderboard, read_results  # noqa: E402
+from molapp.models.registry import ladder_models  # noqa: E402
 
 
 MEMORY_DATASETS = ["esol", "lipophilicity", "freesolv", "bace", "bbbp", "tox21"]
@@ -33,11 +35,11 @@ def fmt(value) -> str:
     return "–" if value is None or value != value else f"{value:.3f}"
 
 
-# The ladder (bench/ladder.py): fingerprint baselines first, then the graph models; any other
-# model with results files follows in name order.
-LADDER_MODELS = ["ecfp-svm", "ecfp-rf", "ecfp-gb", "mt-nn", "desc-rf", "gcn", "graseq", "memgnn", "gmn", "graphmem",
-                 "graphmem-descriptors", "transfer", "mt-graphmem"]
-FINGERPRINT_MODELS = {"ecfp-svm", "ecfp-rf", "ecfp-gb", "mt-nn", "desc-rf"}
+# The ladder (bench/ladder.py): fingerprint baselines first, then the graph models, plainest
+# first (`molapp.models.registry.ladder_models`); any other model with results files follows
+# in name order.
+FINGERPRINT_MODELS = list(BASELINES)  # ecfp-svm, ecfp-rf, ecfp-gb, mt-nn, desc-rf
+LADDER_MODELS = [*FINGERPRINT_MODELS, *ladder_models()]
 LADDER_DATASETS = ["tox21", "hiv", "bace", "bbbp", "clintox", "sider", "esol", "lipophilicity", "freesolv"]
 LOWER_IS_BETTER = {"rmse"}
 

@@ -36,11 +36,10 @@ from scipy.stats import rankdata  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from bench.ladder import featurize_dataset, split_arrays  # noqa: E402
-from molapp.data.splits import dataset_split  # noqa: E402
 from molapp.baselines import fit_predict  # noqa: E402
 from molapp.models.checkpoint import load_checkpoint  # noqa: E402
 from molapp.training.evaluate import checkpoint_groups, split_predictions  # noqa: E402
-from molapp.training.metrics import per_task_metrics  # noqa: E402
+from molapp.metrics import per_task_metrics  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
@@ -100,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 sources.setdefault(family, []).append(str(directory.relative_to(ROOT)))
                 bar.update()
         features = featurize_dataset("tox21", args.data_dir, {"ecfp", "descriptors"})
-        parts, _ = dataset_split("tox21", args.split, features.data.smiles, args.data_dir)
+        parts = features.data.split(args.split, args.data_dir)
         for family, seeds in FINGERPRINT_FAMILIES.items():
             data = split_arrays(features, parts, "descriptors" if family.startswith("desc") else "ecfp")
             for seed in seeds:

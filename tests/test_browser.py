@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from molapp.app.serve import CHROMIUM, free_port, launch_chromium, start_app
+from tests.browser_harness import CHROMIUM, free_port, launch_chromium, start_app
 
 from .conftest import ROOT
 

@@ -16,7 +16,7 @@ from molapp.cli import train as train_cli
 from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import Predictor, output_transform
 from molapp.training.calibration import MIN_SLOPE, PlattScaling, fit_platt, mean_calibration_error
-from molapp.training.metrics import per_task_metrics
+from molapp.metrics import per_task_metrics
 
 from .conftest import FIXTURES
 

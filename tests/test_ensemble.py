@@ -18,7 +18,8 @@ from molapp.cli import train as train_cli
 from molapp.data.collate import collate
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS
 from molapp.inference.domain import DomainIndex
-from molapp.inference.predictor import Predictor, predict_graphs, predict_graphs_with_spread, spread_column
+from molapp.inference.predictor import Predictor, spread_column
+from molapp.models.batching import predict_graphs, predict_graphs_with_spread
 from molapp.inference.triage import score
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.models.ensemble import Ensemble

@@ -16,10 +16,10 @@ from molapp.data.featurize import featurize_smiles
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
 from molapp.inference.predictor import Predictor, predict_and_embed
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
-from molapp.models.graseq import VARIANTS, GraSeq, GraSeqConfig
+from molapp.models.graseq import VARIANTS, GraSeq, GraSeqConfig, kl_anneal_weight
 from molapp.models.registry import architecture_summary, explanation_kind
 from molapp.nn.graseq import GraphSAGELayer
-from molapp.training.trainer import TaskGroup, TrainConfig, kl_anneal_weight, train
+from molapp.training.trainer import TaskGroup, TrainConfig, train
 
 SMILES = ["CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CCO", "C", "c1ccc2ccccc2c1", "C[C@H](N)C(=O)O"]
 

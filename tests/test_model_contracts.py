@@ -11,7 +11,7 @@ from rdkit import Chem
 
 from molapp.data.collate import collate
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
-from molapp.models.registry import build_model
+from molapp.models.registry import model_spec
 from molapp.training.trainer import TrainConfig
 
 # (card kind, GraSeq variant): every kind, GraphMem also with descriptors, and GraSeq with and
@@ -27,7 +27,8 @@ def small_model(kind: str, variant: str) -> torch.nn.Module:
     config = TrainConfig(hidden=16, hops=3, keys="6,1", heads=2, query_layers=2, gcn_layers=2, transfer_dim=8,
                          attention_dim=4, lstm_hidden=8, variant=variant if kind == "graseq" else "f",
                          descriptors=variant == "descriptors", dropout=0.0)
-    model = build_model(kind, config.model_config(kind, ATOM_DIM, BOND_DIM, NUM_RELATIONS, num_tasks=3)).eval()
+    spec = model_spec(kind)
+    model = spec.build(spec.model_config(config, atom_dim=ATOM_DIM, bond_dim=BOND_DIM, num_relations=NUM_RELATIONS, num_tasks=3)).eval()
     if variant == "descriptors":  # a scale from a few molecules, so that z(d) is not the raw descriptors
         model.set_descriptor_scale(torch.from_numpy(np.stack([featurize_with_descriptors(Chem.MolFromSmiles(s)).descriptors for s in SMILES])))
     return model

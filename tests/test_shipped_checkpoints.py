@@ -12,7 +12,7 @@ from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import Predictor
 from molapp.models.registry import MODEL_KINDS
 from molapp.training.calibration import mean_calibration_error
-from molapp.training.metrics import per_task_metrics
+from molapp.metrics import per_task_metrics
 from molapp.training.evaluate import evaluate_checkpoint
 
 from .conftest import CHECKPOINTS, needs_shared_data, shared_data_dir

@@ -17,10 +17,11 @@ from molapp.cli.train import write_results
 from molapp.data.collate import collate
 from molapp.data.dataset import LabelledMolecules
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
-from molapp.inference.domain import DomainIndex, TanimotoReference
+from molapp.featurizers.fingerprints import TanimotoReference
+from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import Predictor
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
-from molapp.training.metrics import per_task_metrics
+from molapp.metrics import per_task_metrics
 from molapp.training.trainer import TaskGroup, TrainConfig, positive_weights, train
 
 from .conftest import FIXTURES
@@ -110,7 +111,7 @@ def test_size_batches_bound_the_padded_atoms():
     molecules holds fewer of them: at most batch_size × PADDED_ATOMS_PER_MOLECULE atoms padded."""
     from types import SimpleNamespace
 
-    from molapp.inference.predictor import PADDED_ATOMS_PER_MOLECULE, size_batches
+    from molapp.models.batching import PADDED_ATOMS_PER_MOLECULE, size_batches
 
     sizes = [*np.random.default_rng(0).integers(1, 40, 500).tolist(), 180, 250, 240, 0, 1]
     batches = size_batches([SimpleNamespace(num_atoms=n) for n in sizes], 16)
@@ -127,18 +128,31 @@ def test_tanimoto_matches_rdkit():
     fingerprint, a failed row's, has similarity 0 to everything)."""
     from rdkit import DataStructs
 
-    from molapp.inference.domain import _generator, fingerprints
+    from molapp.featurizers.fingerprints import _domain_generator, fingerprints
 
     smiles = pd.read_csv(FIXTURES / "ladder" / "bbbp.csv")["smiles"].tolist()[:60]
     mols = [m for m in map(Chem.MolFromSmiles, smiles) if m is not None]
     canonical = [Chem.MolToSmiles(m) for m in mols]
     reference = TanimotoReference(fingerprints(canonical[20:]))
     ours = reference.similarity(fingerprints(canonical[:20] + ["not a smiles"])).numpy()
-    bit_vectors = [_generator.GetFingerprint(Chem.MolFromSmiles(s)) for s in canonical]
+    bit_vectors = [_domain_generator.GetFingerprint(Chem.MolFromSmiles(s)) for s in canonical]
     for i in range(20):
         expected = DataStructs.BulkTanimotoSimilarity(bit_vectors[i], bit_vectors[20:])
         assert np.allclose(ours[i], expected, atol=1e-6)
     assert (ours[20] == 0).all()
+
+
+def test_the_dense_tanimoto_kernel_and_the_sparse_search_agree():
+    """The baselines' kernel (dense, unpacked bits) and the domain's search (sparse, packed)
+    are the same Tanimoto, except on two all-zero rows (kernel 1, search 0)."""
+    from molapp.featurizers.fingerprints import fingerprints, tanimoto_kernel
+
+    smiles = pd.read_csv(FIXTURES / "ladder" / "bbbp.csv")["smiles"].tolist()[:40]
+    canonical = [Chem.MolToSmiles(m) for m in map(Chem.MolFromSmiles, smiles) if m is not None]
+    packed = fingerprints(canonical)
+    dense = tanimoto_kernel(np.unpackbits(packed[:15], axis=1), np.unpackbits(packed[15:], axis=1))
+    assert dense.min() < 0.5  # not all alike
+    assert np.allclose(TanimotoReference(packed[15:]).similarity(packed[:15]).numpy(), dense, atol=1e-6)
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])  # in-process, and worker processes scoring chunks
@@ -242,21 +256,22 @@ def test_results_file_format(tmp_path):
 
 
 def test_batches_never_end_with_a_single_molecule():
-    from molapp.training.trainer import batches
+    from molapp.data.collate import training_batches
 
-    assert [len(b) for b in batches(np.arange(129), 64)] == [64, 65]
-    assert [len(b) for b in batches(np.arange(130), 64)] == [64, 64, 2]
-    assert [len(b) for b in batches(np.arange(1), 64)] == [1]
-    assert np.array_equal(np.concatenate(batches(np.arange(129), 64)), np.arange(129))
+    assert [len(b) for b in training_batches(np.arange(129), 64)] == [64, 65]
+    assert [len(b) for b in training_batches(np.arange(130), 64)] == [64, 64, 2]
+    assert [len(b) for b in training_batches(np.arange(1), 64)] == [1]
+    assert np.array_equal(np.concatenate(training_batches(np.arange(129), 64)), np.arange(129))
 
 
 def test_size_pools_batch_similar_sizes_and_cover_every_molecule():
-    from molapp.training.trainer import batches, epoch_batches
+    from molapp.data.collate import training_batches
+    from molapp.training.trainer import epoch_batches
 
     sizes = np.random.default_rng(1).integers(5, 120, size=1000)
     plain = epoch_batches(sizes, 32, 0, np.random.default_rng(0))
     # No pools: exactly the plain shuffled batches (existing cards' commands reproduce).
-    assert all(np.array_equal(a, b) for a, b in zip(plain, batches(np.random.default_rng(0).permutation(1000), 32)))
+    assert all(np.array_equal(a, b) for a, b in zip(plain, training_batches(np.random.default_rng(0).permutation(1000), 32)))
     pooled = epoch_batches(sizes, 32, 8, np.random.default_rng(0))
     assert np.array_equal(np.sort(np.concatenate(pooled)), np.arange(1000))
     padding = lambda bs: sum(len(b) * sizes[b].max() ** 2 for b in bs)  # noqa: E731 - padded n² attention cost

@@ -13,16 +13,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from molapp.app import resources, state
-from molapp.app.panels import MODEL_TITLES, Panel, list_panels
+from molapp.app.panels import Panel, list_panels
 from molapp.app.sidebar import Settings
 from molapp.data.featurize import featurize_smiles
 from molapp.explain.depict import grid_svg
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, outcome
 from molapp.inference.predictor import predict_and_embed
+from molapp.models.registry import MODEL_KINDS, model_title
 
-EMBEDDING_NAMES = {"memgnn": "readout node after the last memory layer", "gmn": "readout node after the last memory layer",
-                   "graseq": "fused graph and sequence embedding", "gcn": "pooled atom states",
-                   "transfer": "Set2Set readout of the first task's merged atom states"}
 PLACED_LIMIT = 1000  # the user's molecules placed at once (the top rows of the Triage table)
 SPLIT_COLOURS = {"train": "#9ecae1", "valid": "#fdae6b", "test": "#e6550d"}
 OUTCOME_COLOURS = {"TP": "#1a9641", "FN": "#a6d96a", "FP": "#d7191c", "TN": "#bababa", "": "#eeeeee"}
@@ -151,9 +149,11 @@ def chart(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshold
 
 
 def describe(panel: Panel, reference: EmbeddingMap) -> str:
-    model = MODEL_TITLES.get(panel.card["model"], panel.card["model"])
-    embedding = (f"final controller state h_T for the task query **{reference.query_task}**" if reference.query_task
-                 else EMBEDDING_NAMES.get(panel.card["model"], "molecule embedding"))
+    kind = panel.card["model"]
+    embedding = MODEL_KINDS[kind].embedding if kind in MODEL_KINDS else "molecule embedding"
+    if reference.query_task:  # GraphMem's: one embedding per task query
+        embedding += f" for the task query **{reference.query_task}**"
+    model = model_title(kind)
     reduced = (f", reduced from {reference.projection.components.shape[0]} to {reference.projection.components.shape[1]} "
                "dimensions by PCA" if reference.projection is not None else "")
     return (f"{len(reference.ids):,} molecules of {reference.dataset} embedded by {model} ({embedding}{reduced}), laid out by t-SNE "

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from molapp.models.registry import reads_descriptors
+from molapp.models.registry import model_title, reads_descriptors
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,8 +29,6 @@ DATASET_TITLES = {
     "freesolv": ("FreeSolv", "hydration free energy task"),
     "nci60_balanced": ("NCI-60", "cancer cell lines"),
 }
-MODEL_TITLES = {"graphmem": "GraphMem", "mt-graphmem": "MT-GraphMem, joint training", "memgnn": "MemGNN", "gmn": "GMN",
-                "graseq": "GraSeq", "transfer": "task transfer", "gcn": "GCN"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ class Panel:
         (MemGNN ensemble of 3, random split)'."""
         card = self.card
         count = len(card["tasks"])
-        model = MODEL_TITLES.get(card["model"], card["model"]) + (" + descriptors" if reads_descriptors(card) else "")
+        model = model_title(card["model"]) + (" + descriptors" if reads_descriptors(card) else "")
         if card.get("ensemble_size", 1) > 1:
             model += f" ensemble of {card['ensemble_size']}"
         if isinstance(card["dataset"], str):

@@ -18,10 +18,10 @@ from molapp.app.views import escape_markdown
 from molapp.chem.druglikeness import PROPERTIES
 from molapp.app.text import escape_markdown
 from molapp.chem.io import (ID_COLUMN_NAMES, SMILES_COLUMN_NAMES, InputRow, csv_columns, guess_column, read_csv, read_sdf,
-                            spreadsheet_safe, write_sdf)
+                            rows_from_smiles_text, spreadsheet_safe, write_sdf)
 from molapp.explain.depict import grid_svg, thumbnail_url
 from molapp.inference.predictor import spread_column
-from molapp.inference.triage import DOMAIN_COLUMN, TRIAGE_LIMIT, rows_from_smiles_text, score
+from molapp.inference.triage import DOMAIN_COLUMN, TRIAGE_LIMIT, score
 
 SOURCES = ["Upload CSV", "Upload SDF", "Paste SMILES"]
 SHOWN_ROWS = 1000  # rows drawn with structures; filters and exports cover all rows

@@ -15,14 +15,14 @@ from streamlit_jsme import st_jsme
 
 from molapp.app import resources, state
 from molapp.app.examples import EXAMPLES, EXAMPLES_BY_NAME
-from molapp.app.panels import MODEL_TITLES, ROOT
+from molapp.app.panels import ROOT
 from molapp.app.sidebar import Settings
 from molapp.explain.explanation import DescriptorReading, Explanation, explain, explain_descriptors
 from molapp.explain.clusters import atom_label, clusters as find_clusters, functional_groups
 from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer,
                                    molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
-from molapp.models.registry import explanation_kind, reads_descriptors
+from molapp.models.registry import explanation_kind, model_title, reads_descriptors
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
 INPUT_MODES = ["Paste SMILES", "Draw", "Examples"]
@@ -319,7 +319,7 @@ def _layer_choice(layers: int) -> int:
 
 
 def clusters(settings: Settings, result: Explanation) -> None:
-    model = MODEL_TITLES.get(settings.panel.card["model"], settings.panel.card["model"])
+    model = model_title(settings.panel.card["model"])
     st.subheader(f"Why: how {model} grouped the atoms")
     st.caption("Each memory layer assigns every atom softly to its memory keys (cluster centroids) and pools each cluster "
                "into one node. Atoms are coloured by their strongest cluster, paler where the assignment is weaker; bonds "
@@ -426,5 +426,5 @@ def why(settings: Settings, result: Explanation) -> None:
     elif explanation_kind(settings.panel.card["model"]) == "fusion":
         fusion(settings, result)
     else:
-        st.caption(f"{MODEL_TITLES.get(settings.panel.card['model'], settings.panel.card['model'])} has no per-molecule "
+        st.caption(f"{model_title(settings.panel.card['model'])} has no per-molecule "
                    "explanation view; its test-split ROC curves are on the Models page.")

@@ -31,7 +31,8 @@ from sklearn.ensemble import (HistGradientBoostingClassifier, HistGradientBoosti
                               RandomForestRegressor)
 from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR
 
-from molapp.training.metrics import per_task_metrics
+from molapp.featurizers.fingerprints import tanimoto_kernel
+from molapp.metrics import masked_loss, per_task_metrics, positive_weights
 
 SVM_C_GRID = (0.1, 1.0, 10.0)
 SVM_EXACT_LIMIT = 10_000  # training molecules up to which the SVM uses the exact Tanimoto kernel
@@ -39,7 +40,7 @@ NYSTROEM_LANDMARKS = 2_000
 RF_TREES = 100
 GB_MAX_ITER, GB_LEARNING_RATE, GB_PATIENCE = 300, 0.1, 15
 NN_HIDDEN, NN_DROPOUT, NN_BATCH, NN_LR, NN_WEIGHT_DECAY = (512, 128), 0.3, 128, 1e-3, 1e-5
-NN_MAX_EPOCHS, NN_PATIENCE, NN_MAX_POS_WEIGHT = 100, 10, 50.0
+NN_MAX_EPOCHS, NN_PATIENCE = 100, 10
 
 
 @dataclass
@@ -101,14 +102,6 @@ def per_task(data: Split3, task_type: str, fit_task: TaskFit) -> tuple[np.ndarra
 
 
 # ---------------------------------------------------------------- SVM (Tanimoto kernel)
-
-
-def tanimoto_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Tanimoto similarity of binary rows, float64 [len(a), len(b)] (1 for two empty rows)."""
-    a32, b32 = a.astype(np.float32), b.astype(np.float32)
-    common = a32 @ b32.T
-    union = a32.sum(1)[:, None] + b32.sum(1)[None, :] - common
-    return np.where(union > 0, common / np.maximum(union, 1), 1.0).astype(np.float64)
 
 
 def _nystroem_features(data: Split3, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,17 +240,6 @@ class MultiTaskMLP(torch.nn.Module):
         return self.net(x)
 
 
-def _masked_loss(out: torch.Tensor, y: torch.Tensor, task_type: str, pos_weight: torch.Tensor) -> torch.Tensor:
-    """Mean loss over labelled entries only (NaN labels contribute nothing)."""
-    mask = ~torch.isnan(y)
-    target = torch.nan_to_num(y)
-    if task_type == "classification":
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(out, target, pos_weight=pos_weight, reduction="none")
-    else:
-        loss = (out - target) ** 2
-    return (loss * mask).sum() / mask.sum().clamp(min=1)
-
-
 def fit_mtnn(data: Split3, task_type: str, seed: int) -> BaselineResult:
     start = time.perf_counter()
     torch.manual_seed(seed)
@@ -279,9 +261,7 @@ def fit_mtnn(data: Split3, task_type: str, seed: int) -> BaselineResult:
     else:
         mean, std = np.zeros(tasks, np.float32), np.ones(tasks, np.float32)
         y_fit = y_train
-        positives = np.nansum(y_train, 0)
-        negatives = labelled.sum(0) - positives
-        pos_weight = torch.tensor(np.clip(negatives / np.maximum(positives, 1), 1.0, NN_MAX_POS_WEIGHT), dtype=torch.float32)
+        pos_weight = torch.tensor(positive_weights(y_train, "balanced"), dtype=torch.float32)
     x_train = torch.from_numpy(data.x_train.astype(np.float32))
     y_fit_t = torch.from_numpy(y_fit.astype(np.float32))
     x_valid, x_test = torch.from_numpy(data.x_valid.astype(np.float32)), torch.from_numpy(data.x_test.astype(np.float32))
@@ -302,7 +282,7 @@ def fit_mtnn(data: Split3, task_type: str, seed: int) -> BaselineResult:
         model.train()
         for batch in torch.randperm(len(x_train), generator=generator).split(NN_BATCH):
             optimizer.zero_grad()
-            _masked_loss(model(x_train[batch]), y_fit_t[batch], task_type, pos_weight).backward()
+            masked_loss(model(x_train[batch]), y_fit_t[batch], task_type, pos_weight).backward()
             optimizer.step()
         valid_score = score_tasks(data.y_valid, predict(x_valid), [str(k) for k in range(tasks)], task_type)["mean"]
         valid_score = valid_score if task_type == "classification" else -valid_score

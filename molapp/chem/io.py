@@ -82,13 +82,32 @@ def _text_lines(source: Source) -> Iterator[str]:
             yield line.removesuffix("\n").removesuffix("\r")
 
 
+def smiles_line(line: str) -> tuple[str, str | None]:
+    """A .smi line: a SMILES, optionally followed by whitespace and an ID. ("", None) for a
+    blank line; the ID is None when the line has none."""
+    parts = line.split(maxsplit=1)
+    if not parts:
+        return "", None
+    return parts[0], parts[1].strip() if len(parts) > 1 else None
+
+
 def read_smiles_file(path: Source) -> Iterator[InputRow]:
-    """A .smi/.txt file: one SMILES per line, optionally followed by whitespace and an ID."""
+    """A .smi/.txt file: one `smiles_line` per line; a line without an ID is numbered (from
+    1), a blank line is a row with an empty SMILES (rows keep the file's line positions)."""
     for row, line in enumerate(_text_lines(path)):
-        parts = line.strip(" \t").split(maxsplit=1)
-        smiles = parts[0] if parts else ""
-        ident = parts[1].strip() if len(parts) > 1 else str(row + 1)
-        yield InputRow(row, ident, smiles)
+        smiles, ident = smiles_line(line)
+        yield InputRow(row, ident or str(row + 1), smiles)
+
+
+def rows_from_smiles_text(text: str) -> list[InputRow]:
+    """Pasted lines, each a `smiles_line`; a line without an ID is numbered (from 1). Blank
+    lines are skipped; they are not molecules anyone listed."""
+    rows = []
+    for line in text.splitlines():
+        smiles, ident = smiles_line(line)
+        if smiles:
+            rows.append(InputRow(len(rows), ident or str(len(rows) + 1), smiles))
+    return rows
 
 
 def csv_columns(path: Source) -> list[str]:

@@ -15,6 +15,8 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
+from molapp.messages import first_line
+
 MAX_HEAVY_ATOMS = 250
 # Checked before RDKit reads the text: RDKit's parse time grows quadratically with the
 # length of some strings (5,000 benzene rings take seconds), and 2,000 characters hold far
@@ -210,17 +212,12 @@ def _parse_error(smiles: str) -> str:
     try:
         Chem.SanitizeMol(raw)
     except Chem.AtomValenceException as exc:
-        return f"valence error: {_first_line(exc)}"
+        return f"valence error: {first_line(exc)}"
     except Chem.KekulizeException as exc:
-        return f"aromaticity error (cannot kekulize): {_first_line(exc)}"
+        return f"aromaticity error (cannot kekulize): {first_line(exc)}"
     except Exception as exc:  # noqa: BLE001 - any other sanitization failure
-        return f"invalid chemistry: {_first_line(exc)}"
+        return f"invalid chemistry: {first_line(exc)}"
     return "RDKit could not read this molecule"
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _formula(mol: Chem.Mol) -> str:

@@ -26,7 +26,6 @@ import numpy as np
 import torch
 
 from molapp.data.dataset import load_dataset
-from molapp.data.splits import dataset_split
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, fit_coordinates, reduce_for_map
 from molapp.inference.predictor import Predictor, predict_and_embed
 from molapp.models.registry import explanation_kind, has_attention
@@ -54,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     graphs, labels, split, ids, smiles = [], [], [], [], []
     for name in names:
         data = load_dataset(name, args.data_dir, workers=args.workers, descriptors=predictor.descriptors)
-        parts, _ = dataset_split(name, card["split"], data.smiles, args.data_dir)
-        part_of = {int(r): SPLITS.index(p) for p in SPLITS for r in getattr(parts, p)}
+        part_of = {row: SPLITS.index(part) for row, part in data.split(card["split"], args.data_dir).part_of_rows().items()}
         columns = [predictor.tasks.index(t) for t in data.spec.tasks]
         usable = [k for k, (row, molecule) in enumerate(zip(data.rows, data.molecules)) if molecule.ok and int(row) in part_of]
         if per_dataset is not None and len(usable) > per_dataset:

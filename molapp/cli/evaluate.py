@@ -25,7 +25,7 @@ from molapp.cli.train import flatten_metrics
 from molapp.models.checkpoint import load_checkpoint, write_card
 from molapp.training.calibration import calibrate
 from molapp.training.evaluate import checkpoint_groups, split_predictions
-from molapp.training.metrics import per_task_metrics
+from molapp.metrics import per_task_metrics
 from molapp.training.trainer import evaluate
 
 

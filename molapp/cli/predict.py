@@ -36,7 +36,7 @@ from tqdm import tqdm
 from molapp.chem.io import FIXED_COLUMNS, InputRow, read_molecules, spreadsheet_safe
 from molapp.data.featurize import FeaturizedMolecule, featurize_rows
 from molapp.inference.calls import TaskCalls
-from molapp.inference.parallel import ordered_parallel, worker_state
+from molapp.inference.parallel import prepared_and_scored
 from molapp.inference.predictor import Predictor, device_name, spread_column
 
 # A chunk's result as it travels between processes: canonical SMILES, errors, changes,
@@ -50,11 +50,9 @@ def _scored(molecules: list[FeaturizedMolecule], predicted: tuple[np.ndarray, np
             values if spread is None else np.hstack([values, spread]))
 
 
-def _score_rows(rows: list[InputRow]) -> Scored:
-    """In a worker: featurize and score a chunk with the predictor the worker inherited."""
-    predictor, tasks, batch_size = worker_state["predictor"], worker_state["tasks"], worker_state["batch_size"]
-    molecules = featurize_rows(rows, predictor.descriptors)
-    return _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
+def _score_molecules(molecules: list[FeaturizedMolecule], context: dict) -> Scored:
+    """Featurized molecules scored with `context`'s "predictor", "tasks" and "batch_size"."""
+    return _scored(molecules, context["predictor"].predict_featurized_with_spread(molecules, context["tasks"], context["batch_size"]))
 
 
 def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -64,17 +62,11 @@ def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
 
 def scored_chunks(predictor: Predictor, rows: Iterator[InputRow], tasks: list[str], chunk_size: int,
                   workers: int, batch_size: int | None) -> Iterator[tuple[list[InputRow], Scored]]:
-    """Scored chunks in input order. On CPU with workers, each worker process featurizes and
-    scores whole chunks (data parallel); on a GPU, or with no workers, this process runs the
-    model and the workers (if any) only featurize."""
-    chunks = _chunks(rows, chunk_size)
-    if predictor.device.type == "cpu" and workers > 0:
-        yield from ordered_parallel(_score_rows, chunks, workers, {"predictor": predictor, "tasks": tasks, "batch_size": batch_size})
-        return
-    featurize = partial(featurize_rows, descriptors=predictor.descriptors)
-    featurized = ordered_parallel(featurize, chunks, workers) if workers > 0 else ((c, featurize(c)) for c in chunks)
-    for chunk, molecules in featurized:
-        yield chunk, _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
+    """Scored chunks in input order (`prepared_and_scored`: on CPU with workers, each worker
+    process featurizes and scores whole chunks; on a GPU the workers only featurize)."""
+    context = {"predictor": predictor, "tasks": tasks, "batch_size": batch_size}
+    yield from prepared_and_scored(_chunks(rows, chunk_size), partial(featurize_rows, descriptors=predictor.descriptors), _score_molecules,
+                                   context, workers, predictor.device.type == "cpu")
 
 
 def percentile_column(task: str) -> str:

@@ -1,5 +1,6 @@
-"""`python -m molapp.train`: train GraphMem, MemGNN or GMN on a dataset (or MT-GraphMem on
-several) with the canonical split, and write a checkpoint directory.
+"""`python -m molapp.train`: train a model of any kind (GraphMem, MemGNN, GMN, GraSeq, GCN, the
+transfer model) on a dataset (or MT-GraphMem on several) with the canonical split, and write a
+checkpoint directory. A flag's default is the model's (its config dataclass) or the trainer's.
 
     python -m molapp.train --dataset tox21 --model graphmem --split scaffold \\
         --out checkpoints/graphmem-tox21-scaffold
@@ -30,15 +31,15 @@ from molapp.data.splits import SPLIT_KINDS
 from molapp.evaluation.provenance import package_versions
 from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
-from molapp.inference.domain import FP_BITS, FP_RADIUS, DomainIndex
+from molapp.featurizers.fingerprints import FP_BITS, FP_RADIUS
+from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import resolve_device
 from molapp.models.checkpoint import read_card, save_checkpoint
 from molapp.models.registry import MODEL_KINDS, benchmark_name
 from molapp.training.calibration import calibrated_test_predictions
 from molapp.training.groups import build_groups
-from molapp.training.trainer import POSITIVE_WEIGHTINGS, TrainConfig, train
+from molapp.training.trainer import TrainConfig, all_options, train
 
-FIELD_CHOICES = {"positive_weighting": POSITIVE_WEIGHTINGS}  # TrainConfig fields whose flag takes one of a few values
 DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-domain index (keeps checkpoints a few MB)
 
 
@@ -54,20 +55,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--workers", type=int, default=1, help="processes for featurization")
     parser.add_argument("--results-dir", default=None, help="also write bench/results-style JSON here")
-    defaults = TrainConfig()
-    for field_name, value in defaults.to_dict().items():
-        flag = f"--{field_name.replace('_', '-')}"
-        if isinstance(value, bool):  # --descriptors / --no-descriptors
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value)
+    # One flag per TrainConfig field: the model kinds' hyper-parameters (defaults from their
+    # config dataclasses, `molapp.models.spec`) and the training options.
+    for option in all_options().values():
+        flag = f"--{option.name.replace('_', '-')}"
+        if option.type is bool:  # --descriptors / --no-descriptors
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=option.default, help=option.help or None)
         else:
-            parser.add_argument(flag, type=type(value), default=value, choices=FIELD_CHOICES.get(field_name))
+            parser.add_argument(flag, type=option.type, default=option.default, choices=option.choices, help=option.help or None)
     args = parser.parse_args(argv)
 
     names = [n.strip().lower() for n in args.dataset.split(",") if n.strip()]
-    if args.model != "mt-graphmem" and len(names) > 1:
-        parser.error("several datasets are joint training: use --model mt-graphmem")
-    if args.descriptors and args.model not in ("graphmem", "mt-graphmem"):
-        parser.error("--descriptors is for GraphMem (graphmem, mt-graphmem)")
+    spec = MODEL_KINDS[args.model]
+    if not spec.joint and len(names) > 1:
+        parser.error(f"several datasets are joint training: use --model {' or '.join(k for k, s in MODEL_KINDS.items() if s.joint)}")
+    if args.descriptors and all(option.name != "descriptors" for option in spec.hyperparameters):
+        parser.error(f"--descriptors is for the kinds that read descriptors "
+                     f"({', '.join(k for k, s in MODEL_KINDS.items() if any(o.name == 'descriptors' for o in s.hyperparameters))})")
     if args.split == "all" and args.early_stopping:
         parser.error("--split all has no validation rows to stop early on: add --no-early-stopping and a fixed --max-epochs")
     if args.threads:

@@ -51,3 +51,13 @@ def collate(graphs: Sequence[MolGraph]) -> Batch:
         smiles_length=torch.from_numpy(token_counts),
         **extra,
     )
+
+
+def training_batches(order: np.ndarray, size: int) -> list[np.ndarray]:
+    """`order` (molecule indices) cut into batches of `size`; a last batch of one molecule
+    joins the one before, since batch normalization cannot train on a batch that may hold a
+    single atom."""
+    chunks = [order[i : i + size] for i in range(0, len(order), size)]
+    if len(chunks) > 1 and len(chunks[-1]) == 1:
+        chunks[-2:] = [np.concatenate(chunks[-2:])]
+    return chunks

@@ -13,6 +13,7 @@ import pandas as pd
 
 from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
 from molapp.data.registry import DatasetSpec, csv_path, get_spec
+from molapp.data.splits import Split, dataset_split
 
 
 @dataclass
@@ -54,12 +55,34 @@ class LabelledMolecules:
             [self.molecules[i] for i in keep],
         )
 
+    def split(self, kind: str, data_dir: str | Path | None = None) -> SplitMolecules:
+        """These molecules in the parts of the split `kind` of their dataset (`dataset_split`:
+        the canonical split file when there is one), each part keeping only molecules that featurized."""
+        parts, source = dataset_split(self.spec.name, kind, self.smiles, data_dir)
+        return SplitMolecules(parts, source, self.subset(parts.train), self.subset(parts.valid), self.subset(parts.test))
+
     @property
     def graphs(self):
         return [m.graph for m in self.molecules]
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+@dataclass(frozen=True)
+class SplitMolecules:
+    """A dataset's molecules in the three parts of a split. `parts`: the split's CSV rows,
+    every row whether it featurized or not; `source`: where the split came from."""
+
+    parts: Split
+    source: str
+    train: LabelledMolecules
+    valid: LabelledMolecules
+    test: LabelledMolecules
+
+    def part_of_rows(self) -> dict[int, str]:
+        """CSV row → the part ("train", "valid", "test") it is in."""
+        return {int(row): part for part in ("train", "valid", "test") for row in getattr(self.parts, part)}
 
 
 def read_labels(name: str, data_dir: str | Path | None = None) -> tuple[DatasetSpec, list[str], np.ndarray]:

@@ -28,15 +28,7 @@ from molapp.featurizers.descriptors import DESCRIPTOR_LABELS, DESCRIPTOR_NAMES
 from molapp.featurizers.graph import MolGraphFeaturizer
 from molapp.inference.predictor import Predictor, device_name, output_transform
 from molapp.models.ensemble import Ensemble
-from molapp.models.registry import explanation_kind
-
-
-# What each explanation kind asks the model's forward pass to return besides its outputs.
-EXPLANATION_FLAGS = {
-    "attention": {"return_attention": True},
-    "clusters": {"return_assignments": True},
-    "fusion": {"return_fusion": True},
-}
+from molapp.models.registry import model_spec
 
 
 @dataclass
@@ -104,9 +96,10 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
         return Explanation(smiles, chosen, error=graph, changes=record.changes)
     task_ids = predictor.task_ids(chosen).to(predictor.device)
     batch = collate([graph]).to(predictor.device)
-    kind = explanation_kind(predictor.card["model"])
+    spec = model_spec(predictor.card["model"])
+    kind = spec.explanation
     with torch.inference_mode():
-        requests = {"return_embedding": True, **EXPLANATION_FLAGS.get(kind, {})}
+        requests = {"return_embedding": True, **spec.explanation_outputs}
         transform = output_transform(predictor.card)
         if isinstance(predictor.model, Ensemble):
             out, member_logits = predictor.model.forward_with_members(batch, task_ids, **requests)

@@ -2,7 +2,7 @@
 
 The index is the training molecules' Morgan fingerprints (radius 2, 2048 bits), packed to
 bits, with their canonical SMILES and measured labels; similarity is Tanimoto
-(`TanimotoReference`). It is
+(`molapp.featurizers.fingerprints.TanimotoReference`). It is
 saved beside each checkpoint (`domain.safetensors` + `domain.json`, no pickle).
 """
 
@@ -14,54 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from rdkit import Chem
-from rdkit.Chem import rdFingerprintGenerator
 from safetensors.numpy import load_file, save_file
 
-FP_RADIUS = 2
-FP_BITS = 2048
-_generator = rdFingerprintGenerator.GetMorganGenerator(radius=FP_RADIUS, fpSize=FP_BITS)
-
-
-def fingerprints(smiles: list[str]) -> np.ndarray:
-    """Packed Morgan bits [n, FP_BITS/8] uint8; an unparseable SMILES gives all zeros."""
-    return fingerprints_of([Chem.MolFromSmiles(s) for s in smiles])
-
-
-def fingerprints_of(mols: list[Chem.Mol | None]) -> np.ndarray:
-    """The same from molecules already read; None gives all zeros."""
-    out = np.zeros((len(mols), FP_BITS // 8), dtype=np.uint8)
-    for i, mol in enumerate(mols):
-        if mol is not None:
-            out[i] = np.packbits(_generator.GetFingerprintAsNumPy(mol).astype(bool))
-    return out
-
-
-class TanimotoReference:
-    """Reference fingerprints laid out for Tanimoto similarity to many queries at once.
-
-    Morgan fingerprints are sparse (~50 of 2048 bits set), so the bits two molecules share
-    are counted as a sum, over the query's set bits, of rows of a bit × reference matrix
-    (`embedding_bag`): about 40 times less arithmetic than a dense product of unpacked
-    fingerprints. float16 counts exactly up to 2048, every count a fingerprint can have.
-    """
-
-    def __init__(self, packed: np.ndarray) -> None:
-        bits = np.unpackbits(packed, axis=1)  # [n, FP_BITS]
-        self.by_bit = torch.from_numpy(np.ascontiguousarray(bits.T)).to(torch.float16)  # [FP_BITS, n]
-        self.counts = torch.from_numpy(bits.sum(1, dtype=np.float32))  # [n]
-
-    def similarity(self, queries: np.ndarray) -> torch.Tensor:
-        """Tanimoto similarity [q, n] of packed query fingerprints [q, FP_BITS/8]."""
-        bits = np.unpackbits(queries, axis=1)
-        rows, columns = np.nonzero(bits)  # row-major: each query's bits are contiguous
-        offsets = torch.from_numpy(np.searchsorted(rows, np.arange(len(bits))))
-        common = F.embedding_bag(torch.from_numpy(columns), self.by_bit, offsets, mode="sum").float()
-        union = torch.from_numpy(bits.sum(1, dtype=np.float32))[:, None] + self.counts[None, :] - common
-        return torch.where(union > 0, common / union.clamp(min=1), 0.0)
-
+from molapp.featurizers.fingerprints import TanimotoReference, fingerprints
 
 @dataclass
 class Neighbour:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 
 import torch
 
@@ -49,3 +50,28 @@ def ordered_parallel(function: Callable, chunks: Iterable[list], workers: int, s
                 yield done, result.get()
         for done, result in pending:
             yield done, result.get()
+
+
+def _prepare_and_score(prepare: Callable, score: Callable, chunk: list):
+    """In a worker: a chunk's whole work, with the context the worker was given."""
+    return score(prepare(chunk), worker_state)
+
+
+def prepared_and_scored(chunks: Iterable[list], prepare: Callable[[list], object], score: Callable[[object, dict], object],
+                        context: dict, workers: int, on_cpu: bool, start_method: str = "fork") -> Iterator[tuple[list, object]]:
+    """(chunk, score(prepare(chunk), context)) in input order: the one way molecules are
+    scored in worker processes. `prepare` is the RDKit work (standardize, featurize: it needs
+    no model); `score` runs the model with what `context` holds (the predictor, ...). On CPU
+    (`on_cpu`) each of `workers` processes does whole chunks, with its own copy of `context`
+    (data parallel: processes scale better than torch threads for molecule-sized batches);
+    on a GPU the model stays in this process and the workers only prepare. With no workers
+    everything runs here. `prepare` and `score` must be module-level functions (or partials
+    of them): they travel to the workers."""
+    if workers > 0 and on_cpu:
+        yield from ordered_parallel(partial(_prepare_and_score, prepare, score), chunks, workers, context, start_method)
+    elif workers > 0:
+        for chunk, prepared in ordered_parallel(prepare, chunks, workers, None, start_method):
+            yield chunk, score(prepared, context)
+    else:
+        for chunk in chunks:
+            yield chunk, score(prepare(chunk), context)

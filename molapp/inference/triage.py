@@ -24,8 +24,9 @@ from rdkit import Chem, RDLogger
 from molapp.chem.druglikeness import PROPERTIES, drug_likeness
 from molapp.chem.io import FIXED_COLUMNS, InputRow
 from molapp.data.featurize import FeaturizedMolecule, featurize_standardized, standardize_row
-from molapp.inference.domain import DomainIndex, fingerprints_of
-from molapp.inference.parallel import SERVER_SAFE, ordered_parallel, worker_state
+from molapp.featurizers.fingerprints import fingerprints_of
+from molapp.inference.domain import DomainIndex
+from molapp.inference.parallel import SERVER_SAFE, prepared_and_scored
 from molapp.inference.predictor import Predictor, spread_column
 
 TRIAGE_LIMIT = 100_000  # molecules the app scores; beyond, the predict CLI
@@ -77,16 +78,12 @@ class ScoredChunk:
     properties: list[dict | None]
 
 
-def score_prepared(prepared: PreparedChunk, predictor: Predictor, domain: DomainIndex) -> ScoredChunk:
+def score_prepared(prepared: PreparedChunk, context: dict) -> ScoredChunk:
+    """A prepared chunk scored with `context`'s "predictor" and "domain"."""
     ok = [m.ok for m in prepared.molecules]
-    similarity = np.where(ok, domain.max_similarity_of(prepared.fingerprints), np.nan) if ok else np.zeros(0)
-    values, spread = predictor.predict_featurized_with_spread(prepared.molecules)
+    similarity = np.where(ok, context["domain"].max_similarity_of(prepared.fingerprints), np.nan) if ok else np.zeros(0)
+    values, spread = context["predictor"].predict_featurized_with_spread(prepared.molecules)
     return ScoredChunk(prepared.molecules, values, spread, similarity, prepared.properties)
-
-
-def _score_in_worker(rows: Sequence[InputRow]) -> ScoredChunk:
-    predictor = worker_state["predictor"]
-    return score_prepared(prepare(rows, predictor.descriptors), predictor, worker_state["domain"])
 
 
 def score(
@@ -118,17 +115,10 @@ def score(
         if progress:
             progress(done, len(rows), time.perf_counter() - start)
 
-    if workers > 1 and len(chunks) > 1:
-        if predictor.device.type == "cpu":
-            state = {"predictor": predictor, "domain": domain}
-            for _, scored in ordered_parallel(_score_in_worker, chunks, workers, state, SERVER_SAFE):
-                consume(scored)
-        else:  # the GPU stays with this process; the workers do the chemistry
-            for _, prepared in ordered_parallel(partial(prepare, descriptors=predictor.descriptors), chunks, workers, None, SERVER_SAFE):
-                consume(score_prepared(prepared, predictor, domain))
-    else:
-        for chunk in chunks:
-            consume(score_prepared(prepare(chunk, predictor.descriptors), predictor, domain))
+    parallel = workers if workers > 1 and len(chunks) > 1 else 0  # one chunk, or one worker: no processes to start
+    for _, scored in prepared_and_scored(chunks, partial(prepare, descriptors=predictor.descriptors), score_prepared,
+                                         {"predictor": predictor, "domain": domain}, parallel, predictor.device.type == "cpu", SERVER_SAFE):
+        consume(scored)
 
     table = pd.DataFrame({
         "row": [r.row for r in rows],
@@ -149,14 +139,3 @@ def score(
     table[DOMAIN_COLUMN] = np.concatenate(similarity) if similarity else np.zeros(0)
     described = pd.DataFrame([p or {} for p in properties], columns=PROPERTIES)
     return pd.concat([table, described.set_index(table.index)], axis=1)
-
-
-def rows_from_smiles_text(text: str) -> list[InputRow]:
-    """Pasted lines: a SMILES, optionally followed by whitespace and an ID (as .smi files).
-    Blank lines are skipped; they are not molecules anyone listed."""
-    rows = []
-    for line in text.splitlines():
-        parts = line.strip().split(maxsplit=1)
-        if parts:
-            rows.append(InputRow(len(rows), parts[1].strip() if len(parts) > 1 else str(len(rows) + 1), parts[0]))
-    return rows

@@ -16,6 +16,7 @@ from torch import nn
 
 from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import FEATURIZER_VERSION
+from molapp.messages import first_line as _first_line
 from molapp.models.ensemble import Ensemble
 from molapp.models.registry import MODEL_KINDS, build_model, reads_descriptors
 
@@ -63,10 +64,6 @@ def check_card(card: dict, path: Path) -> None:
             raise ValueError(f"{path}: missing field {name!r}")
         if not isinstance(card[name], kind):
             raise ValueError(f"{path}: field {name!r} must be a JSON {_JSON_NAMES[kind]}, not {card[name]!r:.60}")
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:

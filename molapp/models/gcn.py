@@ -5,12 +5,14 @@ single-task when trained on one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.nn import global_mean_pool
 
+from molapp.models.spec import Hyperparameter, ModelSpec, model_field
 from molapp.nn.gcn import GCNEncoder
 
 
@@ -51,3 +53,24 @@ class GCN(nn.Module):
         outputs = self.head(embedding)
         logits = outputs if task_ids is None else outputs.index_select(1, task_ids)
         return GCNOutput(logits=logits, embedding=embedding if return_embedding else None)
+
+
+def summary(config: Mapping) -> str:
+    return f"GCN ×{config['layers']} · hidden {config['hidden']} · mean pool"
+
+
+def encoder_hyperparameters(config_class: type) -> tuple[Hyperparameter, ...]:
+    """The hyper-parameters of a model built on GCN encoders (this one, the transfer model)."""
+    return (
+        model_field(config_class, "hidden"),
+        model_field(config_class, "dropout"),
+        model_field(config_class, "layers", "GCN layers (per task encoder for transfer)", name="gcn_layers"),
+    )
+
+
+SPECS = (
+    ModelSpec(
+        "gcn", "GCN", rank=10, model_class=GCN, config_class=GCNConfig, hyperparameters=encoder_hyperparameters(GCNConfig),
+        summary=summary, embedding="pooled atom states", ladder_flags=("--max-epochs", "100", "--patience", "20"),
+    ),
+)

@@ -22,6 +22,7 @@ holds no step state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import torch
@@ -30,6 +31,7 @@ from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
 from molapp.featurizers.graph import SMILES_VOCAB
+from molapp.models.spec import Hyperparameter, ModelSpec, TrainingHooks, model_field
 from molapp.nn.graseq import FusionGate, GraphEncoder, SequenceEncoder, VariationalSmilesDecoder
 
 VARIANTS = ("plain", "f", "r", "rf")
@@ -141,3 +143,43 @@ class GraSeq(nn.Module):
             reconstruction_loss=reconstruction,
             kl_loss=kl,
         )
+
+
+def kl_anneal_weight(epoch: int, config) -> float:
+    """β of the KL term in epoch `epoch` (1-based): linear, reaching 1 after
+    `kl_anneal_epochs` epochs (default half the run: the paper's rate of 2/epochs per epoch)."""
+    epochs = config.kl_anneal_epochs or max(1, config.max_epochs // 2)
+    return min(1.0, epoch / epochs)
+
+
+class GraSeqTraining(TrainingHooks):
+    """β annealed per epoch (the trainer adds the output's `auxiliary_loss`, weighted by
+    `reconstruction_weight`: L = L_label + α·L_aux, Eq. 13)."""
+
+    def forward_options(self, epoch: int, config) -> dict:
+        return {"kl_weight": kl_anneal_weight(epoch, config)}
+
+
+def summary(config: Mapping) -> str:
+    variant = "GraSeq" + ("" if config["variant"] == "plain" else "-" + config["variant"].upper())
+    return f"{variant} · hidden {config['hidden']} · GraphSAGE ×{config['graph_layers']} · BiLSTM {config['lstm_hidden']}×2"
+
+
+SPECS = (
+    ModelSpec(
+        "graseq", "GraSeq", rank=20, model_class=GraSeq, config_class=GraSeqConfig,
+        hyperparameters=(
+            model_field(GraSeqConfig, "hidden", "d: GraphSAGE output, h_G, h_S, h_M"),
+            model_field(GraSeqConfig, "dropout"),
+            model_field(GraSeqConfig, "variant", '"plain", "f" (fusion gate), "r" (SMILES reconstruction), "rf"; -F is the paper\'s best on BBBP',
+                        choices=VARIANTS),
+            model_field(GraSeqConfig, "graph_layers", "GraphSAGE layers"),
+            model_field(GraSeqConfig, "lstm_hidden", "BiLSTM width per direction"),
+            Hyperparameter("reconstruction_weight", 1.0, "α of L = L_label + α·L_aux (GraSeq-R/-RF: reconstruction + β·KL)"),
+            Hyperparameter("kl_anneal_epochs", 0, "KL weight β = min(1, epoch / this); 0: max_epochs / 2 (the paper's 2/epochs per epoch)"),
+        ),
+        summary=summary, embedding="fused graph and sequence embedding", explanation="fusion",
+        explanation_outputs={"return_fusion": True}, ladder_flags=("--max-epochs", "100", "--patience", "20"),
+        training_hooks=GraSeqTraining,
+    ),
+)

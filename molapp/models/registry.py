@@ -1,32 +1,74 @@
-"""The model kinds a checkpoint can hold, and how each is built from its config."""
+"""The model kinds a checkpoint can hold: every `ModelSpec` of the modules of `molapp.models`
+(each module's `SPECS`), collected here, in `rank` order. Adding a kind is adding a module
+that defines its spec; nothing here changes."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Iterator, Mapping
+
 from torch import nn
 
-from molapp.models.gcn import GCN, GCNConfig
-from molapp.models.graphmem import GraphMem, GraphMemConfig
-from molapp.models.graseq import GraSeq, GraSeqConfig
-from molapp.models.memory_network import MemoryNetwork, MemoryNetworkConfig
-from molapp.models.task_transfer import TaskTransferConfig, TaskTransferModel
+import molapp.models
+from molapp.models.spec import Hyperparameter, ModelSpec
 
-# card "model" → (model class, config class); "mt-graphmem" is GraphMem trained jointly.
-MODEL_KINDS: dict[str, tuple[type[nn.Module], type]] = {
-    "graphmem": (GraphMem, GraphMemConfig),
-    "mt-graphmem": (GraphMem, GraphMemConfig),
-    "memgnn": (MemoryNetwork, MemoryNetworkConfig),
-    "gmn": (MemoryNetwork, MemoryNetworkConfig),
-    "graseq": (GraSeq, GraSeqConfig),
-    "gcn": (GCN, GCNConfig),
-    "transfer": (TaskTransferModel, TaskTransferConfig),
-}
+
+def _collect() -> dict[str, ModelSpec]:
+    specs: list[ModelSpec] = []
+    for module in pkgutil.iter_modules(molapp.models.__path__):
+        specs += getattr(importlib.import_module(f"molapp.models.{module.name}"), "SPECS", ())
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"two model modules define the same kind: {sorted(n for n in names if names.count(n) > 1)}")
+    return {spec.name: spec for spec in sorted(specs, key=lambda spec: spec.rank)}
+
+
+class _ModelKinds(Mapping[str, ModelSpec]):
+    """Card "model" → its spec. Collected on first use, not on import: the model modules are
+    imported then, and some of them (checkpoint) import this module."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, ModelSpec] | None = None
+
+    def _all(self) -> dict[str, ModelSpec]:
+        if self._specs is None:
+            self._specs = _collect()
+        return self._specs
+
+    def __getitem__(self, kind: str) -> ModelSpec:
+        return self._all()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+MODEL_KINDS: Mapping[str, ModelSpec] = _ModelKinds()
+
+
+def model_spec(kind: str) -> ModelSpec:
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"model {kind!r} is not one of {', '.join(MODEL_KINDS)}")
+    return MODEL_KINDS[kind]
 
 
 def build_model(kind: str, config: dict) -> nn.Module:
-    if kind not in MODEL_KINDS:
-        raise ValueError(f"model {kind!r} is not one of {', '.join(MODEL_KINDS)}")
-    model_class, config_class = MODEL_KINDS[kind]
-    return model_class(config_class(**config))
+    return model_spec(kind).build(config)
+
+
+def model_hyperparameters() -> dict[str, Hyperparameter]:
+    """Every kind's hyper-parameters by name (the train CLI's model flags). Kinds that share a
+    name share the option, so they must agree on its default, type and choices."""
+    merged: dict[str, Hyperparameter] = {}
+    for spec in MODEL_KINDS.values():
+        for option in spec.hyperparameters:
+            known = merged.setdefault(option.name, option)
+            if (known.default, known.type, known.choices) != (option.default, option.type, option.choices):
+                raise RuntimeError(f"hyper-parameter {option.name!r}: {spec.name} says {option.default!r}, another kind {known.default!r}")
+    return merged
 
 
 def reads_descriptors(card: dict) -> bool:
@@ -39,7 +81,7 @@ def benchmark_name(card: dict) -> str:
     """The model's name in bench/results and the ladder: the card's kind, with
     "-descriptors" when it also reads descriptors (a different model from the paper's),
     "-sqrt" or "-unweighted" when trained with positive weights other than the default
-    balanced ones (`molapp.training.trainer.positive_weights`), and "-fixedN" when trained a
+    balanced ones (`molapp.metrics.positive_weights`), and "-fixedN" when trained a
     fixed N epochs without early stopping (a deployment recipe's split models)."""
     hyperparameters = card.get("hyperparameters", {})
     weighting = hyperparameters.get("positive_weighting", "balanced")
@@ -47,58 +89,36 @@ def benchmark_name(card: dict) -> str:
     return card["model"] + ("-descriptors" if reads_descriptors(card) else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
 
 
+def ladder_models() -> list[str]:
+    """The graph models' names in the ladder's tables, plainest first: each kind, then (for a
+    kind that can read descriptors) the kind with descriptors."""
+    names = []
+    for spec in MODEL_KINDS.values():
+        names += [spec.name] + ([f"{spec.name}-descriptors"] if any(h.name == "descriptors" for h in spec.hyperparameters) else [])
+    return names
+
+
 def cpu_batch_size(kind: str, num_queries: int) -> int:
-    """Molecules per batch for inference on CPU. GraphMem's memory is per task query
-    ([atoms, queries, hidden]) and runs fastest while a batch's stays in cache: about 200
-    molecule-queries per batch (16 molecules × 12 Tox21 queries: 15% faster than 32; 4 × the
-    joint model's 44). The other kinds gain from larger batches up to about 64 (measured
-    per molecule, one thread, on shipped checkpoints)."""
-    if has_attention(kind):
-        return max(4, min(64, 192 // max(num_queries, 1)))
-    return 16 if kind == "transfer" else 64
-
-
-# What the app shows as a kind's explanation: "attention" (attention per hop and task query),
-# "clusters" (memory-layer atom clusters), "fusion" (GraSeq's graph/sequence gate),
-# "task_transfer" (the learned task-dependency matrix), "none" (prediction only).
-EXPLANATIONS: dict[str, str] = {
-    "graphmem": "attention",
-    "mt-graphmem": "attention",
-    "memgnn": "clusters",
-    "gmn": "clusters",
-    "graseq": "fusion",
-    "gcn": "none",
-    "transfer": "task_transfer",
-}
+    """Molecules per batch for inference on CPU (each kind's own: `ModelSpec.cpu_batch_size`)."""
+    return model_spec(kind).cpu_batch_size(num_queries)
 
 
 def explanation_kind(kind: str) -> str:
-    return EXPLANATIONS.get(kind, "none")
+    """What the app shows as the kind's explanation (`ModelSpec.explanation`); "none" for a kind this version does not know."""
+    return MODEL_KINDS[kind].explanation if kind in MODEL_KINDS else "none"
 
 
 def has_attention(kind: str) -> bool:
     return explanation_kind(kind) == "attention"
 
 
+def model_title(kind: str) -> str:
+    """The kind's name in the app (the card's own name for a kind this version does not know)."""
+    return MODEL_KINDS[kind].title if kind in MODEL_KINDS else kind
+
+
 def architecture_summary(card: dict) -> str:
     """One line for tables and captions, e.g. 'hidden 64 · 6 hops' or 'hidden 64 · e-GAT ×3 · keys 32→1 · 5 heads'
     (followed by '· ensemble of M' for an ensemble)."""
     members = card.get("ensemble_size", 1)
-    return _one_model(card) + (f" · ensemble of {members}" if members > 1 else "")
-
-
-def _one_model(card: dict) -> str:
-    config = card["config"]
-    if has_attention(card["model"]):
-        descriptors = f" · {config['descriptor_dim']} descriptors" if config.get("descriptor_dim") else ""
-        return f"hidden {config['hidden']} · {config['hops']} hops{descriptors}"
-    if card["model"] == "graseq":
-        variant = "GraSeq" + ("" if config["variant"] == "plain" else "-" + config["variant"].upper())
-        return f"{variant} · hidden {config['hidden']} · GraphSAGE ×{config['graph_layers']} · BiLSTM {config['lstm_hidden']}×2"
-    if card["model"] == "gcn":
-        return f"GCN ×{config['layers']} · hidden {config['hidden']} · mean pool"
-    if card["model"] == "transfer":
-        return (f"task transfer · {config['num_tasks']} GCN ×{config['layers']} encoders · hidden {config['hidden']} · "
-                f"transfer {config['transfer_dim']} · attention {config['attention_dim']} · Set2Set ×{config['set2set_steps']}")
-    query = f"e-GAT ×{config['query_layers']}" if card["model"] == "memgnn" else "RWR query"
-    return f"hidden {config['hidden']} · {query} · keys {'→'.join(str(k) for k in config['keys'])} · {config['heads']} heads"
+    return model_spec(card["model"]).summary(card["config"]) + (f" · ensemble of {members}" if members > 1 else "")

@@ -19,6 +19,7 @@ learned [k, k] matrix (row j: how much each task i helps task j, rows sum to 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import torch
@@ -28,6 +29,8 @@ from torch_geometric.data import Batch
 from torch_geometric.nn.aggr import Set2Set
 from torch_geometric.utils import to_dense_batch
 
+from molapp.models.gcn import encoder_hyperparameters
+from molapp.models.spec import ModelSpec, model_field
 from molapp.nn.gcn import GCNEncoder, normalized_adjacency
 from molapp.nn.task_transfer import TaskTransfer
 
@@ -105,3 +108,26 @@ class TaskTransferModel(nn.Module):
             task_embeddings=task_embeddings,
             attention=attention,
         )
+
+
+def summary(config: Mapping) -> str:
+    return (f"task transfer · {config['num_tasks']} GCN ×{config['layers']} encoders · hidden {config['hidden']} · "
+            f"transfer {config['transfer_dim']} · attention {config['attention_dim']} · Set2Set ×{config['set2set_steps']}")
+
+
+SPECS = (
+    ModelSpec(
+        "transfer", "task transfer", rank=60, model_class=TaskTransferModel, config_class=TaskTransferConfig,
+        hyperparameters=(
+            *encoder_hyperparameters(TaskTransferConfig),
+            model_field(TaskTransferConfig, "transfer_dim", "d' of the S_i, T_j transfer factors"),
+            model_field(TaskTransferConfig, "attention_dim", "d'' of the node-attention W_Q, W_K"),
+            model_field(TaskTransferConfig, "set2set_steps", "Set2Set processing steps"),
+        ),
+        summary=summary, embedding="Set2Set readout of the first task's merged atom states", explanation="task_transfer",
+        # Every task's encoder runs on every batch (the transfer's sources): smaller batches.
+        cpu_batch_size=lambda num_queries: 16,
+        # Its n × n node attention pads each molecule to the batch's largest: batches of similar-size molecules.
+        ladder_flags=("--hidden", "64", "--max-epochs", "30", "--patience", "8", "--size-pools", "32"),
+    ),
+)

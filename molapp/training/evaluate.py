@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from molapp.evaluation.split_predictions import SplitPredictions
-from molapp.inference.predictor import predict_graphs
+from molapp.models.batching import predict_graphs
 from molapp.models.checkpoint import load_checkpoint
 from molapp.models.registry import reads_descriptors
 from molapp.training.groups import build_groups

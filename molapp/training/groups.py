@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 
 from molapp.data.dataset import LabelledMolecules, load_dataset
-from molapp.data.splits import dataset_split
 from molapp.training.trainer import TaskGroup
 
 
@@ -21,15 +20,16 @@ def build_groups(names: list[str], split: str, data_dir: str | None, workers: in
         data = load_dataset(name, data_dir, workers=workers, descriptors=descriptors)
         if targets:
             data = data.restricted_to(targets)
-        parts, split_sources[name] = dataset_split(name, split, data.smiles, data_dir)
+        parts = data.split(split, data_dir)
+        split_sources[name] = parts.source
         unusable = {int(r): m.error for r, m in zip(data.rows, data.molecules) if not m.ok}
         task_ids = list(range(len(tasks), len(tasks) + len(data.spec.tasks)))
         clash = set(tasks) & set(data.spec.tasks)
         if clash:
             raise ValueError(f"task names {clash} appear in two datasets")
         tasks += data.spec.tasks
-        groups.append(TaskGroup(name, task_ids, data.subset(parts.train), data.subset(parts.valid), data.subset(parts.test)))
-        dropped = {p: sum(1 for r in getattr(parts, p) if int(r) in unusable) for p in ("train", "valid", "test")}
+        groups.append(TaskGroup(name, task_ids, parts.train, parts.valid, parts.test))
+        dropped = {p: sum(1 for r in getattr(parts.parts, p) if int(r) in unusable) for p in ("train", "valid", "test")}
         print(f"{name}: train {len(groups[-1].train)}, valid {len(groups[-1].valid)}, test {len(groups[-1].test)}; "
               f"rows not usable after standardization: {dropped}", file=sys.stderr)
     return groups, tasks, [g.train.spec.task_type for g in groups], split_sources

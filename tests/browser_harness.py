@@ -1,5 +1,6 @@
 """Starting the app on a local port and a headless chromium to drive it: shared by the
-browser tests and the latency benchmark."""
+browser tests and the latency benchmark (bench/app_latency.py). Test code, so it lives
+here and not in the shipped package."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/lib/chromium/chromium"  # Debian's binary (/usr/bin/chromium is a wrapper script)
 # As root chromium needs --no-sandbox; the rest keep it off this machine's closed network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
