@@ -76,7 +76,8 @@ def test_deployment_ensemble_carries_its_recipes_split_figures(deployment):
     assert (deployment / "deployment" / "test_predictions.safetensors").exists()
     record = json.loads((deployment / "results" / "deployment-deployment.json").read_text())
     assert record["benchmark"] == "deployment" and record["estimate"] == card["estimate"]
-    assert record["command"].startswith("python -m molapp.cli.ensemble") and record["commit"] and record["packages"]["torch"]
+    run = record["provenance"]
+    assert run["command"].startswith("python -m molapp.cli.ensemble") and run["commit"] and run["packages"]["torch"] and run["wall_seconds"] >= 0
 
 
 def test_deployment_refuses_a_missing_or_foreign_estimate(deployment, tmp_path):
