@@ -49,10 +49,11 @@ def benchmark_name(card: dict) -> str:
 
 def cpu_batch_size(kind: str, num_queries: int) -> int:
     """Molecules per batch for inference on CPU. GraphMem's memory is per task query
-    ([atoms, queries, hidden]) and runs fastest while a batch's stays in cache: about 200
-    molecule-queries per batch (16 molecules × 12 Tox21 queries: 15% faster than 32; 4 × the
-    joint model's 44). The other kinds gain from larger batches up to about 64 (measured
-    per molecule, one thread, on shipped checkpoints)."""
+    ([atoms, queries, hidden]), so it is sized to keep a batch's memory in cache: about 200
+    molecule-queries per batch (16 molecules × 12 Tox21 queries; 4 × the joint model's 44).
+    The other kinds take larger batches, up to 64. The sizes were chosen in timing trials
+    not kept as results files; `python bench/throughput.py` measures the predict CLI at
+    these sizes (bench/results/throughput-hiv10k.json)."""
     if has_attention(kind):
         return max(4, min(64, 192 // max(num_queries, 1)))
     return 16 if kind == "transfer" else 64
