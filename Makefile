@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 THREE_DMOL := static/3Dmol-min.js
 
-.PHONY: venv run test bench checkpoints-table papers-table clean
+.PHONY: venv run test test-fast bench checkpoints-table readme clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: venv
 test: venv
 	$(PY) -m pytest -q
 
+# Everyday work: the tests not marked slow (under 2 minutes on 2 cores; see README).
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow"
+
 bench: venv
 	$(PY) bench/throughput.py
 	$(PY) bench/app_latency.py
@@ -38,7 +42,9 @@ bench: venv
 checkpoints-table: venv
 	$(PY) -m molapp.cli.checkpoints_table
 
-papers-table: venv
+# README figures: the checkpoint table from the cards, the measured figures and the papers' claims from bench/results.
+readme: checkpoints-table
+	$(PY) -m molapp.cli.readme_figures
 	$(PY) -m molapp.cli.papers_table
 
 clean:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -23,6 +21,7 @@ from tests.browser_harness import CHROMIUM, free_port, launch_chromium, start_ap
 from molapp.explain.explanation import explain  # noqa: E402
 from molapp.explain.depict import weights_svg  # noqa: E402
 from molapp.inference.predictor import Predictor  # noqa: E402
+from molapp.evaluation.provenance import provenance  # noqa: E402
 
 
 def warm_latency(checkpoint: str) -> dict:
@@ -68,12 +67,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="checkpoints/graphmem-tox21-scaffold")
     args = parser.parse_args()
+    started = time.time()
     result = {
         "checkpoint": args.checkpoint,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "warm_predict_and_attention_render": warm_latency(args.checkpoint),
         "app_start_to_first_prediction_seconds": start_to_first_prediction(),
-        "command": "python bench/app_latency.py " + " ".join(sys.argv[1:]),
+        "provenance": provenance(time.time() - started),
     }
     out = ROOT / "bench" / "results" / "app-latency.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(train_seconds, 1),
         "rows": {part: int((table["split"] == part).sum()) for part in ("train", "val", "test")},
         "chemprop_commands": [" ".join(train_command), *predict_commands],
-        **provenance(time.time() - start),
+        "provenance": provenance(time.time() - start),
     }
     record["packages"]["chemprop"] = chemprop_version()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from molapp.data.collate import collate  # noqa: E402
 from molapp.explain.clusters import functional_groups, group_agreement  # noqa: E402
 from molapp.inference.predictor import Predictor  # noqa: E402
 from molapp.training.groups import build_groups  # noqa: E402
+from molapp.evaluation.provenance import provenance  # noqa: E402
 
 
 def measure(checkpoint: Path, data_dir: str | None, batch_size: int = 64) -> dict:
@@ -80,7 +82,9 @@ def main() -> int:
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
     for checkpoint in args.checkpoints:
+        started = time.time()
         record = measure(Path(checkpoint), args.data_dir)
+        record["provenance"] = provenance(time.time() - started)
         out = ROOT / "bench" / "results" / f"clusters-{record['checkpoint']}.json"
         out.write_text(json.dumps(record, indent=2) + "\n")
         print(f"{record['checkpoint']}: {record['groups_in_one_cluster']:.1%} of {record['multi_atom_groups']} groups in one cluster "

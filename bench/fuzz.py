@@ -217,7 +217,7 @@ def main() -> int:
         "error_reasons_top20": dict(reasons.most_common(20)),
         "checkpoint": str(args.checkpoint.relative_to(ROOT) if args.checkpoint.is_relative_to(ROOT) else args.checkpoint),
         "inputs_per_second": round(len(inputs) / wall, 1),
-        **provenance(wall),
+        "provenance": provenance(wall),
     }
     args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({k: record[k] for k in ("inputs_tried", "rows_returned", "rows_lost", "crashes", "tracebacks_shown",

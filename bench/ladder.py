@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from molapp.data.dataset import LabelledMolecules, load_dataset  # noqa: E402
 from molapp.data.registry import DATASETS, split_path  # noqa: E402
 from molapp.data.dataset import SplitMolecules  # noqa: E402
 from molapp.models.registry import MODEL_KINDS  # noqa: E402
+from molapp.evaluation.provenance import provenance  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
@@ -126,8 +126,8 @@ def record_for(run: Run, data: Split3, tasks: list[str], task_type: str, split_s
         "sizes": {"train": len(data.x_train), "valid": len(data.x_valid), "test": len(data.x_test)},
         "hyperparameters": result.hyperparameters,
         "notes": result.notes,
-        "machine": f"{platform.machine()} cpu, 1 thread",
         "trained_at": time.strftime("%Y-%m-%d"),
+        "provenance": provenance(result.seconds),  # this model's fit; the command is the ladder's
     }
 
 

@@ -39,12 +39,15 @@ done
 import json, sys
 from pathlib import Path
 import numpy as np
+sys.path.insert(0, ".")
+from molapp.evaluation.provenance import provenance
 dataset, configs = sys.argv[1], sys.argv[2:]
 runs = []
 for i, flags in enumerate(configs):
     for path in sorted(Path(f"bench/work/sweep/results/config{i}").glob(f"memgnn-{dataset}-random-seed*.json")):
         r = json.loads(path.read_text())
-        runs.append({"config": i, "flags": flags, "seed": r["seed"], "valid": r["valid"], "test": r["test"], "train_seconds": r["train_seconds"]})
+        runs.append({"config": i, "flags": flags, "seed": r["seed"], "valid": r["valid"], "test": r["test"], "train_seconds": r["train_seconds"],
+                     "provenance": r.get("provenance", {"recorded": False})})
 summary = []
 for i, flags in enumerate(configs):
     mine = [r for r in runs if r["config"] == i]
@@ -56,7 +59,9 @@ for i, flags in enumerate(configs):
 most = max((len(s["seeds"]) for s in summary), default=0)
 selected = min((s for s in summary if len(s["seeds"]) == most), key=lambda s: s["valid_mean"])["config"] if summary else None
 out = {"benchmark": "MemGNN hyper-parameter search", "dataset": dataset, "split": "random (canonical)", "metric": "rmse",
-       "command": f"bash bench/memgnn_sweep.sh {dataset}", "runs": runs, "configs": summary, "selected_by_valid": selected}
+       "runs": runs, "configs": summary, "selected_by_valid": selected,
+       # the collecting step's own; each run's is in its entry (the training command and commit)
+       "provenance": provenance(sum(r["train_seconds"] for r in runs), f"bash bench/memgnn_sweep.sh {dataset}")}
 Path(f"bench/results/memgnn-sweep-{dataset}-random.json").write_text(json.dumps(out, indent=2) + "\n")
 print(json.dumps(out, indent=2))
 PY

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,7 @@ from molapp.data.registry import csv_path  # noqa: E402
 from molapp.featurizers.descriptors import molecular_descriptors  # noqa: E402
 from molapp.featurizers.graph import MolGraphFeaturizer  # noqa: E402
 from molapp.inference.predictor import Predictor  # noqa: E402
+from molapp.evaluation.provenance import provenance  # noqa: E402
 
 
 def run_with_peak_rss(command: list[str]) -> tuple[float, float, str]:
@@ -97,6 +96,7 @@ def main() -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default="bench/results/throughput-hiv10k.json")
     args = parser.parse_args()
+    started = time.time()
 
     smiles = pd.read_csv(csv_path("hiv", args.data_dir)).smiles.head(args.n).tolist()
 
@@ -143,7 +143,6 @@ def main() -> int:
     result = {
         "benchmark": f"first {args.n} SMILES of hiv.csv",
         "checkpoint": args.checkpoint,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "rdkit_parse_seconds": round(parse_seconds, 2),
         "featurize_molecules_per_second_one_core": round(len(good) / featurize_seconds),
         "featurize_given_canonical_smiles_molecules_per_second_one_core": round(len(good) / featurize_given_smiles_seconds),
@@ -158,8 +157,8 @@ def main() -> int:
         "one_task": one_task,
         "predict_cli_one_task_seconds": round(one_task_wall, 2),
         "stages_one_core": stages_one_core(args.checkpoint, smiles),
-        "command": "python bench/throughput.py " + " ".join(sys.argv[1:]),
         "predict_cli_log": log.strip().splitlines()[-1] if log.strip() else "",
+        "provenance": provenance(time.time() - started),
     }
     Path(ROOT / args.out).parent.mkdir(parents=True, exist_ok=True)
     (ROOT / args.out).write_text(json.dumps(result, indent=2) + "\n")

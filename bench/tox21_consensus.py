@@ -40,6 +40,7 @@ from molapp.baselines import fit_predict  # noqa: E402
 from molapp.models.checkpoint import load_checkpoint  # noqa: E402
 from molapp.training.evaluate import checkpoint_groups, split_predictions  # noqa: E402
 from molapp.metrics import per_task_metrics  # noqa: E402
+from molapp.evaluation.provenance import provenance  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
@@ -125,10 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     best_on_test = max(choices, key=lambda c: c["test"])
     record = {
         "benchmark": "tox21-consensus", "dataset": "tox21", "split": args.split, "metric": "roc_auc",
-        "command": "python bench/tox21_consensus.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "members": sources, "alone": alone, "choices_tried": len(choices),
         "selected_on_valid": selected, "best_on_test_not_a_result": best_on_test,
         "seconds": round(time.perf_counter() - start, 1),
+        "provenance": provenance(time.perf_counter() - start, "python bench/tox21_consensus.py " + " ".join(argv if argv is not None else sys.argv[1:])),
     }
     path = RESULTS / f"consensus-tox21-{args.split}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")

@@ -31,6 +31,7 @@ from molapp.data.dataset import LabelledMolecules  # noqa: E402
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS  # noqa: E402
 from molapp.training.groups import build_groups  # noqa: E402
 from molapp.training.trainer import TaskGroup, TrainConfig, train  # noqa: E402
+from molapp.evaluation.provenance import provenance  # noqa: E402
 
 SETTINGS = {"tox21": ("SR-ARE", "SR-MMP"), "sider": ("Investigations", "Vascular_disorders")}
 TARGET_FRACTION, HELPING_FRACTION = 0.1, 0.9
@@ -127,7 +128,7 @@ def main() -> int:
         out.write_text(json.dumps({"dataset": name, "split": "scaffold (canonical)", "target_task": target, "helping_task": helping,
                                    "target_fraction": TARGET_FRACTION, "helping_fraction": HELPING_FRACTION, "seeds": args.seeds,
                                    "config": config.to_dict(), "metric": "test roc_auc", "table": rows, "runs": records,
-                                   "seconds": round(time.time() - start, 1)}, indent=2) + "\n")
+                                   "seconds": round(time.time() - start, 1), "provenance": provenance(time.time() - start)}, indent=2) + "\n")
         print(f"\n{name}: target {target} (10% of training labels), helping {helping} (90%) — test ROC-AUC")
         print(f"{'method':36s} {'target':>8s} {'helping':>8s}")
         for row in rows:

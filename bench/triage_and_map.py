@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -40,6 +38,7 @@ from molapp.explain.embedding_map import EmbeddingMap  # noqa: E402
 from molapp.inference.domain import DomainIndex  # noqa: E402
 from molapp.inference.predictor import Predictor, predict_and_embed  # noqa: E402
 from molapp.inference.triage import score  # noqa: E402
+from molapp.evaluation.provenance import provenance  # noqa: E402
 
 
 def main() -> int:
@@ -51,7 +50,7 @@ def main() -> int:
     parser.add_argument("--million", action="store_true", help="also stream 1,000,000 SMILES through the predict CLI")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    started = time.time()
     smiles = pd.read_csv(csv_path("hiv", args.data_dir)).smiles.tolist()
 
     torch.set_num_threads(2)
@@ -80,8 +79,6 @@ def main() -> int:
     _, later_seconds = place(smiles[21_000:22_000])
 
     result = {
-        "machine": machine,
-        "command": "python bench/triage_and_map.py " + " ".join(sys.argv[1:]),
         "triage": {"checkpoint": args.checkpoint, "molecules": len(rows), "rows_back": len(table),
                    "flagged": int((table["status"] == "error").sum()), "seconds": round(triage_seconds, 1),
                    "runs_seconds": [round(r, 1) for r in runs],
@@ -89,6 +86,7 @@ def main() -> int:
         "map_placement": {"checkpoint": args.map_checkpoint, "reference_molecules": len(reference.ids), "new_molecules": len(new),
                           "placed": placed, "seconds": round(place_seconds, 1), "later_placement_seconds": round(later_seconds, 1),
                           "target_seconds": 10},
+        "provenance": provenance(time.time() - started),
     }
     (ROOT / "bench" / "results" / f"triage-and-map-{Path(args.checkpoint).name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
@@ -104,10 +102,10 @@ def main() -> int:
             wall, peak_mb, log = run_with_peak_rss(command)
             with open(output) as handle:
                 lines = sum(1 for _ in handle) - 1
-        million = {"machine": machine, "command": result["command"], "checkpoint": args.cli_checkpoint, "smiles": 1_000_000,
+        million = {"checkpoint": args.cli_checkpoint, "smiles": 1_000_000,
                    "rows_written": lines, "seconds": round(wall), "molecules_per_second": round(1_000_000 / wall),
                    "peak_rss_mb": round(peak_mb), "target_peak_rss_mb": 2000,
-                   "log": log.strip().splitlines()[-1] if log.strip() else ""}
+                   "log": log.strip().splitlines()[-1] if log.strip() else "", "provenance": provenance(wall)}
         (ROOT / "bench" / "results" / "predict-1m.json").write_text(json.dumps(million, indent=2) + "\n")
         print(json.dumps(million, indent=2))
     return 0

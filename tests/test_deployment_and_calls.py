@@ -57,6 +57,7 @@ def test_split_all_needs_a_fixed_number_of_epochs(tmp_path):
         train_cli.main(["--dataset", "bbbp", "--data-dir", str(DATA), "--model", "gcn", "--split", "all", "--out", str(tmp_path / "x")])
 
 
+@pytest.mark.slow
 def test_a_model_trained_on_every_row_runs_its_epochs_and_keeps_the_last(deployment):
     card = read_card(deployment / "all0")
     rows = sum(1 for _ in (DATA / "bbbp.csv").open()) - 1
@@ -67,6 +68,7 @@ def test_a_model_trained_on_every_row_runs_its_epochs_and_keeps_the_last(deploym
     assert split_card["trained_on"] == "scaffold" and split_card["best_epoch"] == 3  # without early stopping, the last epoch even on a split
 
 
+@pytest.mark.slow
 def test_deployment_ensemble_carries_its_recipes_split_figures(deployment):
     card, estimate = read_card(deployment / "deployment"), read_card(deployment / "estimate")
     assert card["split"] == "all" and card["ensemble_size"] == 2
@@ -76,9 +78,11 @@ def test_deployment_ensemble_carries_its_recipes_split_figures(deployment):
     assert (deployment / "deployment" / "test_predictions.safetensors").exists()
     record = json.loads((deployment / "results" / "deployment-deployment.json").read_text())
     assert record["benchmark"] == "deployment" and record["estimate"] == card["estimate"]
-    assert record["command"].startswith("python -m molapp.cli.ensemble") and record["commit"] and record["packages"]["torch"]
+    run = record["provenance"]
+    assert run["command"].startswith("python -m molapp.cli.ensemble") and run["commit"] and run["packages"]["torch"] and run["wall_seconds"] >= 0
 
 
+@pytest.mark.slow
 def test_deployment_refuses_a_missing_or_foreign_estimate(deployment, tmp_path):
     members = f"{deployment / 'all0'},{deployment / 'all1'}"
     assert ensemble_cli.main(["--members", members, "--out", str(tmp_path / "a"), "--data-dir", str(DATA)]) == 2
@@ -112,6 +116,7 @@ def test_percentile_lift_and_base_rate():
     np.testing.assert_allclose(base_rates(np.array([[1, np.nan], [0, 1], [0, np.nan], [1, 0]], dtype=np.float32)), [0.5, 0.5])
 
 
+@pytest.mark.slow
 def test_calls_cli_on_a_deployment_model(deployment):
     directory = deployment / "deployment"
     with pytest.raises(SystemExit):  # split all has no validation molecules: it needs --valid-from
@@ -133,6 +138,7 @@ def test_measured_labels_of_a_training_molecule():
     assert index.measured("CCN") == {}
 
 
+@pytest.mark.slow
 def test_predict_cli_writes_approved_drug_percentiles(deployment, tmp_path):
     from molapp.cli import predict as predict_cli
 

@@ -63,6 +63,7 @@ def _train(out, seed: int, hidden: int = 16) -> None:
                            "--max-epochs", "2", "--hidden", str(hidden), "--seed", str(seed), "--threads", "1", "--workers", "1"]) == 0
 
 
+@pytest.mark.slow
 def test_cli_builds_a_scored_ensemble_from_seeds(tmp_path, capsys):
     for seed in (0, 1):
         _train(tmp_path / f"seed{seed}", seed)
@@ -106,6 +107,7 @@ def test_member_spread_is_the_members_disagreement(tiny_dataset):
     assert predict_graphs_with_spread(members[0], graphs, task_ids, card)[1] is None  # one model: no spread
 
 
+@pytest.mark.slow
 def test_triage_of_an_ensemble_reports_its_members_spread():
     checkpoint = CHECKPOINTS / "memgnn-esol-random-ensemble"
     predictor = Predictor.load(checkpoint, "cpu")

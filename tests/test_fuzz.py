@@ -72,6 +72,7 @@ def assert_cli_rows(inputs: list[str], rows: list[dict[str, str]]) -> None:
     assert_every_row_kept_and_judged(inputs, [r["status"] for r in rows], [r["error"] for r in rows], [r["canonical_smiles"] for r in rows])
 
 
+@pytest.mark.slow
 def test_the_corpus_is_seeded_and_holds_every_kind_of_bad_input(corpus):
     assert len(corpus) >= 10_000 and fuzz_corpus(300) == corpus[:300]
     assert len(real_smiles()) == 50
@@ -81,6 +82,7 @@ def test_the_corpus_is_seeded_and_holds_every_kind_of_bad_input(corpus):
     assert "" in corpus and any(" " in text.strip() for text in corpus) and any(len(text) > 2000 for text in corpus)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding, line_end, part", [("utf-8-sig", "\r\n", "all"), ("utf-8", "\n", "subsample")])
 def test_the_cli_keeps_and_judges_every_csv_row(corpus, subsample, tmp_path, encoding, line_end, part):
     inputs = without_nul(corpus if part == "all" else subsample)
@@ -90,6 +92,7 @@ def test_the_cli_keeps_and_judges_every_csv_row(corpus, subsample, tmp_path, enc
     assert_cli_rows(inputs, read_output(tmp_path / "out.csv"))
 
 
+@pytest.mark.slow
 def test_the_cli_keeps_and_judges_every_smi_line(subsample, tmp_path):
     """.smi splits a line on whitespace (the ID follows), so only inputs without it go in."""
     inputs = [text for text in without_nul(subsample) if text == "" or text.split() == [text]]
@@ -99,6 +102,7 @@ def test_the_cli_keeps_and_judges_every_smi_line(subsample, tmp_path):
     assert_cli_rows(inputs, read_output(tmp_path / "out.csv"))
 
 
+@pytest.mark.slow
 def test_nul_bytes_past_a_files_start_are_rows_not_a_failure(corpus, tmp_path):
     with_nul = [text for text in corpus if "\0" in text][:50]
     inputs = ["CCO"] * 1000 + with_nul  # past the 8 KB a file's binary check reads
@@ -110,6 +114,7 @@ def test_nul_bytes_past_a_files_start_are_rows_not_a_failure(corpus, tmp_path):
     assert all(r["status"] == "error" for r in rows[1000:]) and any("U+0000" in r["error"] for r in rows[1000:])
 
 
+@pytest.mark.slow
 def test_the_python_api_keeps_and_judges_every_input(subsample):
     prediction = Predictor.load(CHECKPOINT, "cpu").predict(subsample)
     assert prediction.smiles == subsample and len(prediction.values) == len(subsample)
@@ -117,6 +122,7 @@ def test_the_python_api_keeps_and_judges_every_input(subsample):
     assert_every_row_kept_and_judged(subsample, prediction.status, [m.error for m in molecules], [m.canonical_smiles for m in molecules])
 
 
+@pytest.mark.slow
 def test_triage_keeps_and_judges_every_input(subsample):
     rows = [InputRow(i, str(i + 1), text) for i, text in enumerate(subsample)]
     table = score(Predictor.load(CHECKPOINT, "cpu"), DomainIndex.load(CHECKPOINT), rows, workers=1)

@@ -64,6 +64,7 @@ def test_masked_labels_are_not_used(model):
         np.testing.assert_allclose(again.test[:, 0], result.test[:, 0])
 
 
+@pytest.mark.slow
 def test_ladder_end_to_end(tmp_path, capsys):
     ladder, summarize = _load("ladder"), _load("summarize")
     args = ["--datasets", "bbbp,esol", "--seeds", "0,1", "--results-dir", str(tmp_path), "--data-dir", str(LADDER_DATA)]
@@ -158,6 +159,7 @@ def test_consensus_ranks_each_task_on_its_own_scale():
     assert np.isnan(ranks[1, 1]) and np.allclose(ranks[[0, 2], 1], [1.0, 0.5])
 
 
+@pytest.mark.slow
 def test_ladder_graph_run_writes_results_and_a_log(tmp_path, monkeypatch):
     """A graph model runs as a `molapp.train` subprocess: its results file lands in the
     results folder, its epochs in a log beside its checkpoint (followable while it runs)."""

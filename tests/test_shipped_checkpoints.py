@@ -80,6 +80,7 @@ def test_shipped_test_predictions_score_as_the_card_says(directory):
     assert scores["mean"] == pytest.approx(card["metrics"]["test"]["mean"], abs=1e-4)
 
 
+@pytest.mark.slow
 @needs_shared_data
 @pytest.mark.parametrize("directory", [p for p in SPLIT_MODELS if not p.name.startswith("mt-")], ids=lambda p: p.name)
 def test_card_metrics_rescore_on_the_canonical_split(directory):

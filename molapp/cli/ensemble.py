@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                    "valid": metrics["valid"]["mean"], "test": metrics["test"]["mean"],
                    "per_task": {t: v for t, v in metrics["test"].items() if t not in ("mean", "per_dataset")},
                    **({"estimate": card["estimate"], "metrics_from": card["metrics_from"]} if deployment else {}),
-                   **provenance(time.time() - start, card["command"])}
+                   "provenance": provenance(time.time() - start, card["command"])}
         path = Path(args.results_dir) / f"{summary['benchmark']}-{out.name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary, indent=2) + "\n")

@@ -12,16 +12,23 @@ With `--update-card`, the card's valid and test metrics and split sizes are re-m
 written too: for when the rows a split yields change (standardization refusing molecules it
 used to accept), the weights staying as they are.
 
-    python -m molapp.cli.evaluate checkpoints/* --data-dir ../shared/data [--calibrate] [--update-card]
+With `--results-dir DIR`, each checkpoint's re-scored test figures go to
+`DIR/evaluate-<checkpoint>.json` with this run's provenance (command, commit, packages,
+machine, wall time).
+
+    python -m molapp.cli.evaluate checkpoints/* --data-dir ../shared/data [--calibrate] [--update-card] [--results-dir bench/results]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
 
 from molapp.cli.train import flatten_metrics
+from molapp.evaluation.provenance import provenance
 from molapp.models.checkpoint import load_checkpoint, write_card
 from molapp.training.calibration import calibrate
 from molapp.training.evaluate import checkpoint_groups, split_predictions
@@ -37,9 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="processes for featurization")
     parser.add_argument("--calibrate", action="store_true", help="(re)fit classification checkpoints' calibration on valid first")
     parser.add_argument("--update-card", action="store_true", help="re-measure the card's valid and test metrics and split sizes")
+    parser.add_argument("--results-dir", default=None, help="also write each checkpoint's re-scored test figures here (evaluate-<name>.json)")
     args = parser.parse_args(argv)
     failures = 0
     for directory in map(Path, args.checkpoints):
+        start = time.time()
         if not (directory / "card.json").exists():
             continue  # e.g. the README beside the checkpoint folders
         try:
@@ -68,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         held_out.save(directory)
         print(f"{directory.name}: test {card['metric']} {scores['mean']:.4f} (card {card['metrics']['test']['mean']:.4f}); "
               f"wrote {directory / 'test_predictions.safetensors'}")
+        if args.results_dir:
+            record = {"benchmark": "evaluate", "checkpoint": directory.name, "model": card["model"], "dataset": card["dataset"],
+                      "split": card["split"], "metric": card["metric"], "test": scores["mean"],
+                      "per_task": {t: v for t, v in scores.items() if t != "mean"}, "card_test": card["metrics"]["test"]["mean"],
+                      "provenance": provenance(time.time() - start)}
+            out = Path(args.results_dir) / f"evaluate-{directory.name}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(record, indent=2) + "\n")
     return 1 if failures else 0
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from molapp.data.splits import SPLIT_KINDS
-from molapp.evaluation.provenance import package_versions
+from molapp.evaluation.provenance import package_versions, provenance
 from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.featurizers.fingerprints import FP_BITS, FP_RADIUS
@@ -44,6 +44,7 @@ DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-doma
 
 
 def main(argv: list[str] | None = None) -> int:
+    start = time.time()
     parser = argparse.ArgumentParser(prog="python -m molapp.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", required=True, help="a dataset name, or a comma-separated list for joint training")
     parser.add_argument("--targets", nargs="+", default=None, help="train on these tasks of the dataset only (default: all)")
@@ -147,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     held_out.save(out)  # ROC and reliability on the Models page
     print(f"wrote {out}: test {card['metric']} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
-        write_results(read_card(out), Path(args.results_dir), result.metrics)  # the card as saved, config included
+        saved = read_card(out)  # the card as saved, config included
+        write_results(saved, Path(args.results_dir), result.metrics, provenance(time.time() - start, saved["command"], saved["packages"]))
     return 0
 
 
@@ -161,8 +163,9 @@ def flatten_metrics(by_group: dict, joint: bool) -> dict:
     return flat
 
 
-def write_results(card: dict, results_dir: Path, by_group: dict) -> list[Path]:
-    """One bench/results JSON per dataset of the run: `<model>-<dataset>-<split>-seed<k>.json`."""
+def write_results(card: dict, results_dir: Path, by_group: dict, run_provenance: dict) -> list[Path]:
+    """One bench/results JSON per dataset of the run: `<model>-<dataset>-<split>-seed<k>.json`,
+    with the run's provenance block."""
     results_dir.mkdir(parents=True, exist_ok=True)
     written = []
     targets = card.get("targets")
@@ -179,6 +182,7 @@ def write_results(card: dict, results_dir: Path, by_group: dict) -> list[Path]:
             "valid": by_group["valid"][name]["mean"],
             "train_seconds": card["train_seconds"],
             "trained_with": card["dataset"],
+            "provenance": run_provenance,
         }
         part = f"{name}.{'+'.join(targets)}" if targets else name  # a model of some of the dataset's tasks
         path = results_dir / f"{record['model']}-{part}-{card['split']}-seed{card['seed']}.json"

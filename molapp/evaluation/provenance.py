@@ -1,5 +1,11 @@
 """Where a figure came from: the command, the code's commit, the packages, the machine and
-the wall time, written into every results file by the code that ran it."""
+the wall time, written into every results file by the code that ran it, as one
+`"provenance"` block.
+
+A results file written before this existed has, instead, a block saying so: derived from a
+checkpoint card that records how its figure was made (`"source": "derived from <card>"`),
+or `{"recorded": false}` (`bench/backfill_provenance.py`). The README and RESULTS.md
+generators say which (`describe`)."""
 
 from __future__ import annotations
 
@@ -8,9 +14,12 @@ import platform
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# The packages a figure can depend on, by distribution name.
+PACKAGES = ("torch", "torch_geometric", "rdkit", "numpy", "scikit-learn", "openTSNE", "streamlit")
 
 
 def git_commit() -> str:
@@ -25,21 +34,33 @@ def git_commit() -> str:
 
 
 def package_versions() -> dict:
-    import numpy as np
-    import rdkit
-    import torch
-    import torch_geometric
+    """Python's version and each installed package's of PACKAGES (absent ones left out)."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
-            "rdkit": rdkit.__version__, "numpy": np.__version__}
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def machine() -> str:
-    return f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs"
+    """e.g. "x86_64 Linux, 2 CPUs (AMD EPYC 7B13)": speeds are only comparable on one."""
+    return f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs ({cpu_model()})"
 
 
 def provenance(wall_seconds: float, command: str | None = None, packages: dict | None = None) -> dict:
-    """The record's provenance block; `command` defaults to this process's command line."""
+    """A results file's `"provenance"` block; `command` defaults to this process's command line."""
     return {
         "command": command or " ".join(["python", *sys.argv]),
         "commit": git_commit(),
@@ -48,3 +69,26 @@ def provenance(wall_seconds: float, command: str | None = None, packages: dict |
         "wall_seconds": round(wall_seconds, 1),
         "date": time.strftime("%Y-%m-%d"),
     }
+
+
+def from_card(card: dict, card_path: str) -> dict:
+    """The block for a figure written before results files carried provenance, taken from the
+    checkpoint card that records the run behind it (no commit: cards did not record one)."""
+    return {
+        "source": f"derived from {card_path}",
+        "command": card["command"],
+        "packages": card["packages"],
+        "machine": card["machine"],
+        "train_seconds": card["train_seconds"],  # the training loop's (an ensemble's: its members' sum), not this file's wall time
+        "date": card["trained_at"],
+    }
+
+
+def describe(record: dict) -> str:
+    """One line for a generated table: how far a results file's figure can be traced."""
+    block = record.get("provenance")
+    if not block or block.get("recorded") is False:
+        return "provenance not recorded"
+    if "source" in block:
+        return block["source"]
+    return f"`{block['command']}` at {block['commit'][:10]}"
