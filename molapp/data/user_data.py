@@ -186,29 +186,37 @@ def read_user_table(path: str | Path, smiles_column: str | None, targets: Sequen
     return rows, table[list(targets)]
 
 
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def read_target(values: Sequence[str]) -> tuple[str, np.ndarray, list[int], list[int]]:
     """One target column as text → (task type, values [n] with NaN missing, 0-based rows
-    left blank or marked missing, 0-based rows whose value is neither a number nor a class word)."""
+    left blank or marked missing, 0-based rows whose value does not fit the column).
+
+    A column with class words (active/inactive, true/false, …) is a classification target,
+    and any other value in it does not fit; a column of numbers is a classification target
+    when they are all 0 or 1, else a regression target, and text in it does not fit."""
     cleaned = [str(v).strip() for v in values]
     missing = [i for i, v in enumerate(cleaned) if v.lower() in MISSING_WORDS]
     present = [i for i, v in enumerate(cleaned) if v.lower() not in MISSING_WORDS]
     out = np.full(len(cleaned), np.nan, dtype=np.float32)
-    if present and all(cleaned[i].lower() in CLASS_WORDS for i in present):
+    numbers = {i: _number(cleaned[i]) for i in present}
+    words = [i for i in present if numbers[i] is None and cleaned[i].lower() in CLASS_WORDS]
+    numeric = [i for i in present if numbers[i] is not None]
+    if words or (numeric and all(numbers[i] in (0.0, 1.0) for i in numeric)):
+        bad = [i for i in present if cleaned[i].lower() not in CLASS_WORDS and numbers[i] not in (0.0, 1.0)]
         for i in present:
-            out[i] = CLASS_WORDS[cleaned[i].lower()]
-        return "classification", out, missing, []
-    bad = []
-    for i in present:
-        try:
-            value = float(cleaned[i])
-        except ValueError:
-            bad.append(i)
-            continue
-        if not math.isfinite(value):
-            bad.append(i)
-        else:
-            out[i] = value
-    return "regression", out, missing, bad
+            if i not in bad:
+                out[i] = CLASS_WORDS.get(cleaned[i].lower(), numbers[i])
+        return "classification", out, missing, bad
+    for i in numeric:
+        out[i] = numbers[i]
+    return "regression", out, missing, [i for i in present if numbers[i] is None]
 
 
 def generated_split(kind: str, smiles: Sequence[str], seed: int = 0) -> Split:
@@ -280,9 +288,10 @@ def check_user_data(path: str | Path, smiles_column: str | None, targets: Sequen
         labels[:, k] = values
         if bad:
             examples = ", ".join(repr(str(table[target].iloc[i]).strip()) for i in bad[:3])
-            report.errors.append(Problem("non_numeric_target", f"target {target!r}: rows {row_list([i + 1 for i in bad])} are neither a number nor a class label "
-                                         f"(0/1, active/inactive, true/false), e.g. {examples}; fix them or leave them blank",
-                                         [i + 1 for i in bad]))
+            expected = "a class label (0/1, active/inactive, true/false)" if task_type == "classification" else "a number"
+            rows_text = f"row {bad[0] + 1} is" if len(bad) == 1 else f"rows {row_list([i + 1 for i in bad])} are"
+            report.errors.append(Problem("non_numeric_target", f"target {target!r} ({task_type}): {rows_text} not {expected}, "
+                                         f"e.g. {examples}; fix them or leave them blank (blank = not measured)", [i + 1 for i in bad]))
     report.task_types = task_types
     kinds = set(task_types.values())
     if len(kinds) > 1:
