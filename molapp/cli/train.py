@@ -175,7 +175,7 @@ def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: st
     names = [dataset] if isinstance(dataset, str) else list(dataset)
     progress = progress or ProgressLog(args.progress)
     print(f"training {args.model} on {', '.join(names)} ({len(tasks)} tasks, {args.split} split) on {device}", file=sys.stderr)
-    progress.phase("training", device=device.type, max_epochs=config.max_epochs)
+    progress.phase("training", device=device.type, max_epochs=config.max_epochs, metric="roc_auc" if task_type == "classification" else "rmse")
     try:
         result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device, kind=args.model,
                        on_epoch=progress.epoch)

@@ -109,6 +109,10 @@ class Job:
         phases = [e["phase"] for e in self.events() if e.get("event") == "phase"]
         return phases[-1] if phases else ""
 
+    def metric(self) -> str | None:
+        """The validation metric the progress reports (roc_auc, rmse), once training started."""
+        return next((e.get("metric") for e in self.events() if e.get("phase") == "training"), None)
+
     def seconds_left(self) -> float | None:
         """At most this many seconds of training left: the epochs still allowed at the mean
         time per epoch so far (early stopping may end it sooner); None before the first epoch."""
