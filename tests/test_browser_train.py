@@ -60,10 +60,10 @@ def test_upload_train_predict_and_delete(app_url):
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.goto(app_url)  # a deep link would show Streamlit's file-named navigation
-        wait_idle(page, 300_000)  # a cold server: the Predict page loads its model first
-        page.locator("[data-testid='stSidebarNav']").get_by_text("Train", exact=True).click()
-        wait_idle(page)
+        page.set_default_navigation_timeout(120_000)
+        page.set_default_timeout(60_000)
+        page.goto(f"{app_url}/train")
+        wait_idle(page, 300_000)  # a cold server
         expect(page.get_by_text("Train a panel on your data")).to_be_visible(timeout=60_000)
 
         page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(FIXTURES / "user_assay.csv"))
@@ -112,7 +112,7 @@ def test_upload_train_predict_and_delete(app_url):
         page.screenshot(path=str(ARTIFACTS / "train-predict.png"), full_page=True)
 
         # delete it on the Train page: gone from disk and from the sidebar
-        page.locator("[data-testid='stSidebarNav']").get_by_text("Train", exact=True).click()
+        page.goto(f"{app_url}/train")
         wait_idle(page)
         page.get_by_role("button", name="Delete").first.click()
         page.get_by_role("button", name="Delete for good").click()

@@ -265,3 +265,32 @@ def test_user_panels_rename_delete_and_archive_round_trip(trained_panel, tmp_pat
     with pytest.raises(ArchiveError, match="zip"):
         import_archive(b"plain bytes", "x", other_home)
     assert not (other_home / "panels" / "x").exists()
+
+
+def test_the_train_page_lists_jobs_from_disk_with_reasons_and_the_users_panels(trained_panel, monkeypatch):
+    """The page reads jobs and panels back from MOLAPP_HOME: a finished job, a failed one
+    with its reason (no traceback), a queued one with its place in line; and the panel."""
+    from streamlit.testing.v1 import AppTest
+
+    from molapp.jobs.manager import _write_json
+
+    from .conftest import ROOT
+
+    home = trained_panel.parent.parent
+    monkeypatch.setenv("MOLAPP_HOME", str(home))
+    monkeypatch.setenv("MOLAPP_TRAINING_SLOTS", "1")
+    for k, (status, extra) in enumerate([("done", {"panel": "assay", "metrics": {"test": {"mean": 0.81}}}),
+                                         ("failed", {"reason": "target 'y' has one class only"}),
+                                         ("running", {"pid": 1}),  # pid 1 is not a job: found dead, marked failed
+                                         ]):
+        job = home / "jobs" / f"job{k}"
+        job.mkdir(parents=True)
+        _write_json(job / "state.json", {"status": status, **extra})
+        _write_json(job / "job.json", {"name": f"job{k}", "title": "GCN on x.csv", "train_args": [], "created": k})
+    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120).run()
+    assert not at.exception
+    successes = " ".join(s.value for s in at.success)
+    errors = " ".join(e.value for e in at.error)
+    assert "Panel **assay** is ready: test 0.810" in successes
+    assert "one class only" in errors and "stopped unexpectedly" in errors and "Traceback" not in errors
+    assert any("**assay**" in m.value and "GCN" in m.value for m in at.markdown)

@@ -230,7 +230,7 @@ def request_form() -> TrainingRequest | None:
         name = panel_name(_slug(f"{kind}-{dataset}" + (f"-{'-'.join(targets)}" if targets else "")), jobs)
         if name is None:
             return None
-        args = ["--dataset", dataset, *(["--targets", *targets] if targets else []), "--model", kind, "--split", split, "--preset", preset, *flags]
+        args = ["--dataset", dataset, *(["--targets", *targets] if targets else []), "--model", kind, "--split", split, "--preset", preset, "--panel", *flags]
         return TrainingRequest(name, args, None, f"{MODEL_TITLES.get(kind, kind)} on {dataset}", _patience(preset, flags))
     if path is None:
         return None

@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", choices=list(PRESETS), default=None,
                         help="a training budget: " + "; ".join(f"{k} {p.max_epochs} epochs, patience {p.patience}, hidden {p.hidden}, hops {p.hops}" for k, p in PRESETS.items()))
     parser.add_argument("--progress", default=None, help="append one JSON line per epoch (and per phase) to this file")
+    parser.add_argument("--panel", action="store_true",
+                        help="also write the embedding map and calls (a complete app panel); always on with --data")
     parser.add_argument("--model", choices=list(MODEL_KINDS), default="graphmem")
     parser.add_argument("--split", choices=list(SPLIT_KINDS), default="scaffold", help="a canonical split, or all: every labelled row (deployment)")
     parser.add_argument("--out", required=True, help="checkpoint directory to write")
@@ -114,7 +116,22 @@ def main(argv: list[str] | None = None) -> int:
     if len(set(task_types)) != 1:
         parser.error("joint training needs datasets of one task type")
     card_extra = {**({"targets": args.targets} if args.targets else {})}
-    return train_and_save(args, argv, names[0] if len(names) == 1 else names, groups, tasks, task_types[0], split_sources, config, device, card_extra)
+    progress = ProgressLog(args.progress)
+    code = train_and_save(args, argv, names[0] if len(names) == 1 else names, groups, tasks, task_types[0], split_sources, config, device,
+                          card_extra, progress)
+    if code == 0 and args.panel and args.split != "all":
+        finish_panel(Path(args.out), groups, None, args, progress)
+    return code
+
+
+def finish_panel(out: Path, groups: list, data, args: argparse.Namespace, progress: ProgressLog) -> None:
+    """The embedding map and the calls beside the checkpoint, from the molecules at hand."""
+    progress.phase("building the embedding map")
+    count = build_panel_map(out, groups, data, workers=max(1, args.workers))
+    progress.phase("computing calls")
+    write_panel_calls(out, groups, args.data_dir)
+    progress.phase("done")
+    print(f"wrote the map of {count} molecules and the calls into {out}", file=sys.stderr)
 
 
 def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -158,13 +175,7 @@ def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, arg
     code = train_and_save(args, argv, name, groups, tasks, task_type, split_sources, config, device, card_extra, progress)
     if code != 0:
         return code
-    out = Path(args.out)
-    progress.phase("building the embedding map")
-    count = build_panel_map(out, groups, data, workers=max(1, args.workers))
-    progress.phase("computing calls")
-    write_panel_calls(out, groups, args.data_dir)
-    progress.phase("done")
-    print(f"wrote the map of {count} molecules and the calls into {out}", file=sys.stderr)
+    finish_panel(Path(args.out), groups, data, args, progress)
     return 0
 
 

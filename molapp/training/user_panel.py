@@ -50,9 +50,11 @@ def map_perplexity(n: int) -> float:
     return float(min(PERPLEXITY, max(2.0, (n - 1) / 3.0)))
 
 
-def build_panel_map(out: Path, groups: list[TaskGroup], data: UserData, workers: int = 1) -> int:
+def build_panel_map(out: Path, groups: list[TaskGroup], data: UserData | None = None, workers: int = 1) -> int:
     """The embedding map of every molecule of the split (train, valid, test), saved beside
-    the checkpoint; GraSeq also gets its graph-only and sequence-only maps. Returns the count."""
+    the checkpoint; GraSeq also gets its graph-only and sequence-only maps. IDs are
+    `<dataset>:<row>`: the file's (first) row of a user's molecule, or the dataset's CSV
+    row (`data` None). Returns the count."""
     predictor = Predictor.load(out, "auto")
     card = predictor.card
     query_task = card["tasks"][0] if has_attention(card["model"]) else None
@@ -64,7 +66,7 @@ def build_panel_map(out: Path, groups: list[TaskGroup], data: UserData, workers:
                 graphs.append(molecule.graph)
                 labels.append(label)
                 split.append(index)
-                ids.append(f"{group.name}:{data.source_rows[int(row)][0]}")  # the molecule's (first) row in the file
+                ids.append(f"{group.name}:{data.source_rows[int(row)][0] if data is not None else int(row)}")
                 smiles.append(molecule.canonical_smiles)
     views = ["", "graph", "sequence"] if explanation_kind(card["model"]) == "fusion" else [""]
     perplexity = map_perplexity(len(graphs))
@@ -75,7 +77,7 @@ def build_panel_map(out: Path, groups: list[TaskGroup], data: UserData, workers:
             reduced, projection = reduce_for_map(embeddings)
             coordinates = fit_coordinates(reduced, perplexity=perplexity, workers=workers)
             EmbeddingMap(coordinates, reduced, np.stack(labels).astype(np.float32), predictions, np.array(split), ids, smiles,
-                         list(predictor.tasks), query_task, data.spec.name, perplexity=perplexity, projection=projection).save(out, view)
+                         list(predictor.tasks), query_task, groups[0].name, perplexity=perplexity, projection=projection).save(out, view)
     return len(graphs)
 
 
