@@ -60,15 +60,17 @@ def test_upload_train_predict_and_delete(app_url):
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.set_default_navigation_timeout(120_000)
-        page.set_default_timeout(60_000)
+        page.set_default_navigation_timeout(300_000)  # a loaded machine serves the first page slowly
+        page.set_default_timeout(180_000)  # each rerun, on a machine shared with training jobs
         page.goto(f"{app_url}/train")
         wait_idle(page, 300_000)  # a cold server
         expect(page.get_by_text("Train a panel on your data")).to_be_visible(timeout=60_000)
 
         page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(FIXTURES / "user_assay.csv"))
         wait_idle(page)
-        page.locator("[data-testid='stMultiSelect']").filter(has_text="Targets").click()
+        targets = page.locator("[data-testid='stMultiSelect']").filter(has_text="Targets")
+        expect(targets).to_be_visible()  # the upload was read: its columns are offered
+        targets.click()
         page.get_by_role("option", name="activity").click()
         page.keyboard.press("Escape")
         wait_idle(page)
