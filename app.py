@@ -10,5 +10,6 @@ navigation = st.navigation([
     st.Page("pages/map.py", title="Embedding map", icon=":material/scatter_plot:"),
     st.Page("pages/models.py", title="Models", icon=":material/leaderboard:"),
     st.Page("pages/papers.py", title="Papers", icon=":material/menu_book:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ])
 navigation.run()

@@ -4,6 +4,8 @@ held-out rows, and a small untrained GraphMem."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS
 from molapp.models.graphmem import GraphMem, GraphMemConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+# The user's panels and training jobs (MOLAPP_HOME) of a test run: never ~/.molapp.
+os.environ["MOLAPP_HOME"] = tempfile.mkdtemp(prefix="molapp-home-")
 FIXTURES = ROOT / "tests" / "fixtures"
 CHECKPOINTS = ROOT / "checkpoints"
 

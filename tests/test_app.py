@@ -239,7 +239,8 @@ def test_models_page_leaderboard_follows_a_panel_changed_on_the_page():
 @pytest.mark.parametrize("page, block", [("pages/models.py", "molapp.app.models_views.overview"),
                                          ("pages/predict.py", "molapp.app.views.results"),
                                          ("pages/triage.py", "molapp.app.triage_views.molecules_input"),
-                                         ("pages/map.py", "molapp.app.map_views.panel_map")])
+                                         ("pages/map.py", "molapp.app.map_views.panel_map"),
+                                         ("pages/train.py", "molapp.app.train_views.request_form")])
 def test_an_unexpected_error_is_a_short_message_with_an_id_and_a_logged_traceback(monkeypatch, caplog, page, block):
     def broken(*_, **__):
         raise RuntimeError("internal detail /srv/secret/path")

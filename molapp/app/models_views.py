@@ -16,6 +16,7 @@ import streamlit as st
 from molapp.app import state
 from molapp.app.panels import DATASET_TITLES, ROOT, Panel, checkpoint_dir, list_panels
 from molapp.app.sidebar import Settings
+from molapp.app.text import escape_markdown
 from molapp.evaluation.leaderboard import leaderboard as leaderboard_table
 from molapp.evaluation.leaderboard import metric_of, read_results
 from molapp.evaluation.split_predictions import SplitPredictions, expected_calibration_error, reliability, roc
@@ -89,7 +90,7 @@ def leaderboard_figure(table: pd.DataFrame, metric: str) -> go.Figure:
 def overview() -> None:
     st.subheader("Shipped checkpoints")
     rows = []
-    for panel in list_panels():
+    for panel in (p for p in list_panels() if not p.is_user):  # the user's own panels: their cards, below
         card = panel.card
         rows.append({
             "panel": panel.title,
@@ -121,6 +122,8 @@ def card(panel: Panel) -> None:
     machine = card.get("machine", "CPU")
     if panel.is_deployment:
         estimate(card)
+    if "data_file" in card:  # a panel trained on the user's own file
+        user_data_note(card)
     if "members" in card:  # an ensemble: each member's own training run
         st.markdown(f"{source}  \n**Ensemble** of {len(card['members'])} members trained with different seeds "
                     f"({card['train_seconds'] / 60:.0f} min in all on {machine}), combined with `{card['command']}`.")
@@ -135,6 +138,18 @@ def card(panel: Panel) -> None:
                  "config": card.get("config", {})})
     with st.expander("Full card (card.json)"):
         st.json(card)
+
+
+def user_data_note(card: dict) -> None:
+    """Where a user's panel came from: the file (name, SHA-256), its columns, and what the
+    data check found and did (each note with its rows, in the full card)."""
+    data, columns, found = card["data_file"], card.get("columns", {}), card.get("data_report", {})
+    smiles = f"SMILES column `{columns['smiles']}`, " if columns.get("smiles") else ""
+    st.markdown(f"**Your data** {escape_markdown(data['name'])} (SHA-256 `{data['sha256']}`): {smiles}"
+                f"targets {', '.join(f'`{t}`' for t in columns.get('targets', card['tasks']))}; "
+                f"{found.get('rows_read', data.get('rows', '?')):,} rows read, {found.get('molecules', '?'):,} distinct molecules kept.")
+    for note in found.get("notes", []):
+        st.caption(escape_markdown(note["message"]))
 
 
 def estimate(card: dict) -> None:

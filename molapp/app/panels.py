@@ -1,4 +1,5 @@
-"""Assay panels: one per shipped checkpoint, named for people."""
+"""Assay panels: one per shipped checkpoint, and one per panel the user trained or uploaded
+(MOLAPP_HOME/panels/<name>/, `molapp.jobs.home`), named for people."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from molapp.jobs.home import panels_dir
 from molapp.models.registry import model_title, reads_descriptors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,16 +37,21 @@ DATASET_TITLES = {
 class Panel:
     path: Path
     card: dict
+    is_user: bool = False  # trained or uploaded by the user (MOLAPP_HOME/panels), not shipped
 
     @property
     def title(self) -> str:
         """e.g. 'Tox21 — 12 toxicity assays (GraphMem, scaffold split)', 'ESOL — 1 solubility task
-        (MemGNN ensemble of 3, random split)'."""
+        (MemGNN ensemble of 3, random split)'; a user's panel: 'Yours: my-screen — 2 tasks
+        from my_screen.csv (GraphMem, scaffold split)'."""
         card = self.card
         count = len(card["tasks"])
         model = model_title(card["model"]) + (" + descriptors" if reads_descriptors(card) else "")
         if card.get("ensemble_size", 1) > 1:
             model += f" ensemble of {card['ensemble_size']}"
+        if self.is_user:
+            source = card.get("data_file", {}).get("name") or DATASET_TITLES.get(card["dataset"], (card["dataset"],))[0]
+            return f"Yours: {self.path.name} — {count} task{'s' if count != 1 else ''} from {source} ({model}, {self.trained_on})"
         if isinstance(card["dataset"], str):
             name, noun = DATASET_TITLES.get(card["dataset"], (card["dataset"], "tasks"))
             return f"{name} — {count} {noun} ({model}, {self.trained_on})"
@@ -65,6 +72,8 @@ class Panel:
 
     def units(self, task: str) -> str:
         """The task's units (regression), e.g. 'log mol/L'; empty for classification."""
+        if task in self.card.get("task_units", {}):  # a user's panel: units typed per target
+            return self.card["task_units"][task]
         dataset = self.card.get("task_dataset", {}).get(task, self.card["dataset"])
         return self.card.get("units", {}).get(dataset, "") if isinstance(dataset, str) else ""
 
@@ -76,8 +85,24 @@ class Panel:
 SPLIT_ORDER = {"all": 0, "scaffold": 1, "random": 2}  # deployment panels first: the ones to predict with
 
 
-def list_panels(directory: Path | None = None) -> list[Panel]:
-    """Shipped checkpoints, single-dataset panels first, deployment panels before split models."""
+def list_panels(directory: Path | None = None, user_home: Path | None = None) -> list[Panel]:
+    """Shipped checkpoints, single-dataset panels first, deployment panels before split
+    models; then the user's panels (MOLAPP_HOME/panels), by name."""
     directory = directory or checkpoint_dir()
     panels = [Panel(p.parent, json.loads(p.read_text())) for p in sorted(directory.glob("*/card.json"))]
-    return sorted(panels, key=lambda p: (not isinstance(p.card["dataset"], str), SPLIT_ORDER.get(p.card["split"], 3), p.path.name))
+    shipped = sorted(panels, key=lambda p: (not isinstance(p.card["dataset"], str), SPLIT_ORDER.get(p.card["split"], 3), p.path.name))
+    return shipped + list_user_panels(user_home)
+
+
+def list_user_panels(home: Path | None = None) -> list[Panel]:
+    """The user's panels, by name; a folder whose card cannot be read is skipped (a panel
+    being written, or a broken one: the Train page lists it with its problem)."""
+    panels = []
+    for card_path in sorted(panels_dir(home).glob("*/card.json")):
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(card, dict) and {"tasks", "model", "dataset", "split"} <= set(card):
+            panels.append(Panel(card_path.parent, card, is_user=True))
+    return panels

@@ -34,6 +34,8 @@ def render_sidebar() -> Settings:
         st.error("No checkpoints found in `checkpoints/`. Train one with `python -m molapp.train` (see the README).")
         st.stop()
     titles = [p.title for p in panels]
+    if st.session_state.get(state.PANEL) not in (None, *titles):  # a user's panel renamed or deleted meanwhile
+        del st.session_state[state.PANEL]
     # Streamlit drops a widget's value when a page without it runs; re-setting the shared
     # sidebar's values keeps the panel and task choices across pages.
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith((state.PANEL, state.TASKS, state.THRESHOLD))]:

@@ -9,6 +9,18 @@ checkpoint directory. A flag's default is the model's (its config dataclass) or 
     python -m molapp.train --dataset esol --model memgnn --split random \\
         --out checkpoints/memgnn-esol-random
 
+Your own data (a CSV or SDF of any assay) instead of a registry dataset: `--data` with
+the SMILES column and the target columns; the file is checked first (`molapp.data.user_data`:
+every unusable row, duplicate and conflict named with its row numbers), the split is generated
+(scaffold or random, 80/10/10), and the checkpoint also gets its embedding map and calls:
+
+    python -m molapp.train --data my_screen.csv --smiles-column smiles --targets pIC50 \
+        --units "log M" --preset quick --out ~/.molapp/panels/my-screen
+
+`--preset quick|standard|thorough` sets a documented budget (`molapp.training.presets`);
+a flag given explicitly wins over it. `--progress FILE` appends one JSON line per epoch
+(what the app's background jobs read).
+
 `--split all` trains on every labelled row (a deployment model) for a fixed number of
 epochs (`--no-early-stopping --max-epochs N`, fixed beforehand from the same recipe on the
 canonical splits): its card has no metrics of its own; `python -m molapp.cli.ensemble
@@ -27,18 +39,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from molapp.chem.io import SMILES_COLUMN_NAMES, csv_columns, guess_column
 from molapp.data.splits import SPLIT_KINDS
+from molapp.data.user_data import USER_SPLITS, check_user_data
 from molapp.evaluation.provenance import package_versions, provenance
 from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.featurizers.fingerprints import FP_BITS, FP_RADIUS
 from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import resolve_device
+from molapp.jobs.progress import ProgressLog
 from molapp.models.checkpoint import read_card, save_checkpoint
 from molapp.models.registry import MODEL_KINDS, benchmark_name
 from molapp.training.calibration import calibrated_test_predictions
 from molapp.training.groups import build_groups
+from molapp.training.presets import PRESETS
 from molapp.training.trainer import TrainConfig, all_options, train
+from molapp.training.user_panel import build_panel_map, user_groups, write_panel_calls
 
 DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-domain index (keeps checkpoints a few MB)
 
@@ -46,8 +63,19 @@ DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-doma
 def main(argv: list[str] | None = None) -> int:
     start = time.time()
     parser = argparse.ArgumentParser(prog="python -m molapp.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, help="a dataset name, or a comma-separated list for joint training")
-    parser.add_argument("--targets", nargs="+", default=None, help="train on these tasks of the dataset only (default: all)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="a dataset name, or a comma-separated list for joint training")
+    source.add_argument("--data", help="your own CSV or SDF of labelled molecules (with --targets; CSV: --smiles-column)")
+    parser.add_argument("--targets", nargs="+", default=None,
+                        help="train on these tasks of the dataset only (default: all); with --data, the target columns (required)")
+    parser.add_argument("--smiles-column", default=None, help="--data CSV: the SMILES column (default: one named smiles, any case)")
+    parser.add_argument("--units", nargs="+", default=None, help="--data regression targets: their units, one for all or one per target")
+    parser.add_argument("--name", default=None, help="--data: the data set's name on the panel (default: the file's name)")
+    parser.add_argument("--preset", choices=list(PRESETS), default=None,
+                        help="a training budget: " + "; ".join(f"{k} {p.max_epochs} epochs, patience {p.patience}, hidden {p.hidden}, hops {p.hops}" for k, p in PRESETS.items()))
+    parser.add_argument("--progress", default=None, help="append one JSON line per epoch (and per phase) to this file")
+    parser.add_argument("--panel", action="store_true",
+                        help="also write the embedding map and calls (a complete app panel); always on with --data")
     parser.add_argument("--model", choices=list(MODEL_KINDS), default="graphmem")
     parser.add_argument("--split", choices=list(SPLIT_KINDS), default="scaffold", help="a canonical split, or all: every labelled row (deployment)")
     parser.add_argument("--out", required=True, help="checkpoint directory to write")
@@ -64,7 +92,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=option.default, help=option.help or None)
         else:
             parser.add_argument(flag, type=option.type, default=option.default, choices=option.choices, help=option.help or None)
+    preset = parser.parse_known_args(argv)[0].preset
+    if preset:  # the preset's budget as defaults: a flag given explicitly still wins
+        parser.set_defaults(**PRESETS[preset].fields())
     args = parser.parse_args(argv)
+    if args.data:
+        return train_on_file(parser, args, argv)
 
     names = [n.strip().lower() for n in args.dataset.split(",") if n.strip()]
     spec = MODEL_KINDS[args.model]
@@ -87,10 +120,81 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if len(set(task_types)) != 1:
         parser.error("joint training needs datasets of one task type")
-    task_type = task_types[0]
+    card_extra = {**({"targets": args.targets} if args.targets else {})}
+    progress = ProgressLog(args.progress)
+    code = train_and_save(args, argv, names[0] if len(names) == 1 else names, groups, tasks, task_types[0], split_sources, config, device,
+                          card_extra, progress)
+    if code == 0 and args.panel and args.split != "all":
+        finish_panel(Path(args.out), groups, None, args, progress)
+    return code
+
+
+def finish_panel(out: Path, groups: list, data, args: argparse.Namespace, progress: ProgressLog) -> None:
+    """The embedding map and the calls beside the checkpoint, from the molecules at hand."""
+    progress.phase("building the embedding map")
+    count = build_panel_map(out, groups, data, workers=max(1, args.workers))
+    progress.phase("computing calls")
+    write_panel_calls(out, groups, args.data_dir)
+    progress.phase("done")
+    print(f"wrote the map of {count} molecules and the calls into {out}", file=sys.stderr)
+
+
+def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None) -> int:
+    """`--data FILE`: check the file, train on its generated split, write the checkpoint
+    with its map and calls."""
+    if not args.targets:
+        parser.error("--data needs --targets: the column(s) to learn")
+    if args.split not in USER_SPLITS:
+        parser.error(f"--data trains on a split it can measure: --split {' or '.join(USER_SPLITS)}")
+    if args.model in ("mt-graphmem", "transfer") or (args.descriptors and args.model != "graphmem"):
+        parser.error("--data trains one of graphmem, memgnn, gmn, graseq, gcn (--descriptors: graphmem only)")
+    if args.units and len(args.units) not in (1, len(args.targets)):
+        parser.error("--units: one for every target, or one per target in --targets' order")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    progress = ProgressLog(args.progress)
+    device = resolve_device(args.device)
+    config = TrainConfig(**{k: getattr(args, k) for k in TrainConfig().to_dict()})
+    units = dict(zip(args.targets, args.units if args.units and len(args.units) == len(args.targets) else (args.units or [""]) * len(args.targets)))
+    progress.phase("checking data")
+    smiles_column = args.smiles_column
+    path = Path(args.data)
+    if smiles_column is None and not path.name.lower().endswith((".sdf", ".sd")) and path.exists():
+        try:
+            smiles_column = guess_column(csv_columns(path), SMILES_COLUMN_NAMES) or "smiles"
+        except ValueError:
+            smiles_column = "smiles"
+    name = args.name or path.stem
+    data = check_user_data(path, smiles_column, args.targets, args.split, config.seed, units, name=name)
+    for note in data.report.notes:
+        print(f"note: {note.message}", file=sys.stderr)
+    if not data.report.ok:
+        for problem in data.report.errors:
+            print(f"error: {problem.message}", file=sys.stderr)
+        return 2
+    task_type = data.spec.task_type
+    progress.phase("featurizing", molecules=len(data.smiles))
+    groups, tasks, _, split_sources = user_groups(data, args.split, config.seed, args.workers, config.descriptors)
+    card_extra = {"source": "user", **data.card_fields(),
+                  **({"task_units": units} if task_type == "regression" and any(units.values()) else {})}
+    code = train_and_save(args, argv, name, groups, tasks, task_type, split_sources, config, device, card_extra, progress)
+    if code != 0:
+        return code
+    finish_panel(Path(args.out), groups, data, args, progress)
+    return 0
+
+
+def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: str | list[str], groups: list, tasks: list[str],
+                   task_type: str, split_sources: dict, config: TrainConfig, device: torch.device, card_extra: dict,
+                   progress: ProgressLog | None = None) -> int:
+    """Train on `groups` and write the checkpoint: card, weights, domain index, test predictions."""
+    names = [dataset] if isinstance(dataset, str) else list(dataset)
+    progress = progress or ProgressLog(args.progress)
     print(f"training {args.model} on {', '.join(names)} ({len(tasks)} tasks, {args.split} split) on {device}", file=sys.stderr)
+    progress.phase("training", device=device.type, max_epochs=config.max_epochs, metric="roc_auc" if task_type == "classification" else "rmse")
     try:
-        result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device, kind=args.model)
+        result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device, kind=args.model,
+                       on_epoch=progress.epoch)
     except ValueError as exc:  # e.g. a validation part that can't be scored
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -109,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model,
         "command": "python -m molapp.train " + " ".join(argv if argv is not None else sys.argv[1:]),
         "dataset": names[0] if len(names) == 1 else names,
-        **({"targets": args.targets} if args.targets else {}),
+        **card_extra,
+        **({"preset": args.preset} if args.preset else {}),
         "tasks": tasks,
         "task_labels": {t: g.train.spec.label(t) for g in groups for t in g.tasks},
         "task_dataset": {t: g.name for g in groups for t in g.tasks},
@@ -139,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if result.target_mean is not None:
         card["target_mean"], card["target_std"] = result.target_mean, result.target_std
+    progress.phase("calibrating")
     held_out = calibrated_test_predictions(result.model, groups, card) if "test" in metrics else None
     out = save_checkpoint(args.out, result.model, card)
     domain.save(out)

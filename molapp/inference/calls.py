@@ -77,6 +77,8 @@ class TaskCalls:
         out = np.full(values.shape, np.nan, dtype=np.float32)
         for q, column in enumerate(self.columns(tasks)):
             reference = self.approved[:, column]
+            if len(reference) == 0:  # no approved drugs were at hand when the checkpoint was built
+                continue
             below = np.searchsorted(reference, values[:, q], side="left")
             not_above = np.searchsorted(reference, values[:, q], side="right")
             out[:, q] = np.where(np.isnan(values[:, q]), np.nan, 100.0 * (below + not_above) / (2 * len(reference)))

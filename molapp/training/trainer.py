@@ -24,6 +24,7 @@ import copy
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, make_dataclass
 
 import numpy as np
@@ -161,7 +162,11 @@ def epoch_batches(sizes: np.ndarray, batch_size: int, size_pools: int, rng: np.r
 
 
 def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int, num_relations: int,
-          task_type: str, config: TrainConfig, device: torch.device, kind: str = "graphmem") -> TrainResult:
+          task_type: str, config: TrainConfig, device: torch.device, kind: str = "graphmem",
+          on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+    """`on_epoch`, when given, is called after every epoch with that epoch's history entry
+    (epoch, loss, valid score, …) plus `max_epochs`, `seconds` since the start and `best_epoch`:
+    how a background job reports its progress."""
     set_seed(config.seed)
     start = time.time()
     metric = "roc_auc" if task_type == "classification" else "rmse"
@@ -250,6 +255,8 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         )
         history.append({"epoch": epoch, "loss": running / max(1, len(plan)), "auxiliary_loss": running_auxiliary / max(1, len(plan)),
                         **forward_options, "valid": score})
+        if on_epoch is not None:
+            on_epoch({**history[-1], "max_epochs": config.max_epochs, "seconds": time.time() - start, "best_epoch": best_epoch})
         if epoch - best_epoch >= config.patience:
             break
 

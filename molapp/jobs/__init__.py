@@ -1,0 +1,1 @@
+"""Background training jobs: state on disk under MOLAPP_HOME, run in their own processes."""
