@@ -36,6 +36,7 @@ import fnmatch
 import glob
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -102,10 +103,14 @@ def require_ray():
 
 def quiet_ray_environment() -> None:
     """Environment for a local Ray that stays on this machine and out of the user's way:
-    no usage report sent home, one copy of each worker log line. Set before ray.init, which
-    hands the environment on to the processes it starts."""
+    no usage report sent home, one copy of each worker log line, workers at normal priority.
+    Set before ray.init, which hands the environment on to the processes it starts."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    # Ray runs its workers at nice 15 so that its own daemons stay responsive; a local Ray
+    # doing the CLI's whole work would then yield the machine to anything else running (the
+    # local engine's workers run at normal priority).
+    os.environ.setdefault("RAY_worker_niceness", "0")
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None, object_store_mb: int | None = None,
@@ -131,9 +136,25 @@ def start_ray(address: str | None = None, num_cpus: int | None = None, object_st
             ray.init(**options)
             return
         except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception when its raylet registers late
-            ray.shutdown()  # what did start goes, before the next try
+            ray.shutdown()
+            stop_failed_start()
             if "timed out during startup" not in str(exc) or attempt == LOCAL_START_ATTEMPTS - 1:
                 raise RuntimeError(f"could not start a local Ray: {exc}") from None
+
+
+def stop_failed_start() -> None:
+    """End the processes a failed local start left (ray.shutdown knows of none: the node
+    never registered): those of this driver's sessions, which Ray names
+    session_<time>_<driver pid>, their agents included (orphaned when their raylet died)."""
+    import psutil
+
+    mark = re.compile(rf"session_[\d_-]+_{os.getpid()}\b")
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if process.pid != os.getpid() and mark.search(" ".join(process.info["cmdline"] or [])):
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,15 +356,16 @@ class ScoringActor:
     """One model per actor: the checkpoint's files are written to a private directory and
     loaded with `Predictor.load` once, then every call scores a featurized chunk."""
 
-    def __init__(self, checkpoint_files: dict[str, bytes], device: str, tasks: list[str], batch_size: int | None,
+    def __init__(self, checkpoint_files: list, device: str, tasks: list[str], batch_size: int | None,
                  calls: TaskCalls | None, threads: int = 1) -> None:
+        import ray
         import torch
 
         if device == "cpu":
             torch.set_num_threads(max(1, threads))
         directory = tempfile.mkdtemp(prefix="molapp-checkpoint-")
         try:
-            for name, content in checkpoint_files.items():
+            for name, content in ray.get(checkpoint_files[0]).items():
                 Path(directory, name).write_bytes(content)
             self.predictor = Predictor.load(directory, device)
         finally:
@@ -421,7 +443,7 @@ def predict_dataset(
     other CPUs featurizing), each a `scorer` with its own `Predictor`. `batch_size` is the
     model's batch, as the local CLI's --batch-size. Lazy, as Ray Data is: nothing runs
     until the result is written or iterated."""
-    require_ray()
+    ray = require_ray()
     start_ray()  # a local Ray that can import molapp, unless one runs (or ray.data started one)
     predictor = Predictor.load(checkpoint, "cpu")  # read once here: a bad checkpoint or task name fails now
     chosen = list(tasks) if tasks else predictor.tasks
@@ -445,7 +467,10 @@ def predict_dataset(
         num_gpus=1 if on_gpu else 0,
         num_cpus=1,
         memory=SCORING_ACTOR_MEMORY,
-        fn_constructor_kwargs={"checkpoint_files": checkpoint_files(checkpoint), "device": actor_device, "tasks": chosen,
+        # The checkpoint's files travel as a reference the driver holds, nested in a list so
+        # Ray passes the reference, not the bytes: an actor restarted mid-run fetches them
+        # again, which bytes given as a constructor argument would not survive (Ray warns).
+        fn_constructor_kwargs={"checkpoint_files": [ray.put(checkpoint_files(checkpoint))], "device": actor_device, "tasks": chosen,
                                "batch_size": batch_size, "calls": calls},
     )
 
