@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from molapp.chem.io import FIXED_COLUMNS, ID_COLUMN_NAMES, InputRow, guess_column, read_molecules, spreadsheet_safe
 from molapp.cli.predict import format_value, value_columns
@@ -492,7 +491,3 @@ def csv_batch(table: pa.Table) -> pa.Table:
             columns[name] = column
     return pa.table(columns)
 
-
-def status_counts(frame: pd.DataFrame) -> dict[str, int]:
-    counts = frame["status"].value_counts()
-    return {"ok": int(counts.get("ok", 0)), "error": int(counts.get("error", 0))}
