@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
 THREE_DMOL := static/3Dmol-min.js
 
@@ -12,6 +13,12 @@ $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
+
+# The optional Ray engine (`--engine ray`): the tests run it, the app does not need it, so
+# `make test` installs it and `make run` does not. A change to either file re-installs.
+$(RAY_STAMP): $(STAMP) requirements-ray.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-ray.txt
+	touch $(RAY_STAMP)
 
 # 3Dmol.js for the 3D viewer, served by the app itself so it works offline (not committed).
 # Without npm or a registry, the viewer falls back to the CDN copy.
@@ -26,7 +33,7 @@ venv: $(STAMP) $(THREE_DMOL)
 run: venv
 	$(VENV)/bin/streamlit run app.py
 
-test: venv
+test: venv $(RAY_STAMP)
 	$(PY) -m pytest -q
 
 # Everyday work: the tests not marked slow (under 2 minutes on 2 cores; see README).

@@ -73,6 +73,11 @@ def percentile_column(task: str) -> str:
     return f"{task} (approved-drug percentile)"
 
 
+def value_columns(tasks: list[str], ensemble: bool, percentiles: bool) -> list[str]:
+    """The columns after FIXED_COLUMNS, in order (both engines write these)."""
+    return [*tasks, *([spread_column(t) for t in tasks] if ensemble else []), *([percentile_column(t) for t in tasks] if percentiles else [])]
+
+
 def format_value(value: float) -> str:
     return "" if np.isnan(value) else f"{value:.6g}"
 
@@ -95,8 +100,21 @@ def open_output(path: str) -> TextIO:
         raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def chosen_engine(argv: list[str] | None) -> str:
+    """--engine, read before the rest: each engine has its own options."""
+    engine = argparse.ArgumentParser(add_help=False)
+    engine.add_argument("--engine", choices=("local", "ray"), default="local")
+    return engine.parse_known_args(argv)[0].engine
+
+
 def main(argv: list[str] | None = None) -> int:
+    if chosen_engine(argv) == "ray":
+        from molapp.cli.predict_ray import main as ray_main  # Ray is optional: imported only when asked for
+
+        return ray_main(argv)
     parser = argparse.ArgumentParser(prog="python -m molapp.predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local (this machine's cores) or ray (Ray Data, a cluster: --engine ray --help for its options)")
     parser.add_argument("--checkpoint", required=True, help="checkpoint directory (e.g. checkpoints/graphmem-tox21-scaffold)")
     parser.add_argument("--input", required=True, help=".smi/.txt, .csv or .sdf file")
     parser.add_argument("--output", required=True, help="CSV to write")
@@ -133,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = {"ok": 0, "error": 0}
     with handle, tqdm(unit=" mol", desc="predict", mininterval=1) as progress:
         writer = csv.writer(handle)
-        writer.writerow(FIXED_COLUMNS + tasks + ([spread_column(t) for t in tasks] if predictor.is_ensemble else [])
-                        + ([percentile_column(t) for t in tasks] if calls is not None else []))
+        writer.writerow(FIXED_COLUMNS + value_columns(tasks, predictor.is_ensemble, calls is not None))
         try:
             chunks = scored_chunks(predictor, rows, tasks, args.chunk_size, args.workers, args.batch_size)
             for chunk, (canonical, errors, changes, values) in chunks:
