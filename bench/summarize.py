@@ -215,8 +215,9 @@ def deployment_section(records: list[dict]) -> list[str]:
             else:
                 lines.append(f"| {split} | {title} | – | – | not run yet |")
     for e in deployments:
+        source = ran(e, RESULTS / f"deployment-{e['checkpoint']}.json")
         lines += ["", f"Shipped: `{e['checkpoint']}`, {len(e['members'])} members trained on every labelled row "
-                  f"({ran(e, RESULTS / f'deployment-{e[\'checkpoint\']}.json')}); its figures are {e['metrics_from']}."]
+                  f"({source}); its figures are {e['metrics_from']}."]
     return lines
 
 

@@ -2,6 +2,10 @@
 Debian's chromium. Screenshots go to tests/artifacts/ (not committed).
 
 Skipped, with the reason shown, when chromium is not installed (`.ci/run` installs it).
+
+One server and one browser per module; each test opens its own browser context (a new
+Streamlit session, nothing carried over from another test) and sets up the panel and
+molecule it needs, so the tests pass alone and in any order.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from tests.browser_harness import CHROMIUM, free_port, launch_chromium, start_ap
 from .conftest import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="browser tests skipped: Debian chromium is not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="browser tests skipped: Debian chromium is not installed (apt-get install chromium)"),
+              pytest.mark.slow]
 
 TAMOXIFEN = "CCC(=C(c1ccccc1)c1ccc(OCCN(C)C)cc1)c1ccccc1"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -44,17 +49,42 @@ def app_url():
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def browser():
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 3000})
-        page.goto(app_url)
-        wait_idle(page)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture()
+def page(browser, app_url):
+    """A fresh session on the Predict page with the default panel and molecule."""
+    context = browser.new_context(viewport={"width": 1400, "height": 3000})
+    page = context.new_page()
+    page.goto(app_url, timeout=120_000)  # every test's session loads the app cold: give a loaded machine time
+    wait_idle(page, timeout=180_000)
+    yield page
+    context.close()
+
+
+def paste(page, smiles: str) -> None:
+    box = page.get_by_label("SMILES", exact=True)
+    box.fill(smiles)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def choose_panel(page, *words: str) -> None:
+    """Pick the first sidebar panel whose title has every one of `words`."""
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    options = page.get_by_role("option")
+    for word in words:
+        options = options.filter(has_text=word)
+    options.first.click()
+    wait_idle(page)
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
@@ -74,10 +104,7 @@ def compare_maps(page, option: str, plots: int, screenshot: str) -> None:
 
 
 def test_paste_predict_and_attention(page):
-    box = page.get_by_label("SMILES", exact=True)
-    box.fill(TAMOXIFEN)
-    box.press("Enter")
-    wait_idle(page)
+    paste(page, TAMOXIFEN)
     page.get_by_text("Predictions", exact=True).wait_for()
     main = page.locator("[data-testid='stMain']")
     # the rerun for the pasted molecule may still be drawing after the default molecule's page
@@ -95,6 +122,7 @@ def test_paste_predict_and_attention(page):
 
 
 def test_editor_round_trips_smiles(page):
+    paste(page, TAMOXIFEN)  # the editor opens on the molecule last shown
     page.get_by_text("Draw", exact=True).click()
     wait_idle(page)
     page.wait_for_selector("[id^=jsme_inner_]", timeout=30_000)
@@ -106,15 +134,10 @@ def test_editor_round_trips_smiles(page):
     # the editor's SMILES came back: the same molecule (JSME adds the E/Z it drew)
     shown = page.locator("[data-testid='stMain'] [data-testid='stCode'] code").first.inner_text()
     assert shown.replace("/", "").replace("\\", "") == TAMOXIFEN
-    page.get_by_text("Paste SMILES", exact=True).click()
-    wait_idle(page)
 
 
 def test_bad_smiles_shows_message(page):
-    box = page.get_by_label("SMILES", exact=True)
-    box.fill("C1CC")
-    box.press("Enter")
-    wait_idle(page)
+    paste(page, "C1CC")
     alert = page.locator("[data-testid='stAlert']").filter(has_text="Cannot predict")
     alert.wait_for()
     assert "unclosed ring" in alert.inner_text()
@@ -134,16 +157,9 @@ def test_models_page(page, app_url):
     page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
 
 
-def test_memgnn_clusters(page, app_url):
-    page.goto(app_url)
-    wait_idle(page)
-    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
-    page.get_by_role("option").filter(has_text="ESOL").filter(has_text="MemGNN").first.click()
-    wait_idle(page)
-    box = page.get_by_label("SMILES", exact=True)
-    box.fill("CC(=O)Oc1ccccc1C(=O)O")
-    box.press("Enter")
-    wait_idle(page)
+def test_memgnn_clusters(page):
+    choose_panel(page, "ESOL", "MemGNN")
+    paste(page, "CC(=O)Oc1ccccc1C(=O)O")
     page.get_by_text("Why: how MemGNN grouped the atoms", exact=True).wait_for()
     main = page.locator("[data-testid='stMain']")
     assert "log mol/L" in main.inner_text()
@@ -157,7 +173,9 @@ def test_memgnn_clusters(page, app_url):
 
 
 def test_map_shows_the_molecule_among_known_compounds(page):
-    # continues the session of the test above: ESOL MemGNN panel, aspirin on the Predict page
+    choose_panel(page, "ESOL", "MemGNN")
+    paste(page, "CC(=O)Oc1ccccc1C(=O)O")  # the molecule the map places among the panel's
+    page.get_by_text("Why: how MemGNN grouped the atoms", exact=True).wait_for(timeout=60_000)
     page.locator("[data-testid='stSidebarNav']").get_by_text("Embedding map").click()
     wait_idle(page)
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
@@ -184,12 +202,8 @@ def test_triage_upload_and_score(page):
     page.screenshot(path=str(ARTIFACTS / "triage.png"), full_page=True)
 
 
-def test_graseq_fusion_gate_and_transfer_heatmap(page, app_url):
-    page.goto(app_url)
-    wait_idle(page)
-    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
-    page.get_by_role("option").filter(has_text="GraSeq").first.click()
-    wait_idle(page)
+def test_graseq_fusion_gate_and_transfer_heatmap(page):
+    choose_panel(page, "GraSeq")
     page.get_by_text("Why: graph or SMILES sequence", exact=True).wait_for(timeout=60_000)
     page.get_by_text("From the graph", exact=True).wait_for()
     page.locator("[data-testid='stPlotlyChart']").last.wait_for()
@@ -202,9 +216,7 @@ def test_graseq_fusion_gate_and_transfer_heatmap(page, app_url):
     compare_maps(page, "GraSeq's graph-only", plots=3, screenshot="graseq-maps.png")
     page.locator("[data-testid='stSidebarNav']").get_by_text("Predict & explain").click()
     wait_idle(page)
-    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
-    page.get_by_role("option").filter(has_text="task transfer").first.click()
-    wait_idle(page)
+    choose_panel(page, "task transfer")
     page.get_by_text("Why: which tasks this model learned from which", exact=True).wait_for(timeout=60_000)
     page.locator(".js-plotly-plot .heatmaplayer").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
