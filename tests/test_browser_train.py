@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from molapp.app.serve import CHROMIUM, free_port, launch_chromium, start_app
+from .browser_harness import CHROMIUM, free_port, launch_chromium, start_app
 
 from .conftest import FIXTURES, ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PANEL = "browser-assay"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="browser tests skipped: Debian chromium is not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="browser tests skipped: Debian chromium is not installed (apt-get install chromium)"),
+              pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
