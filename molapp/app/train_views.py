@@ -21,7 +21,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from molapp.app import resources, state
-from molapp.app.panels import MODEL_TITLES, Panel, list_user_panels
+from molapp.app.panels import Panel, list_user_panels
 from molapp.app.text import escape_markdown
 from molapp.app.user_panels import ArchiveError, delete_panel, export_archive, import_archive, rename_panel
 from molapp.chem.io import SMILES_COLUMN_NAMES, guess_column
@@ -29,10 +29,11 @@ from molapp.data.registry import DATASETS, get_spec
 from molapp.data.user_data import UPLOAD_LIMIT_MB, USER_SPLITS, UserData, check_user_data, data_columns, is_sdf
 from molapp.jobs.home import molapp_home, panel_name_problem
 from molapp.jobs.manager import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobManager
+from molapp.models.registry import model_title
 from molapp.training.presets import DEFAULT_PRESET, PRESETS, describe
 
 SOURCES = ["Upload CSV or SDF", "A shipped dataset"]
-MODEL_KINDS = ["graphmem", "memgnn", "gmn", "graseq", "gcn"]  # what a user's panel can be; GraphMem first (the default)
+USER_MODEL_KINDS = ["graphmem", "memgnn", "gmn", "graseq", "gcn"]  # what a user's panel can be; GraphMem first (the default)
 METRIC_NAMES = {"roc_auc": "ROC-AUC", "rmse": "RMSE"}
 JOBS_SHOWN = 8
 REFRESH_SECONDS = 2.0
@@ -162,7 +163,7 @@ def units_inputs(data: UserData) -> list[str]:
 def training_choices(allow_descriptors: bool = True) -> tuple[str, str, str, list[str], int]:
     """Model kind, split, preset, the advanced flags that differ from the preset, and the seed."""
     left, middle = st.columns(2)
-    kind = left.selectbox("Model", MODEL_KINDS, format_func=lambda k: MODEL_TITLES.get(k, k), key=state.TRAIN_MODEL,
+    kind = left.selectbox("Model", USER_MODEL_KINDS, format_func=model_title, key=state.TRAIN_MODEL,
                           help="GraphMem explains with attention over atoms; MemGNN/GMN with atom clusters; GraSeq with its graph/sequence gate; "
                                "GCN is the plain baseline.")
     split = middle.radio("Split", USER_SPLITS[::-1], horizontal=True, key=state.TRAIN_SPLIT,
@@ -231,7 +232,7 @@ def request_form() -> TrainingRequest | None:
         if name is None:
             return None
         args = ["--dataset", dataset, *(["--targets", *targets] if targets else []), "--model", kind, "--split", split, "--preset", preset, "--panel", *flags]
-        return TrainingRequest(name, args, None, f"{MODEL_TITLES.get(kind, kind)} on {dataset}", _patience(preset, flags))
+        return TrainingRequest(name, args, None, f"{model_title(kind)} on {dataset}", _patience(preset, flags))
     if path is None:
         return None
     chosen = columns_choice(path, display)
@@ -254,7 +255,7 @@ def request_form() -> TrainingRequest | None:
             "--name", data.spec.name, "--model", kind, "--split", split, "--preset", preset, *flags]
     if units and any(units):
         args += ["--units", *[u or "" for u in units]]
-    return TrainingRequest(name, args, path, f"{MODEL_TITLES.get(kind, kind)} on {display}", _patience(preset, flags))
+    return TrainingRequest(name, args, path, f"{model_title(kind)} on {display}", _patience(preset, flags))
 
 
 def _patience(preset: str, flags: list[str]) -> int:
@@ -374,7 +375,7 @@ def panel_summary(panel: Panel) -> str:
     test = card.get("metrics", {}).get("test", {}).get("mean")
     valid = card.get("metrics", {}).get("valid", {}).get("mean")
     sizes = next(iter(card.get("sizes", {}).values()), {})
-    parts = [f"{MODEL_TITLES.get(card['model'], card['model'])} on {escape_markdown(data.get('name') or str(card['dataset']))}",
+    parts = [f"{model_title(card['model'])} on {escape_markdown(data.get('name') or str(card['dataset']))}",
              f"{card['split']} split ({sizes.get('train', '?')}/{sizes.get('valid', '?')}/{sizes.get('test', '?')})"]
     if isinstance(test, float):
         parts.append(f"test {metric} {test:.3f}, valid {valid:.3f}")

@@ -67,6 +67,8 @@ def process_alive(pid: int | None, marker: str) -> bool:
         return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if not cmdline:  # just started: the exec has not replaced the forked image yet (or a zombie)
+            return not _is_zombie(pid)
     except OSError:
         return False
     return marker.encode() in cmdline
