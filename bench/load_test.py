@@ -27,6 +27,7 @@ import json
 import os
 import random
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -528,6 +529,8 @@ def main() -> int:
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium (apt-get install --no-install-recommends chromium)")
 
+    # Killed (timeout, kill PID): exit through the `finally` blocks, which stop the server and the browser.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     wall_start = time.perf_counter()
     panel, pick_panel = choose_panel(args.panel)
     tasks = list(panel.card["tasks"])  # the sidebar selects every task of a panel by default
