@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 # The one place this script takes the browser-test harness from (starting the app, chromium's
 # path and flags): it may move out of the package into tests/, so only this line would change.
-from molapp.app.serve import CHROMIUM, free_port, launch_chromium, start_app  # noqa: E402
+from tests.browser_harness import CHROMIUM, free_port, launch_chromium, start_app  # noqa: E402
 from molapp.app.panels import list_panels  # noqa: E402
 from molapp.chem.standardize import standardize  # noqa: E402
 from molapp.data.registry import csv_path  # noqa: E402

@@ -40,7 +40,6 @@ from tqdm import tqdm  # noqa: E402
 
 from molapp.baselines import ECFP_BITS, ECFP_RADIUS, fit_predict, score_tasks  # noqa: E402
 from molapp.data.registry import NCI60_LABELS  # noqa: E402
-from molapp.data.splits import dataset_split  # noqa: E402
 from molapp.evaluation.multitask_f1 import AssayScores, assay_scores, by_assay  # noqa: E402
 from molapp.evaluation.provenance import provenance  # noqa: E402
 from molapp.evaluation.split_predictions import SplitPredictions  # noqa: E402
@@ -117,8 +116,9 @@ def run_baselines(seeds: list[int], results: Path, data_dir: str | None) -> None
     from bench.ladder import featurize_dataset, split_arrays
 
     features = featurize_dataset(DATASET, data_dir, {"ecfp"})
-    parts, source = dataset_split(DATASET, SPLIT, features.data.smiles, data_dir)
-    data = split_arrays(features, parts, "ecfp")
+    split = features.data.split(SPLIT, data_dir)
+    source = split.source
+    data = split_arrays(features, split, "ecfp")
     runs = [(model, seed) for seed in seeds for model in BASELINE_MODELS]
     for model, seed in tqdm(runs, desc="baselines"):
         path = results / f"nci60-{model}-{SPLIT}-seed{seed}.json"

@@ -14,7 +14,6 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from molapp.app import resources, state
 from molapp.app.sidebar import Settings
-from molapp.app.views import escape_markdown
 from molapp.chem.druglikeness import PROPERTIES
 from molapp.app.text import escape_markdown
 from molapp.chem.io import (ID_COLUMN_NAMES, SMILES_COLUMN_NAMES, InputRow, csv_columns, guess_column, read_csv, read_sdf,
