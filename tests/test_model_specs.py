@@ -34,12 +34,15 @@ def test_the_default_flags_build_the_config_dataclass_default_model(kind):
 
 def test_graphmem_defaults_are_the_shipped_checkpoints():
     """GraphMemConfig once said hidden 128, hops 10 while the trainer used 64 and 6; every
-    shipped GraphMem was trained with 64 and 6, and `python -m molapp.train` still trains that."""
+    shipped GraphMem trained with the defaults has 64 and 6, and `python -m molapp.train` still
+    trains that (the NCI-60 panel asks for the paper's 10 hops on its command line)."""
     assert (TrainConfig().hidden, TrainConfig().hops) == (64, 6)
     assert (GraphMemConfig(1, 1, 1, 1).hidden, GraphMemConfig(1, 1, 1, 1).hops) == (64, 6)
     for card_path in (ROOT / "checkpoints").glob("*graphmem*/card.json"):
-        config = json.loads(card_path.read_text())["config"]
-        assert (config["hidden"], config["hops"]) == (64, 6), card_path
+        card = json.loads(card_path.read_text())
+        commands = [card.get("command", "")] + [m["command"] for m in card.get("members", [])]
+        expected = (64, 10) if any("--hops 10" in c for c in commands) else (64, 6)
+        assert (card["config"]["hidden"], card["config"]["hops"]) == expected, card_path
 
 
 def test_kinds_that_share_a_hyperparameter_must_agree_on_it(monkeypatch):

@@ -74,6 +74,7 @@ def run(job_dir: Path) -> int:
     if state.get("status") == CANCELLED:  # cancelled while finishing
         shutil.rmtree(out, ignore_errors=True)
         return 1
+    state.pop("reason", None)  # this process's own outcome is the job's
     if code == 0:
         panel = publish(out, spec["name"], home)
         state.update(status=DONE, finished=time.time(), panel=panel.name, metrics=json.loads((panel / "card.json").read_text()).get("metrics", {}))
