@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.set_defaults(**PRESETS[preset].fields())
     args = parser.parse_args(argv)
     if args.data:
-        return train_on_file(parser, args, argv)
+        return train_on_file(parser, args, argv, start)
 
     names = [n.strip().lower() for n in args.dataset.split(",") if n.strip()]
     spec = MODEL_KINDS[args.model]
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     card_extra = {**({"targets": args.targets} if args.targets else {})}
     progress = ProgressLog(args.progress)
     code = train_and_save(args, argv, names[0] if len(names) == 1 else names, groups, tasks, task_types[0], split_sources, config, device,
-                          card_extra, progress)
+                          card_extra, start, progress)
     if code == 0 and args.panel and args.split != "all":
         finish_panel(Path(args.out), groups, None, args, progress)
     return code
@@ -139,7 +139,7 @@ def finish_panel(out: Path, groups: list, data, args: argparse.Namespace, progre
     print(f"wrote the map of {count} molecules and the calls into {out}", file=sys.stderr)
 
 
-def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None) -> int:
+def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None, started: float) -> int:
     """`--data FILE`: check the file, train on its generated split, write the checkpoint
     with its map and calls."""
     if not args.targets:
@@ -177,7 +177,7 @@ def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, arg
     groups, tasks, _, split_sources = user_groups(data, args.split, config.seed, args.workers, config.descriptors)
     card_extra = {"source": "user", **data.card_fields(),
                   **({"task_units": units} if task_type == "regression" and any(units.values()) else {})}
-    code = train_and_save(args, argv, name, groups, tasks, task_type, split_sources, config, device, card_extra, progress)
+    code = train_and_save(args, argv, name, groups, tasks, task_type, split_sources, config, device, card_extra, started, progress)
     if code != 0:
         return code
     finish_panel(Path(args.out), groups, data, args, progress)
@@ -186,8 +186,9 @@ def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, arg
 
 def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: str | list[str], groups: list, tasks: list[str],
                    task_type: str, split_sources: dict, config: TrainConfig, device: torch.device, card_extra: dict,
-                   progress: ProgressLog | None = None) -> int:
-    """Train on `groups` and write the checkpoint: card, weights, domain index, test predictions."""
+                   started: float, progress: ProgressLog | None = None) -> int:
+    """Train on `groups` and write the checkpoint: card, weights, domain index, test predictions.
+    `started`: when the command started (the results file's wall time counts from then)."""
     names = [dataset] if isinstance(dataset, str) else list(dataset)
     progress = progress or ProgressLog(args.progress)
     print(f"training {args.model} on {', '.join(names)} ({len(tasks)} tasks, {args.split} split) on {device}", file=sys.stderr)
@@ -255,7 +256,7 @@ def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: st
     print(f"wrote {out}: test {card['metric']} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
         saved = read_card(out)  # the card as saved, config included
-        write_results(saved, Path(args.results_dir), result.metrics, provenance(time.time() - start, saved["command"], saved["packages"]))
+        write_results(saved, Path(args.results_dir), result.metrics, provenance(time.time() - started, saved["command"], saved["packages"]))
     return 0
 
 
