@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 # The one place this script takes the browser-test harness from (starting the app, chromium's
 # path and flags): it may move out of the package into tests/, so only this line would change.
-from tests.browser_harness import CHROMIUM, free_port, launch_chromium, start_app  # noqa: E402
+from tests.browser_harness import CHROMIUM, free_port, launch_chromium, start_app, wait_until_healthy  # noqa: E402
 from molapp.app.panels import list_panels  # noqa: E402
 from molapp.chem.standardize import standardize  # noqa: E402
 from molapp.data.registry import csv_path  # noqa: E402
@@ -214,14 +213,8 @@ class ProcessTreeSampler(threading.Thread):
 
 
 def wait_healthy(url: str, seconds: float = 120) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"streamlit did not answer its health check within {seconds:.0f} s")
+    if not wait_until_healthy(url, seconds):
+        raise SystemExit(f"streamlit did not answer its health check within {seconds:.0f} s")
 
 
 # ---------------------------------------------------------------- one session

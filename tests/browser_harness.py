@@ -4,10 +4,14 @@ here and not in the shipped package."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +34,36 @@ def start_app(port: int) -> subprocess.Popen:
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+
+
+def wait_until_healthy(url: str, seconds: float) -> bool:
+    """Poll the app's health endpoint until it answers "ok" (True) or `seconds` pass (False)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+@contextlib.contextmanager
+def running_app(health_seconds: float) -> Iterator[str]:
+    """The app on a free local port, healthy, as its URL; stopped on exit."""
+    port = free_port()
+    server = start_app(port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_until_healthy(url, health_seconds):
+            raise RuntimeError(f"streamlit did not answer its health check within {health_seconds:.0f} s")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def launch_chromium(playwright):

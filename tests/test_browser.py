@@ -10,13 +10,11 @@ molecule it needs, so the tests pass alone and in any order.
 
 from __future__ import annotations
 
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser_harness import CHROMIUM, free_port, launch_chromium, start_app
+from tests.browser_harness import CHROMIUM, launch_chromium, running_app
 
 from .conftest import ROOT
 
@@ -30,22 +28,8 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 @pytest.fixture(scope="module")
 def app_url():
-    port = free_port()
-    server = start_app(port)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("streamlit did not answer its health check within 60 s")
-    yield url
-    server.terminate()
-    server.wait(timeout=20)
+    with running_app(health_seconds=60) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,11 @@ Skipped, with the reason shown, when chromium is not installed (`.ci/run` instal
 from __future__ import annotations
 
 import os
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .browser_harness import CHROMIUM, free_port, launch_chromium, start_app
+from .browser_harness import CHROMIUM, launch_chromium, running_app
 
 from .conftest import FIXTURES, ROOT
 
@@ -28,25 +25,8 @@ pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="browser te
 
 @pytest.fixture(scope="module")
 def app_url():
-    port = free_port()
-    server = start_app(port)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("streamlit did not answer its health check within 90 s")
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    with running_app(health_seconds=90) as url:
+        yield url
 
 
 def wait_idle(page, timeout: float = 120_000) -> None:
