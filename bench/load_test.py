@@ -594,7 +594,7 @@ def main() -> int:
         "session_wall_seconds": {"median": round(statistics.median(walls), 1), "max": max(walls)},
         "per_session": [{k: v for k, v in vars(r).items() if k not in ("predict_values", "triage_values", "unexpected_status")}
                         for r in results],
-        **provenance(time.perf_counter() - wall_start),
+        "provenance": provenance(time.perf_counter() - wall_start),
     }
     results_dir = Path(args.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
