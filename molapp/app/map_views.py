@@ -18,7 +18,7 @@ from molapp.app.sidebar import Settings
 from molapp.data.featurize import featurize_smiles
 from molapp.explain.depict import grid_svg
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, outcome
-from molapp.inference.predictor import predict_and_embed
+from molapp.inference.predictor import predict_graphs
 
 EMBEDDING_NAMES = {"memgnn": "readout node after the last memory layer", "gmn": "readout node after the last memory layer",
                    "graseq": "fused graph and sequence embedding", "gcn": "pooled atom states",
@@ -66,9 +66,10 @@ def _place(checkpoint: str, names: tuple[str, ...], smiles: tuple[str, ...], vie
     if not keep:
         return Placed([], [], np.zeros((0, 2)), np.zeros((0, len(predictor.tasks))))
     query = predictor.tasks.index(reference.query_task) if reference.query_task else None
-    values, embeddings = predict_and_embed(predictor.model, [molecules[i].graph for i in keep], predictor.card, query,
-                                           predictor.batch_size, view)
-    return Placed([names[i] for i in keep], [molecules[i].canonical_smiles for i in keep], reference.place(embeddings), values)
+    predicted = predict_graphs(predictor.model, [molecules[i].graph for i in keep], batch_size=predictor.batch_size,
+                               embedding_view=view, query=query)
+    return Placed([names[i] for i in keep], [molecules[i].canonical_smiles for i in keep], reference.place(predicted.embeddings),
+                  predicted.values)
 
 
 def place(panel: Panel, molecules: list[tuple[str, str]], view: str = "") -> Placed | None:
@@ -79,7 +80,7 @@ def place(panel: Panel, molecules: list[tuple[str, str]], view: str = "") -> Pla
 
 def colouring(panel: Panel, reference: EmbeddingMap) -> tuple[str, str]:
     """The colouring chosen: (what, task)."""
-    classification = panel.card["task_type"] == "classification"
+    classification = panel.card.task_type == "classification"
     options = ["measured label", "predicted " + ("probability" if classification else "value"), "split"] + (["outcome (TP/FP/TN/FN)"] if classification else [])
     if len(set(reference.source_datasets())) > 1:  # a joint panel's map: where each molecule comes from
         options.append("dataset")
@@ -95,7 +96,7 @@ def figure(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshol
     index = np.arange(len(reference.ids))
     custom = np.stack([index, np.array(reference.ids, dtype=object), np.array(reference.smiles, dtype=object)], axis=1)
     hover = "%{customdata[1]}<br>%{customdata[2]}<br>%{text}<extra></extra>"
-    classification = panel.card["task_type"] == "classification"
+    classification = panel.card.task_type == "classification"
     fig = go.Figure()
 
     def categorical(categories: np.ndarray, colours: dict[str, str], label: str) -> None:
@@ -151,9 +152,9 @@ def chart(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshold
 
 
 def describe(panel: Panel, reference: EmbeddingMap) -> str:
-    model = MODEL_TITLES.get(panel.card["model"], panel.card["model"])
+    model = MODEL_TITLES.get(panel.card.model, panel.card.model)
     embedding = (f"final controller state h_T for the task query **{reference.query_task}**" if reference.query_task
-                 else EMBEDDING_NAMES.get(panel.card["model"], "molecule embedding"))
+                 else EMBEDDING_NAMES.get(panel.card.model, "molecule embedding"))
     reduced = (f", reduced from {reference.projection.components.shape[0]} to {reference.projection.components.shape[1]} "
                "dimensions by PCA" if reference.projection is not None else "")
     return (f"{len(reference.ids):,} molecules of {reference.dataset} embedded by {model} ({embedding}{reduced}), laid out by t-SNE "

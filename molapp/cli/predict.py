@@ -37,15 +37,15 @@ from molapp.chem.io import FIXED_COLUMNS, InputRow, read_molecules, spreadsheet_
 from molapp.data.featurize import FeaturizedMolecule, featurize_rows
 from molapp.inference.calls import TaskCalls
 from molapp.inference.parallel import ordered_parallel, worker_state
-from molapp.inference.predictor import Predictor, device_name, spread_column
+from molapp.inference.predictor import Prediction, Predictor, device_name, spread_column
 
 # A chunk's result as it travels between processes: canonical SMILES, errors, changes,
 # values [n, Q] (an ensemble's: [n, 2Q], its members' standard deviations after the values).
 Scored = tuple[list[str], list[str], list[str], np.ndarray]
 
 
-def _scored(molecules: list[FeaturizedMolecule], predicted: tuple[np.ndarray, np.ndarray | None]) -> Scored:
-    values, spread = predicted
+def _scored(molecules: list[FeaturizedMolecule], predicted: Prediction) -> Scored:
+    values, spread = predicted.values, predicted.spread
     return ([m.canonical_smiles for m in molecules], [m.error for m in molecules], [m.changes_text for m in molecules],
             values if spread is None else np.hstack([values, spread]))
 
@@ -54,7 +54,7 @@ def _score_rows(rows: list[InputRow]) -> Scored:
     """In a worker: featurize and score a chunk with the predictor the worker inherited."""
     predictor, tasks, batch_size = worker_state["predictor"], worker_state["tasks"], worker_state["batch_size"]
     molecules = featurize_rows(rows, predictor.descriptors)
-    return _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
+    return _scored(molecules, predictor.predict_molecules(molecules, tasks, batch_size))
 
 
 def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -74,7 +74,7 @@ def scored_chunks(predictor: Predictor, rows: Iterator[InputRow], tasks: list[st
     featurize = partial(featurize_rows, descriptors=predictor.descriptors)
     featurized = ordered_parallel(featurize, chunks, workers) if workers > 0 else ((c, featurize(c)) for c in chunks)
     for chunk, molecules in featurized:
-        yield chunk, _scored(molecules, predictor.predict_featurized_with_spread(molecules, tasks, batch_size))
+        yield chunk, _scored(molecules, predictor.predict_molecules(molecules, tasks, batch_size))
 
 
 def percentile_column(task: str) -> str:

@@ -1,26 +1,31 @@
-"""Prediction with a checkpoint (any model kind): the Python API the app and the predict CLI share.
+"""Prediction with a checkpoint (any model kind): the Python API the app, the CLIs and
+training's evaluation share.
 
-Load once (`Predictor.load`), then `predict` a list of SMILES: every input comes back, in
-order, with its canonical SMILES, status and error, and one value per requested task
-(a probability for classification, a value in the dataset's units for regression).
+Load once (`Predictor.load`), then `predict` a list of SMILES (or `predict_molecules`,
+featurized ones): every input comes back, in order, with its canonical SMILES, status and
+error, and one value per requested task (a probability for classification, a value in the
+dataset's units for regression), plus an ensemble's member spread. Underneath, one path,
+`predict_graphs`, batches graphs through a `PredictionModel` (network + output module,
+`molapp.models.outputs`), so no caller applies calibration or un-scaling itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from molapp.data.collate import collate
 from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
 from molapp.featurizers.graph import MolGraph
+from molapp.models.card import Card
 from molapp.models.checkpoint import load_checkpoint
-from molapp.models.ensemble import Ensemble
-from molapp.models.registry import cpu_batch_size, reads_descriptors
+from molapp.models.outputs import PredictionModel
+from molapp.models.registry import cpu_batch_size
 
 # A GPU wants large batches; on CPU each kind has its own (`cpu_batch_size`), this default
 # is for callers without a card at hand.
@@ -40,23 +45,6 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 def device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-
-
-def output_transform(card: dict):
-    """Model output → reported value: for classification the probability, σ(a_t z + b_t)
-    with the card's per-task Platt scaling (`molapp.training.calibration`; σ(z) for a card
-    without one); for regression the value un-standardized (targets were standardized with
-    the training set's mean and std)."""
-    if card["task_type"] == "classification":
-        calibration = card.get("calibration")
-        if calibration is None:
-            return lambda raw, task_ids: torch.sigmoid(raw)
-        slope = torch.tensor(calibration["slope"])
-        intercept = torch.tensor(calibration["intercept"])
-        return lambda raw, task_ids: torch.sigmoid(raw * slope.to(raw.device)[task_ids] + intercept.to(raw.device)[task_ids])
-    mean = torch.tensor(card["target_mean"])
-    std = torch.tensor(card["target_std"])
-    return lambda raw, task_ids: raw * std.to(raw.device)[task_ids] + mean.to(raw.device)[task_ids]
 
 
 def size_batches(graphs: Sequence[MolGraph], batch_size: int) -> list[np.ndarray]:
@@ -79,76 +67,61 @@ def size_batches(graphs: Sequence[MolGraph], batch_size: int) -> list[np.ndarray
     return batches
 
 
-def predict_graphs(
-    model: nn.Module,
-    graphs: Sequence[MolGraph],
-    task_ids: torch.Tensor,
-    card: dict,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> np.ndarray:
-    """Values [len(graphs), Q] for the queried tasks, batched over molecules of similar size
-    (`size_batches`) and over queries."""
-    return predict_graphs_with_spread(model, graphs, task_ids, card, batch_size)[0]
-
-
-@torch.inference_mode()
-def predict_graphs_with_spread(
-    model: nn.Module,
-    graphs: Sequence[MolGraph],
-    task_ids: torch.Tensor,
-    card: dict,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Values [n, Q] and, for an ensemble, the standard deviation [n, Q] of its members' own
-    values (how much the seeds disagree; None for a single model), each member run once."""
-    device = next(model.parameters()).device
-    task_ids = task_ids.to(device)
-    transform = output_transform(card)
-    ensemble = isinstance(model, Ensemble)
-    out = np.zeros((len(graphs), len(task_ids)), dtype=np.float32)
-    spread = np.zeros_like(out) if ensemble else None
-    for chosen in size_batches(graphs, batch_size):
-        batch = collate([graphs[i] for i in chosen]).to(device)
-        if ensemble:
-            output, member_logits = model.forward_with_members(batch, task_ids)
-            spread[chosen] = transform(member_logits, task_ids).std(0).float().cpu().numpy()
-        else:
-            output = model(batch, task_ids)
-        out[chosen] = transform(output.logits, task_ids).float().cpu().numpy()
-    return out, spread
-
-
 # Embeddings a model offers besides its own (`view` ""): GraSeq's graph-only and
 # sequence-only embeddings before the fusion gate (the GraSeq paper's Fig. 4 compares all three).
 EMBEDDING_VIEWS = {"": "embedding", "graph": "graph_embedding", "sequence": "sequence_embedding"}
 
 
+@dataclass
+class GraphPredictions:
+    """`predict_graphs`' answer, rows in the graphs' order: `values` [n, Q]; for an ensemble
+    `spread` [n, Q], the standard deviation of its members' own values (how much the seeds
+    disagree; None for one model); `embeddings` [n, H] when asked for (else None)."""
+
+    values: np.ndarray
+    spread: np.ndarray | None = None
+    embeddings: np.ndarray | None = None
+
+
 @torch.inference_mode()
-def predict_and_embed(
-    model: nn.Module, graphs: Sequence[MolGraph], card: dict, query: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-    view: str = "",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Values for every task [n, T] and the molecule embeddings [n, H] from the same pass:
-    GraphMem's final controller state for task query `query`, MemGNN's/GMN's readout node,
-    GraSeq's fused embedding — or, with `view` "graph"/"sequence", GraSeq's embedding of
-    that one reading of the molecule."""
+def predict_graphs(
+    model: PredictionModel,
+    graphs: Sequence[MolGraph],
+    task_ids: torch.Tensor | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    embedding_view: str | None = None,
+    query: int | None = None,
+) -> GraphPredictions:
+    """The one prediction path: the model's values for the queried tasks (all when
+    `task_ids` is None), batched over molecules of similar size (`size_batches`), each
+    ensemble member run once. With `embedding_view` ("" the model's own embedding, "graph"/
+    "sequence" GraSeq's embedding of that one reading of the molecule), also the molecule
+    embeddings from the same pass: GraphMem's final controller state for task query `query`,
+    MemGNN's/GMN's readout node, GraSeq's fused embedding."""
     device = next(model.parameters()).device
-    task_ids = torch.arange(len(card["tasks"]), device=device)
-    transform = output_transform(card)
-    flags = {"return_fusion": True} if view else {}
-    order, values, embeddings = [], [], []
+    task_ids = None if task_ids is None else task_ids.to(device)
+    requests = {} if embedding_view is None else {"return_embedding": True, **({"return_fusion": True} if embedding_view else {})}
+    values, spread, embeddings = [], [], []
+    order = []
     for chosen in size_batches(graphs, batch_size):
         batch = collate([graphs[i] for i in chosen]).to(device)
-        out = model(batch, task_ids, return_embedding=True, **flags)
-        values.append(transform(out.logits, task_ids).float().cpu().numpy())
-        embedding = getattr(out, EMBEDDING_VIEWS[view])
-        embedding = embedding[:, query] if embedding.dim() == 3 else embedding  # GraphMem: [B, Q, H]
-        embeddings.append(embedding.float().cpu().numpy())
+        prediction = model(batch, task_ids, **requests)
+        values.append(prediction.values.float().cpu().numpy())
+        if prediction.member_values is not None:
+            spread.append(prediction.member_values.std(0).float().cpu().numpy())
+        if embedding_view is not None:
+            embedding = getattr(prediction.network_output, EMBEDDING_VIEWS[embedding_view])
+            embedding = embedding[:, query] if embedding.dim() == 3 else embedding  # GraphMem: [B, Q, H]
+            embeddings.append(embedding.float().cpu().numpy())
         order.append(chosen)
     if not order:
-        return np.zeros((0, len(task_ids)), np.float32), np.zeros((0, 0), np.float32)
+        width = len(task_ids) if task_ids is not None else 0
+        empty = np.zeros((0, width), np.float32)
+        return GraphPredictions(empty, empty.copy() if model.is_ensemble else None,
+                                np.zeros((0, 0), np.float32) if embedding_view is not None else None)
     back = np.argsort(np.concatenate(order))  # input order
-    return np.concatenate(values)[back], np.concatenate(embeddings)[back]
+    return GraphPredictions(np.concatenate(values)[back], np.concatenate(spread)[back] if spread else None,
+                            np.concatenate(embeddings)[back] if embeddings else None)
 
 
 def spread_column(task: str) -> str:
@@ -159,12 +132,14 @@ def spread_column(task: str) -> str:
 @dataclass
 class Prediction:
     """Predictions for a list of inputs, in input order. `values` [n, len(tasks)] is NaN on
-    rows whose `status` is "error"."""
+    rows whose `status` is "error"; for an ensemble `spread` [n, len(tasks)] is its members'
+    standard deviation (NaN on those rows too; None for one model)."""
 
     tasks: list[str]
     smiles: list[str]
     molecules: list[FeaturizedMolecule]
     values: np.ndarray
+    spread: np.ndarray | None = None
     device: str = "CPU"
 
     @property
@@ -173,15 +148,19 @@ class Prediction:
 
 
 class Predictor:
-    """A loaded checkpoint, ready to predict. Load it once per process."""
+    """A loaded checkpoint, ready to predict: load it once per process (`Predictor.load`),
+    then `predict` SMILES, or `predict_molecules` already featurized with
+    `descriptors=self.descriptors` (what worker processes hand back). Both give a
+    `Prediction`, values final (probability or value in the dataset's units): the
+    checkpoint's `PredictionModel` applies its own calibration or un-scaling."""
 
-    def __init__(self, model: nn.Module, card: dict, device: torch.device) -> None:
+    def __init__(self, model: PredictionModel, card: Card, device: torch.device) -> None:
         self.model = model
         self.card = card
         self.device = device
-        self.tasks: list[str] = list(card["tasks"])
-        self.descriptors = reads_descriptors(card)  # featurize inputs with descriptors=this
-        self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else cpu_batch_size(card["model"], len(self.tasks))
+        self.tasks: list[str] = list(card.tasks)
+        self.descriptors = card.reads_descriptors  # featurize inputs with descriptors=this
+        self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else cpu_batch_size(card.model, len(self.tasks))
 
     @classmethod
     def load(cls, checkpoint: str | Path, device: str = "auto") -> Predictor:
@@ -199,30 +178,25 @@ class Predictor:
 
     @property
     def is_ensemble(self) -> bool:
-        return isinstance(self.model, Ensemble)
+        return self.model.is_ensemble
 
-    def predict_featurized(self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int | None = None) -> np.ndarray:
-        """Values [len(molecules), Q]; NaN rows for molecules that failed."""
-        return self.predict_featurized_with_spread(molecules, tasks, batch_size)[0]
-
-    def predict_featurized_with_spread(
-        self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Values [len(molecules), Q] and, for an ensemble, its members' standard deviation
-        [len(molecules), Q] (None for a single model); NaN rows for molecules that failed."""
-        ids = self.task_ids(tasks)
+    def predict_molecules(self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None,
+                          batch_size: int | None = None) -> Prediction:
+        """`tasks` (default: all) for featurized molecules; NaN rows for molecules that failed."""
+        chosen = list(tasks) if tasks else self.tasks
+        ids = self.task_ids(chosen)
         values = np.full((len(molecules), len(ids)), np.nan, dtype=np.float32)
         spread = values.copy() if self.is_ensemble else None
         good = [i for i, m in enumerate(molecules) if m.ok]
         if good:
-            graphs = [molecules[i].graph for i in good]
-            values[good], member_spread = predict_graphs_with_spread(self.model, graphs, ids, self.card, batch_size or self.batch_size)
+            predicted = predict_graphs(self.model, [molecules[i].graph for i in good], ids, batch_size or self.batch_size)
+            values[good] = predicted.values
             if spread is not None:
-                spread[good] = member_spread
-        return values, spread
+                spread[good] = predicted.spread
+        return Prediction(chosen, [m.canonical_smiles for m in molecules], list(molecules), values, spread, device_name(self.device))
 
     def predict(self, smiles: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int | None = None, workers: int = 1) -> Prediction:
-        chosen = list(tasks) if tasks else self.tasks
+        """Standardize and featurize `smiles` (in `workers` processes), then `predict_molecules`;
+        `Prediction.smiles` are the inputs as given."""
         molecules = featurize_smiles(list(smiles), workers=workers, descriptors=self.descriptors)
-        values = self.predict_featurized(molecules, chosen, batch_size)
-        return Prediction(chosen, list(smiles), molecules, values, device_name(self.device))
+        return dataclasses.replace(self.predict_molecules(molecules, tasks, batch_size), smiles=list(smiles))

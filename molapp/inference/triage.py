@@ -80,8 +80,8 @@ class ScoredChunk:
 def score_prepared(prepared: PreparedChunk, predictor: Predictor, domain: DomainIndex) -> ScoredChunk:
     ok = [m.ok for m in prepared.molecules]
     similarity = np.where(ok, domain.max_similarity_of(prepared.fingerprints), np.nan) if ok else np.zeros(0)
-    values, spread = predictor.predict_featurized_with_spread(prepared.molecules)
-    return ScoredChunk(prepared.molecules, values, spread, similarity, prepared.properties)
+    prediction = predictor.predict_molecules(prepared.molecules)
+    return ScoredChunk(prepared.molecules, prediction.values, prediction.spread, similarity, prepared.properties)
 
 
 def _score_in_worker(rows: Sequence[InputRow]) -> ScoredChunk:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from molapp.models.card import Card
+
 from molapp.models.gcn import GCN, GCNConfig
 from molapp.models.graphmem import GraphMem, GraphMemConfig
 from molapp.models.graseq import GraSeq, GraSeqConfig
@@ -29,22 +31,16 @@ def build_model(kind: str, config: dict) -> nn.Module:
     return model_class(config_class(**config))
 
 
-def reads_descriptors(card: dict) -> bool:
-    """Whether the checkpoint's model reads whole-molecule descriptors besides the graph
-    (its inputs must then be featurized with `descriptors=True`)."""
-    return card.get("config", {}).get("descriptor_dim", 0) > 0
-
-
-def benchmark_name(card: dict) -> str:
+def benchmark_name(card: Card) -> str:
     """The model's name in bench/results and the ladder: the card's kind, with
     "-descriptors" when it also reads descriptors (a different model from the paper's),
     "-sqrt" or "-unweighted" when trained with positive weights other than the default
     balanced ones (`molapp.training.trainer.positive_weights`), and "-fixedN" when trained a
     fixed N epochs without early stopping (a deployment recipe's split models)."""
-    hyperparameters = card.get("hyperparameters", {})
+    hyperparameters = card.hyperparameters
     weighting = hyperparameters.get("positive_weighting", "balanced")
     fixed = "" if hyperparameters.get("early_stopping", True) else f"-fixed{hyperparameters['max_epochs']}"
-    return card["model"] + ("-descriptors" if reads_descriptors(card) else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
+    return card.model + ("-descriptors" if card.reads_descriptors else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
 
 
 def cpu_batch_size(kind: str, num_queries: int) -> int:
@@ -80,25 +76,25 @@ def has_attention(kind: str) -> bool:
     return explanation_kind(kind) == "attention"
 
 
-def architecture_summary(card: dict) -> str:
+def architecture_summary(card: Card) -> str:
     """One line for tables and captions, e.g. 'hidden 64 · 6 hops' or 'hidden 64 · e-GAT ×3 · keys 32→1 · 5 heads'
     (followed by '· ensemble of M' for an ensemble)."""
-    members = card.get("ensemble_size", 1)
+    members = card.ensemble_size
     return _one_model(card) + (f" · ensemble of {members}" if members > 1 else "")
 
 
-def _one_model(card: dict) -> str:
-    config = card["config"]
-    if has_attention(card["model"]):
+def _one_model(card: Card) -> str:
+    config = card.config
+    if has_attention(card.model):
         descriptors = f" · {config['descriptor_dim']} descriptors" if config.get("descriptor_dim") else ""
         return f"hidden {config['hidden']} · {config['hops']} hops{descriptors}"
-    if card["model"] == "graseq":
+    if card.model == "graseq":
         variant = "GraSeq" + ("" if config["variant"] == "plain" else "-" + config["variant"].upper())
         return f"{variant} · hidden {config['hidden']} · GraphSAGE ×{config['graph_layers']} · BiLSTM {config['lstm_hidden']}×2"
-    if card["model"] == "gcn":
+    if card.model == "gcn":
         return f"GCN ×{config['layers']} · hidden {config['hidden']} · mean pool"
-    if card["model"] == "transfer":
+    if card.model == "transfer":
         return (f"task transfer · {config['num_tasks']} GCN ×{config['layers']} encoders · hidden {config['hidden']} · "
                 f"transfer {config['transfer_dim']} · attention {config['attention_dim']} · Set2Set ×{config['set2set_steps']}")
-    query = f"e-GAT ×{config['query_layers']}" if card["model"] == "memgnn" else "RWR query"
+    query = f"e-GAT ×{config['query_layers']}" if card.model == "memgnn" else "RWR query"
     return f"hidden {config['hidden']} · {query} · keys {'→'.join(str(k) for k in config['keys'])} · {config['heads']} heads"
