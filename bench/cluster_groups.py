@@ -44,7 +44,7 @@ def measure(checkpoint: Path, data_dir: str | None, batch_size: int = 64) -> dic
         molecules = test.molecules[start : start + batch_size]
         batch = collate([m.graph for m in molecules]).to(predictor.device)
         with torch.inference_mode():
-            first = predictor.model(batch, return_assignments=True).assignments[0].float().cpu().numpy()
+            first = predictor.model(batch, return_assignments=True).network_output.assignments[0].float().cpu().numpy()
         ptr = batch.ptr.cpu().numpy()
         for k, molecule in enumerate(molecules):
             mol = Chem.MolFromSmiles(molecule.canonical_smiles)

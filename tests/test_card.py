@@ -13,7 +13,6 @@ from safetensors.numpy import load_file
 from safetensors.torch import load_file as load_tensors
 
 from molapp.chem.io import read_smiles_file
-from molapp.data.featurize import featurize_smiles
 from molapp.explain.explanation import explain, explain_descriptors
 from molapp.inference.predictor import Predictor
 from molapp.models.card import CARD_FORMAT, Card, CalibrationReport, upgrade_legacy
