@@ -29,6 +29,9 @@ CARD_FORMAT = 2
 TASK_TYPES = ("classification", "regression")
 # What the model's output module does to the network's raw output (`molapp.models.outputs`).
 OUTPUTS = {"sigmoid": "classification", "platt": "classification", "target_scale": "regression"}
+# What loading a model needs: the fields without a default, and the two that describe the
+# saved model (filled in by `save_checkpoint`, so a card made in code may leave them out).
+REQUIRED_FIELDS = ("model", "featurizer", "tasks", "task_type", "config", "output")
 
 
 @dataclass
@@ -116,7 +119,7 @@ class Card:
             raise ValueError(f"{source}: not a JSON object of card fields (it holds {_json_name(data)})")
         if data.get("format") != CARD_FORMAT:
             raise ValueError(f"{source}: field 'format' must be {CARD_FORMAT}, got {data.get('format')!r}")
-        for name in ("config", "output"):  # what loading needs besides the fields without a default
+        for name in REQUIRED_FIELDS:
             if name not in data:
                 raise ValueError(f"{source}: missing field {name!r}")
         card = _build(cls, data, source, "")
