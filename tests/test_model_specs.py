@@ -72,7 +72,9 @@ from molapp.data.featurize import featurize_smiles
 from molapp.data.registry import DatasetSpec
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.inference.predictor import Predictor
-from molapp.models.checkpoint import save_checkpoint
+from molapp.models.card import Card
+from molapp.models.checkpoint import read_card, save_checkpoint
+from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.models.registry import MODEL_KINDS, architecture_summary
 from molapp.training.trainer import TaskGroup, TrainConfig, train
 
@@ -87,12 +89,11 @@ config = TrainConfig(pool_width=8, batch_size=4, max_epochs=2, patience=2)
 with contextlib.redirect_stderr(io.StringIO()):
     result = train([TaskGroup("tiny", [0], data, data, data)], 1, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification",
                    config, torch.device("cpu"), kind="meanpool")
-card = {"model": "meanpool", "dataset": "tiny", "tasks": ["has_N"], "task_type": "classification", "featurizer": FEATURIZER_VERSION,
-        "hyperparameters": config.hyperparameters("meanpool")}
-save_checkpoint(sys.argv[2], result.model, card)
+card = Card("meanpool", FEATURIZER_VERSION, ["has_N"], "classification", dataset="tiny", hyperparameters=config.hyperparameters("meanpool"))
+save_checkpoint(sys.argv[2], PredictionModel(result.model, Sigmoid()), card)
 values = Predictor.load(sys.argv[2], "cpu").predict(["CCO", "CCN"]).values
 print(json.dumps({"kinds": list(MODEL_KINDS), "flag": "--pool-width" in help_text.getvalue(),
-                  "hyperparameters": card["hyperparameters"], "summary": architecture_summary({**card, "config": result.model.config.to_dict()}),
+                  "hyperparameters": card.hyperparameters, "summary": architecture_summary(read_card(sys.argv[2])),
                   "values": values.tolist()}))
 """
 

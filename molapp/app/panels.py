@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from molapp.models.registry import model_title, reads_descriptors
+from molapp.models.card import Card
+from molapp.models.checkpoint import read_card
+from molapp.models.registry import model_title
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,42 +35,42 @@ DATASET_TITLES = {
 @dataclass(frozen=True)
 class Panel:
     path: Path
-    card: dict
+    card: Card
 
     @property
     def title(self) -> str:
         """e.g. 'Tox21 — 12 toxicity assays (GraphMem, scaffold split)', 'ESOL — 1 solubility task
         (MemGNN ensemble of 3, random split)'."""
         card = self.card
-        count = len(card["tasks"])
-        model = model_title(card["model"]) + (" + descriptors" if reads_descriptors(card) else "")
-        if card.get("ensemble_size", 1) > 1:
-            model += f" ensemble of {card['ensemble_size']}"
-        if isinstance(card["dataset"], str):
-            name, noun = DATASET_TITLES.get(card["dataset"], (card["dataset"], "tasks"))
+        count = len(card.tasks)
+        model = model_title(card.model) + (" + descriptors" if card.reads_descriptors else "")
+        if card.ensemble_size > 1:
+            model += f" ensemble of {card.ensemble_size}"
+        if isinstance(card.dataset, str):
+            name, noun = DATASET_TITLES.get(card.dataset, (card.dataset, "tasks"))
             return f"{name} — {count} {noun} ({model}, {self.trained_on})"
-        names = ", ".join(DATASET_TITLES.get(d, (d,))[0] for d in card["dataset"])
+        names = ", ".join(DATASET_TITLES.get(d, (d,))[0] for d in card.dataset)
         return f"Joint panel — {count} tasks from {names} ({model}, {self.trained_on})"
 
     @property
     def is_deployment(self) -> bool:
         """Trained on every labelled row; its figures are its recipe's split models'."""
-        return self.card["split"] == "all"
+        return self.card.split == "all"
 
     @property
     def trained_on(self) -> str:
-        return "deployment: all labelled rows" if self.is_deployment else f"{self.card['split']} split"
+        return "deployment: all labelled rows" if self.is_deployment else f"{self.card.split} split"
 
     def task_label(self, task: str) -> str:
-        return self.card.get("task_labels", {}).get(task, task)
+        return self.card.task_labels.get(task, task)
 
     def units(self, task: str) -> str:
         """The task's units (regression), e.g. 'log mol/L'; empty for classification."""
-        dataset = self.card.get("task_dataset", {}).get(task, self.card["dataset"])
-        return self.card.get("units", {}).get(dataset, "") if isinstance(dataset, str) else ""
+        dataset = self.card.task_dataset.get(task, self.card.dataset)
+        return self.card.units.get(dataset, "") if isinstance(dataset, str) else ""
 
     def test_metric(self, task: str) -> float | None:
-        value = self.card["metrics"]["test"].get(task)
+        value = self.card.metrics["test"].get(task)
         return None if value is None or value != value else float(value)
 
 
@@ -79,5 +80,5 @@ SPLIT_ORDER = {"all": 0, "scaffold": 1, "random": 2}  # deployment panels first:
 def list_panels(directory: Path | None = None) -> list[Panel]:
     """Shipped checkpoints, single-dataset panels first, deployment panels before split models."""
     directory = directory or checkpoint_dir()
-    panels = [Panel(p.parent, json.loads(p.read_text())) for p in sorted(directory.glob("*/card.json"))]
-    return sorted(panels, key=lambda p: (not isinstance(p.card["dataset"], str), SPLIT_ORDER.get(p.card["split"], 3), p.path.name))
+    panels = [Panel(p.parent, read_card(p.parent)) for p in sorted(directory.glob("*/card.json"))]
+    return sorted(panels, key=lambda p: (not isinstance(p.card.dataset, str), SPLIT_ORDER.get(p.card.split, 3), p.path.name))
