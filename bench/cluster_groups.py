@@ -37,7 +37,7 @@ from molapp.evaluation.provenance import provenance  # noqa: E402
 def measure(checkpoint: Path, data_dir: str | None, batch_size: int = 64) -> dict:
     predictor = Predictor.load(checkpoint, "auto")
     card = predictor.card
-    groups, *_ = build_groups([card["dataset"]], card["split"], data_dir, workers=1, descriptors=predictor.descriptors)
+    groups, *_ = build_groups([card.dataset], card.split, data_dir, workers=1, descriptors=predictor.descriptors)
     test = groups[0].test
     rng = np.random.default_rng(0)
     totals: Counter = Counter()
@@ -46,7 +46,7 @@ def measure(checkpoint: Path, data_dir: str | None, batch_size: int = 64) -> dic
         molecules = test.molecules[start : start + batch_size]
         batch = collate([m.graph for m in molecules]).to(predictor.device)
         with torch.inference_mode():
-            first = predictor.model(batch, return_assignments=True).assignments[0].float().cpu().numpy()
+            first = predictor.model(batch, return_assignments=True).network_output.assignments[0].float().cpu().numpy()
         ptr = batch.ptr.cpu().numpy()
         for k, molecule in enumerate(molecules):
             mol = Chem.MolFromSmiles(molecule.canonical_smiles)
@@ -60,9 +60,9 @@ def measure(checkpoint: Path, data_dir: str | None, batch_size: int = 64) -> dic
                     counts["in_one_cluster"] += len({owner[i] for i in group.atoms}) == 1
     return {
         "checkpoint": checkpoint.name,
-        "model": card["model"],
-        "dataset": card["dataset"],
-        "split": card["split"],
+        "model": card.model,
+        "dataset": card.dataset,
+        "split": card.split,
         "part": "test",
         "molecules": len(test),
         "multi_atom_groups": totals["groups"],

@@ -90,11 +90,11 @@ def score_graph_models(work: Path, results: Path) -> None:
             continue
         start, card = time.perf_counter(), read_card(joint_dir)
         held_out = SplitPredictions.load(joint_dir)
-        scores = assay_scores(by_assay(held_out.labels, held_out.predictions, card["tasks"]))
-        _write(_record("graphmem-joint", card["seed"], scores, card["metrics"]["valid"]["mean"], card["train_seconds"],
+        scores = assay_scores(by_assay(held_out.labels, held_out.predictions, card.tasks))
+        _write(_record("graphmem-joint", card.seed, scores, card.metrics["valid"]["mean"], card.train_seconds,
                        time.perf_counter() - start,
-                       {"checkpoints": [str(joint_dir.relative_to(ROOT))], "training_commands": [card["command"]]}),
-               results / f"nci60-graphmem-joint-{SPLIT}-seed{card['seed']}.json")
+                       {"checkpoints": [str(joint_dir.relative_to(ROOT))], "training_commands": [card.command]}),
+               results / f"nci60-graphmem-joint-{SPLIT}-seed{card.seed}.json")
     seeds = sorted({int(p.name.rsplit("seed", 1)[1]) for p in work.glob(f"graphmem-nci60-AID*-{SPLIT}-seed*") if p.is_dir()})
     for seed in seeds:
         dirs = [work / f"graphmem-nci60-{assay}-{SPLIT}-seed{seed}" for assay in ASSAYS]
@@ -106,9 +106,9 @@ def score_graph_models(work: Path, results: Path) -> None:
         for assay, directory in zip(ASSAYS, dirs):
             held_out = SplitPredictions.load(directory)
             per_assay[assay] = held_out.measured(0)
-        _write(_record("graphmem-separate", seed, assay_scores(per_assay), float(np.mean([c["metrics"]["valid"]["mean"] for c in cards])),
-                       sum(c["train_seconds"] for c in cards), time.perf_counter() - start,
-                       {"checkpoints": [str(d.relative_to(ROOT)) for d in dirs], "training_commands": [c["command"] for c in cards]}),
+        _write(_record("graphmem-separate", seed, assay_scores(per_assay), float(np.mean([c.metrics["valid"]["mean"] for c in cards])),
+                       sum(c.train_seconds for c in cards), time.perf_counter() - start,
+                       {"checkpoints": [str(d.relative_to(ROOT)) for d in dirs], "training_commands": [c.command for c in cards]}),
                results / f"nci60-graphmem-separate-{SPLIT}-seed{seed}.json")
 
 

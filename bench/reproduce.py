@@ -12,7 +12,6 @@ member's command (into bench/work/<name>-seed<k>, no results file), then the ens
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from molapp.models.checkpoint import read_card  # noqa: E402
 from molapp.training.evaluate import evaluate_checkpoint  # noqa: E402
 
 
@@ -37,15 +37,15 @@ def main() -> int:
     directories = [Path(p) for p in args.checkpoints] if args.checkpoints else sorted(p.parent for p in (ROOT / "checkpoints").glob("*/card.json"))
     failures = 0
     for directory in directories:
-        card = json.loads((directory / "card.json").read_text())
+        card = read_card(directory)
         if args.train:
             work = ROOT / "bench" / "work" / directory.name
-            if "members" not in card:
-                retrain(card["command"], work)
+            if not card.members:
+                retrain(card.command, work)
                 continue
-            members = [work.with_name(f"{work.name}-seed{m['seed']}") for m in card["members"]]
-            for member, out in zip(card["members"], members):
-                retrain(member["command"], out, results=False)  # a member is not a ladder run of the default configuration
+            members = [work.with_name(f"{work.name}-seed{m.seed}") for m in card.members]
+            for member, out in zip(card.members, members):
+                retrain(member.command, out, results=False)  # a member is not a ladder run of the default configuration
             shutil.rmtree(work, ignore_errors=True)  # scratch from an earlier reproduction; the CLI wants a new folder
             run([sys.executable, "-m", "molapp.cli.ensemble", "--members", ",".join(map(str, members)), "--out", str(work)])
             continue
@@ -53,10 +53,10 @@ def main() -> int:
         for part in ("valid", "test"):
             values = [v for group in scores[part].values() for k, v in group.items() if k != "mean" and v == v]
             mean = sum(values) / len(values)
-            expected = card["metrics"][part]["mean"]
+            expected = card.metrics[part]["mean"]
             ok = abs(mean - expected) <= 1e-4
             failures += not ok
-            print(f"{directory.name:32s} {part:5s} {card['metric']} {mean:.4f}  card {expected:.4f}  {'ok' if ok else 'MISMATCH'}")
+            print(f"{directory.name:32s} {part:5s} {card.metric} {mean:.4f}  card {expected:.4f}  {'ok' if ok else 'MISMATCH'}")
     return 1 if failures else 0
 
 

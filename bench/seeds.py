@@ -11,34 +11,38 @@ whose results file exists is skipped, so the script resumes.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from molapp.models.card import Card  # noqa: E402
+from molapp.models.checkpoint import read_card  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 
 
-def seed_zero_runs() -> dict[tuple[str, str, str], dict]:
+def seed_zero_runs() -> dict[tuple[str, str, str], Card]:
     """(model, dataset, split) → card of its seed-0 run (single-dataset runs only)."""
     runs = {}
     for path in sorted([*ROOT.glob("checkpoints/*/card.json"), *ROOT.glob("bench/work/*/card.json")]):
-        card = json.loads(path.read_text())
-        if card.get("seed") == 0 and isinstance(card.get("dataset"), str):
-            runs.setdefault((card["model"], card["dataset"], card["split"]), card)  # shipped checkpoints first
+        card = read_card(path.parent)
+        if card.seed == 0 and isinstance(card.dataset, str):
+            runs.setdefault((card.model, card.dataset, card.split), card)  # shipped checkpoints first
     return runs
 
 
-def command_for(card: dict, seed: int) -> list[str]:
-    words = shlex.split(card["command"])[3:]  # drop "python -m molapp.train"
+def command_for(card: Card, seed: int) -> list[str]:
+    words = shlex.split(card.command)[3:]  # drop "python -m molapp.train"
     for flag in ("--seed", "--results-dir", "--threads"):  # set below
         while flag in words:
             at = words.index(flag)
             del words[at : at + 2]
     out = words.index("--out")
-    words[out + 1] = str(ROOT / "bench" / "work" / f"{card['model']}-{card['dataset']}-{card['split']}-seed{seed}")
+    words[out + 1] = str(ROOT / "bench" / "work" / f"{card.model}-{card.dataset}-{card.split}-seed{seed}")
     return [sys.executable, "-m", "molapp.train", *words, "--seed", str(seed), "--threads", "1", "--results-dir", str(RESULTS)]
 
 
@@ -52,7 +56,7 @@ def main() -> int:
     args = parser.parse_args()
     models, splits = args.models.split(","), args.splits.split(",")
     datasets = args.datasets.split(",") if args.datasets else None
-    for (model, dataset, split), card in sorted(seed_zero_runs().items(), key=lambda item: item[1]["train_seconds"]):
+    for (model, dataset, split), card in sorted(seed_zero_runs().items(), key=lambda item: item[1].train_seconds):
         if model not in models or split not in splits or (datasets and dataset not in datasets):
             continue
         for seed in map(int, args.seeds.split(",")):

@@ -74,10 +74,10 @@ def stages_one_core(checkpoint: str, smiles: list[str]) -> dict:
     descriptor_seconds = time.perf_counter() - start
     molecules = featurize_standardized(records, predictor.descriptors)
     start = time.perf_counter()
-    predictor.predict_featurized(molecules)
+    predictor.predict_molecules(molecules)
     model_seconds = time.perf_counter() - start
     with FlopCounterMode(display=False) as counter:
-        predictor.predict_featurized(molecules)
+        predictor.predict_molecules(molecules)
     flops = counter.get_total_flops()
     return {
         "standardize_seconds": round(standardize_seconds, 2),

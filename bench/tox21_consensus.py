@@ -64,13 +64,13 @@ def mean_auc(labels: np.ndarray, scores: np.ndarray, tasks: list[str]) -> float:
 
 def graph_predictions(directory: Path, groups_by_descriptors: dict, data_dir: str | None) -> dict[str, np.ndarray]:
     model, card = load_checkpoint(directory)
-    key = bool(card.get("descriptors"))
+    key = bool(card.descriptors)
     if key not in groups_by_descriptors:
         groups_by_descriptors[key] = checkpoint_groups(card, data_dir, workers=1)
     groups = groups_by_descriptors[key]
-    parts = {part: split_predictions(model, groups, part, card) for part in ("valid", "test")}
+    parts = {part: split_predictions(model, groups, part) for part in ("valid", "test")}
     return {"valid": parts["valid"].predictions, "test": parts["test"].predictions,
-            "valid_labels": parts["valid"].labels, "test_labels": parts["test"].labels, "tasks": card["tasks"]}
+            "valid_labels": parts["valid"].labels, "test_labels": parts["test"].labels, "tasks": card.tasks}
 
 
 def main(argv: list[str] | None = None) -> int:

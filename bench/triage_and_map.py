@@ -36,7 +36,7 @@ from molapp.data.featurize import featurize_smiles  # noqa: E402
 from molapp.data.registry import csv_path  # noqa: E402
 from molapp.explain.embedding_map import EmbeddingMap  # noqa: E402
 from molapp.inference.domain import DomainIndex  # noqa: E402
-from molapp.inference.predictor import Predictor, predict_and_embed  # noqa: E402
+from molapp.inference.predictor import Predictor, predict_graphs  # noqa: E402
 from molapp.inference.triage import score  # noqa: E402
 from molapp.evaluation.provenance import provenance  # noqa: E402
 
@@ -71,7 +71,7 @@ def main() -> int:
     def place(new: list[str]) -> tuple[int, float]:
         start = time.perf_counter()
         good = [m.graph for m in featurize_smiles(new, workers=2, descriptors=map_predictor.descriptors) if m.ok]
-        _, embeddings = predict_and_embed(map_predictor.model, good, map_predictor.card, query, map_predictor.batch_size)
+        embeddings = predict_graphs(map_predictor.model, good, batch_size=map_predictor.batch_size, embedding_view="", query=query).embeddings
         return len(reference.place(embeddings)), time.perf_counter() - start
 
     new = smiles[20_000:21_000]  # not the rows scored above

@@ -110,7 +110,9 @@ def tiny_memgnn_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
     tiny dataset, alone in its folder."""
     from molapp.featurizers.graph import FEATURIZER_VERSION
     from molapp.inference.domain import DomainIndex
+    from molapp.models.card import Card
     from molapp.models.checkpoint import save_checkpoint
+    from molapp.models.outputs import PredictionModel, Sigmoid
     from molapp.training.trainer import TaskGroup, TrainConfig, train
 
     directory = tmp_path_factory.mktemp("checkpoints") / "memgnn-tiny"
@@ -118,9 +120,8 @@ def tiny_memgnn_checkpoint(tiny_dataset, tmp_path_factory) -> Path:
     config = TrainConfig(hidden=16, keys="6,3,1", heads=2, query_layers=1, batch_size=8, max_epochs=2, patience=2)
     result = train([TaskGroup("tiny", [0, 1], data, data, data)], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification",
                    config, torch.device("cpu"), kind="memgnn")
-    card = {"model": "memgnn", "dataset": "tiny", "tasks": ["has_N", "aromatic"], "task_type": "classification", "metric": "roc_auc",
-            "split": "random", "seed": 0, "featurizer": FEATURIZER_VERSION, "train_seconds": 1.0,
-            "metrics": {"test": result.metrics["test"]["tiny"], "valid": result.metrics["valid"]["tiny"]}}
-    save_checkpoint(directory, result.model, card)
-    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card["tasks"]).save(directory)
+    card = Card("memgnn", FEATURIZER_VERSION, ["has_N", "aromatic"], "classification", dataset="tiny", metric="roc_auc",
+                split="random", train_seconds=1.0, metrics={"test": result.metrics["test"]["tiny"], "valid": result.metrics["valid"]["tiny"]})
+    save_checkpoint(directory, PredictionModel(result.model, Sigmoid()), card)
+    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card.tasks).save(directory)
     return directory

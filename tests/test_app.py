@@ -136,7 +136,7 @@ def test_ensemble_panel_predicts_the_mean_and_says_whose_clusters_are_shown(app)
     from molapp.models.ensemble import Ensemble
 
     predictor = Predictor.load(ROOT / "checkpoints" / "memgnn-esol-random-ensemble", "cpu")
-    assert isinstance(predictor.model, Ensemble)
+    assert isinstance(predictor.model.network, Ensemble)
     shown = results_frame(app)
     assert shown["prediction"].iloc[0] == pytest.approx(float(predictor.predict(["CC(=O)Oc1ccccc1C(=O)O"]).values[0, 0]), abs=1e-5)
     low, high = map(float, shown["members' range"].iloc[0].split(" … "))

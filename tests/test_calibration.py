@@ -1,5 +1,5 @@
 """Probability calibration: Platt scaling recovers a known miscalibration, keeps rankings,
-and is what the checkpoint's predictions apply."""
+and is what the checkpoint's model applies (its slope and intercept saved in the weights)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from molapp.cli import ensemble as ensemble_cli
 from molapp.cli import evaluate as evaluate_cli
 from molapp.cli import train as train_cli
 from molapp.evaluation.split_predictions import SplitPredictions
-from molapp.inference.predictor import Predictor, output_transform
+from molapp.inference.predictor import Predictor
+from molapp.models.checkpoint import load_checkpoint
+from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.training.calibration import MIN_SLOPE, PlattScaling, fit_platt, mean_calibration_error
 from molapp.metrics import per_task_metrics
 
@@ -85,43 +87,31 @@ def test_a_task_with_actives_only_in_validation_gets_finite_probabilities():
     assert ((calibrated > 0) & (calibrated < 1)).all()  # Platt's smoothed targets: never exactly 1
 
 
-def test_output_transform_applies_the_cards_calibration():
-    card = {"task_type": "classification", "calibration": {"slope": [0.5, 2.0, 1.0], "intercept": [-1.0, 0.5, 0.0]}}
-    raw = torch.tensor([[0.3, -1.2], [2.0, 0.7]])
-    task_ids = torch.tensor([1, 0])
-    expected = torch.sigmoid(raw * torch.tensor([2.0, 0.5]) + torch.tensor([0.5, -1.0]))
-    torch.testing.assert_close(output_transform(card)(raw, task_ids), expected)
-    members = torch.stack([raw, raw + 1])  # an ensemble's members [M, B, Q] take the same map
-    torch.testing.assert_close(output_transform(card)(members, task_ids)[0], expected)
-    torch.testing.assert_close(output_transform({"task_type": "classification"})(raw, task_ids), torch.sigmoid(raw))
-
-
 def test_training_writes_a_calibrated_checkpoint_and_evaluate_refits_it(tmp_path, capsys):
     out = tmp_path / "ck"
     assert train_cli.main(["--dataset", "bbbp", "--data-dir", str(DATA), "--model", "gcn", "--split", "scaffold", "--out", str(out),
                            "--max-epochs", "3", "--hidden", "16", "--threads", "1", "--workers", "1"]) == 0
-    card = json.loads((out / "card.json").read_text())
-    calibration = card["calibration"]
-    assert calibration["method"] == "platt" and calibration["fitted_on"] == "valid"
-    assert len(calibration["slope"]) == len(card["tasks"]) == len(calibration["intercept"]) and min(calibration["slope"]) > 0
-    assert set(calibration["expected_calibration_error"]) == {"valid", "test"}
+    model, card = load_checkpoint(out)
+    calibration = card.calibration
+    assert calibration.method == "platt" and calibration.fitted_on == "valid" and card.output == "platt"
+    slope, intercept = model.output.slope.numpy(), model.output.intercept.numpy()  # in the weights, not the card
+    assert len(slope) == len(card.tasks) == len(intercept) and slope.min() > 0
+    assert "slope" not in json.loads((out / "card.json").read_text())["calibration"]
+    assert set(calibration.expected_calibration_error) == {"valid", "test"}
 
     smiles = ["CCO", "c1ccccc1N", "CC(=O)Oc1ccccc1C(=O)O"]
     calibrated = Predictor.load(out, "cpu").predict(smiles).values
-    uncalibrated_card = {k: v for k, v in card.items() if k != "calibration"}
-    predictor = Predictor.load(out, "cpu")
-    plain = Predictor(predictor.model, uncalibrated_card, predictor.device).predict(smiles).values
-    platt = PlattScaling(np.array(calibration["slope"]), np.array(calibration["intercept"]))
-    np.testing.assert_allclose(calibrated, platt.apply(plain), atol=1e-5)
+    plain = Predictor(PredictionModel(model.network, Sigmoid()), card, torch.device("cpu")).predict(smiles).values
+    np.testing.assert_allclose(calibrated, PlattScaling(slope, intercept).apply(plain), atol=1e-5)
 
     held_out = SplitPredictions.load(out)  # what the Models page's reliability plot draws: calibrated
-    assert mean_calibration_error(held_out) == pytest.approx(calibration["expected_calibration_error"]["test"]["after"], abs=1e-3)
-    scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
-    assert scores["mean"] == pytest.approx(card["metrics"]["test"]["mean"], abs=1e-4)  # the ROC curves re-score to the card
+    assert mean_calibration_error(held_out) == pytest.approx(calibration.expected_calibration_error["test"]["after"], abs=1e-3)
+    scores = per_task_metrics(held_out.labels, held_out.predictions, card.tasks, card.task_type)
+    assert scores["mean"] == pytest.approx(card.metrics["test"]["mean"], abs=1e-4)  # the ROC curves re-score to the card
 
     assert evaluate_cli.main([str(out), "--data-dir", str(DATA), "--calibrate"]) == 0
-    refit = json.loads((out / "card.json").read_text())["calibration"]
-    np.testing.assert_allclose(refit["slope"], calibration["slope"], atol=1e-4)  # fitted on uncalibrated outputs, not on its own
+    refit, _ = load_checkpoint(out)
+    np.testing.assert_allclose(refit.output.slope.numpy(), slope, atol=1e-4)  # fitted on uncalibrated outputs, not on its own
     assert "test calibration error" in capsys.readouterr().out
 
 
@@ -132,8 +122,8 @@ def test_an_ensemble_is_calibrated_on_its_own_output(tmp_path):
                                "--threads", "1", "--workers", "1"]) == 0
     out = tmp_path / "ensemble"
     assert ensemble_cli.main(["--members", f"{tmp_path / 'seed0'},{tmp_path / 'seed1'}", "--out", str(out), "--data-dir", str(DATA)]) == 0
-    card = json.loads((out / "card.json").read_text())
-    member = json.loads((tmp_path / "seed0" / "card.json").read_text())
-    assert card["calibration"]["slope"] != member["calibration"]["slope"]  # refitted, not the first member's copied
+    ensemble, card = load_checkpoint(out)
+    member, _ = load_checkpoint(tmp_path / "seed0")
+    assert ensemble.output.name == "platt" and not torch.equal(ensemble.output.slope, member.output.slope)  # refitted, not the first member's copied
     held_out = SplitPredictions.load(out)
-    assert mean_calibration_error(held_out) == pytest.approx(card["calibration"]["expected_calibration_error"]["test"]["after"], abs=1e-3)
+    assert mean_calibration_error(held_out) == pytest.approx(card.calibration.expected_calibration_error["test"]["after"], abs=1e-3)

@@ -61,23 +61,23 @@ def test_split_all_needs_a_fixed_number_of_epochs(tmp_path):
 def test_a_model_trained_on_every_row_runs_its_epochs_and_keeps_the_last(deployment):
     card = read_card(deployment / "all0")
     rows = sum(1 for _ in (DATA / "bbbp.csv").open()) - 1
-    assert card["split"] == card["trained_on"] == "all" and card["metrics"] == {}
-    assert card["epochs_run"] == card["best_epoch"] == 3 and card["hyperparameters"]["early_stopping"] is False
-    assert card["applicability_domain"]["training_molecules"] == card["sizes"]["bbbp"]["train"] > 0.9 * rows
+    assert card.split == card.trained_on == "all" and card.metrics == {} and card.output == "sigmoid"
+    assert card.epochs_run == card.best_epoch == 3 and card.hyperparameters["early_stopping"] is False
+    assert card.applicability_domain["training_molecules"] == card.sizes["bbbp"]["train"] > 0.9 * rows
     split_card = read_card(deployment / "scaffold0")
-    assert split_card["trained_on"] == "scaffold" and split_card["best_epoch"] == 3  # without early stopping, the last epoch even on a split
+    assert split_card.trained_on == "scaffold" and split_card.best_epoch == 3  # without early stopping, the last epoch even on a split
 
 
 @pytest.mark.slow
 def test_deployment_ensemble_carries_its_recipes_split_figures(deployment):
     card, estimate = read_card(deployment / "deployment"), read_card(deployment / "estimate")
-    assert card["split"] == "all" and card["ensemble_size"] == 2
-    assert card["metrics"] == estimate["metrics"] and "calibration" not in card
-    assert card["estimate"]["scaffold"]["test"] == estimate["metrics"]["test"]["mean"]
-    assert "every labelled row" in card["metrics_from"]
+    assert card.split == "all" and card.ensemble_size == 2
+    assert card.metrics == estimate.metrics and card.calibration is None and card.output == "sigmoid"
+    assert card.estimate["scaffold"].test == estimate.metrics["test"]["mean"]
+    assert "every labelled row" in card.metrics_from
     assert (deployment / "deployment" / "test_predictions.safetensors").exists()
     record = json.loads((deployment / "results" / "deployment-deployment.json").read_text())
-    assert record["benchmark"] == "deployment" and record["estimate"] == card["estimate"]
+    assert record["benchmark"] == "deployment" and record["estimate"] == card.to_json()["estimate"]
     run = record["provenance"]
     assert run["command"].startswith("python -m molapp.cli.ensemble") and run["commit"] and run["packages"]["torch"] and run["wall_seconds"] >= 0
 

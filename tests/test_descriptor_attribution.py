@@ -17,7 +17,9 @@ from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTORS_VERSION
 from molapp.data.collate import collate
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
 from molapp.models.ensemble import Ensemble
-from molapp.inference.predictor import Predictor, output_transform
+from molapp.inference.predictor import Predictor
+from molapp.models.card import Card
+from molapp.models.outputs import PlattCalibration, PredictionModel
 from molapp.models.graphmem import GraphMem, GraphMemConfig
 
 featurize = MolGraphFeaturizer(descriptors=True)
@@ -54,15 +56,16 @@ def test_the_app_reads_contributions_on_the_calibrated_probabilitys_logit():
     """The Predict page shows calibrated probabilities σ(a·z + b); its descriptor chart adds up
     to the change in their logit, not in the model's raw one."""
     graphmem = model(0)
-    card = {"model": "graphmem", "tasks": ["a", "b", "c"], "task_type": "classification", "descriptors": DESCRIPTORS_VERSION,
-            "calibration": {"slope": [0.4, 1.0, 2.5], "intercept": [-2.0, 0.0, 1.0]}}
-    predictor = Predictor(graphmem, card, torch.device("cpu"))
+    card = Card("graphmem", "molgraph-v1", ["a", "b", "c"], "classification", config=graphmem.config.to_dict(),
+                output="platt", descriptors=DESCRIPTORS_VERSION)
+    calibrated = PredictionModel(graphmem, PlattCalibration(3, torch.tensor([0.4, 1.0, 2.5]), torch.tensor([-2.0, 0.0, 1.0])))
+    predictor = Predictor(calibrated, card, torch.device("cpu"))
     smiles = "CC(=O)Oc1ccccc1C(=O)O"
     graph = featurize(Chem.MolFromSmiles(smiles))
     ends = collate([graph, graph])
     ends.descriptors = torch.stack([ends.descriptors[0], descriptor_baseline(graphmem)])
     with torch.inference_mode():
-        shown = output_transform(card)(graphmem(ends, torch.tensor([2])).logits, torch.tensor([2]))[:, 0].double()
+        shown = calibrated(ends, torch.tensor([2])).values[:, 0].double()
     shown_logit = torch.log(shown) - torch.log1p(-shown)
     reading = explain_descriptors(predictor, smiles, "c")
     assert reading.gap == pytest.approx(float(shown_logit[0] - shown_logit[1]), rel=1e-3)

@@ -18,12 +18,13 @@ from molapp.cli import train as train_cli
 from molapp.data.collate import collate
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS
 from molapp.inference.domain import DomainIndex
-from molapp.inference.predictor import Predictor, spread_column
-from molapp.models.batching import predict_graphs, predict_graphs_with_spread
+from molapp.inference.predictor import Predictor, predict_graphs, spread_column
 from molapp.inference.triage import score
-from molapp.models.checkpoint import load_checkpoint, save_checkpoint
+from molapp.models.card import Card
+from molapp.models.checkpoint import load_checkpoint, read_card, save_checkpoint
 from molapp.models.ensemble import Ensemble
 from molapp.models.graphmem import GraphMem, GraphMemConfig
+from molapp.models.outputs import PredictionModel, Sigmoid
 
 from .conftest import CHECKPOINTS, FIXTURES
 
@@ -49,13 +50,13 @@ def test_output_is_the_members_mean_and_explanations_the_first_members(tiny_data
 
 def test_ensemble_checkpoint_round_trips(tiny_dataset, tmp_path):
     ensemble = Ensemble([graphmem(0), graphmem(1)]).eval()
-    card = {"model": "graphmem", "tasks": ["a", "b", "c"], "task_type": "classification", "featurizer": "molgraph-v1"}
-    save_checkpoint(tmp_path, ensemble, card)
+    card = Card("graphmem", "molgraph-v1", ["a", "b", "c"], "classification")
+    save_checkpoint(tmp_path, PredictionModel(ensemble, Sigmoid()), card)
     assert json.loads((tmp_path / "card.json").read_text())["ensemble_size"] == 2
     loaded, _ = load_checkpoint(tmp_path)
-    assert isinstance(loaded, Ensemble) and len(loaded.members) == 2
+    assert isinstance(loaded.network, Ensemble) and len(loaded.network.members) == 2
     batch = collate([m.graph for m in tiny_dataset.molecules[:6]])
-    torch.testing.assert_close(loaded(batch).logits, ensemble(batch).logits)
+    torch.testing.assert_close(loaded.network(batch).logits, ensemble(batch).logits)
 
 
 def _train(out, seed: int, hidden: int = 16) -> None:
@@ -71,11 +72,11 @@ def test_cli_builds_a_scored_ensemble_from_seeds(tmp_path, capsys):
     members = f"{tmp_path / 'seed0'},{tmp_path / 'seed1'}"
     out = tmp_path / "ensemble"
     assert ensemble_cli.main(["--members", members, "--out", str(out), "--data-dir", str(DATA), "--results-dir", str(tmp_path / "results")]) == 0
-    card = json.loads((out / "card.json").read_text())
-    assert card["ensemble_size"] == 2 and card["seed"] == [0, 1] and [m["seed"] for m in card["members"]] == [0, 1]
-    assert card["metrics"]["test"]["mean"] > 0 and (out / "domain.safetensors").exists() and (out / "test_predictions.safetensors").exists()
+    card = read_card(out)
+    assert card.ensemble_size == 2 and card.seed == [0, 1] and [m.seed for m in card.members] == [0, 1]
+    assert card.output == "target_scale" and card.metrics["test"]["mean"] > 0 and (out / "domain.safetensors").exists() and (out / "test_predictions.safetensors").exists()
     summary = json.loads((tmp_path / "results" / "ensemble-ensemble.json").read_text())
-    assert summary["test"] == pytest.approx(card["metrics"]["test"]["mean"])
+    assert summary["test"] == pytest.approx(card.metrics["test"]["mean"])
 
     predictor = Predictor.load(out, "cpu")  # the app's and the predict CLI's path
     values = predictor.predict(["CCO", "not a molecule"]).values
@@ -83,7 +84,7 @@ def test_cli_builds_a_scored_ensemble_from_seeds(tmp_path, capsys):
     written = tmp_path / "predicted.csv"
     assert predict_cli.main(["--checkpoint", str(out), "--input", str(FIXTURES / "bad_rows.smi"), "--output", str(written), "--workers", "0"]) == 0
     table = pd.read_csv(written)
-    task = card["tasks"][0]
+    task = card.tasks[0]
     assert list(table.columns[-2:]) == [task, spread_column(task)] and len(table) == len((FIXTURES / "bad_rows.smi").read_text().splitlines())
     assert (table.loc[table["status"] == "ok", spread_column(task)] >= 0).all() and table.loc[table["status"] == "error", spread_column(task)].isna().all()
 
@@ -96,15 +97,14 @@ def test_cli_builds_a_scored_ensemble_from_seeds(tmp_path, capsys):
 
 def test_member_spread_is_the_members_disagreement(tiny_dataset):
     members = [graphmem(seed) for seed in (0, 1, 2)]
-    ensemble = Ensemble(members).eval()
+    ensemble = PredictionModel(Ensemble(members), Sigmoid()).eval()
     graphs = [m.graph for m in tiny_dataset.molecules[:7]]
-    card = {"task_type": "classification", "tasks": ["a", "b", "c"]}
     task_ids = torch.arange(3)
-    values, spread = predict_graphs_with_spread(ensemble, graphs, task_ids, card, batch_size=3)
-    alone = np.stack([predict_graphs(m, graphs, task_ids, card) for m in members])
-    np.testing.assert_allclose(spread, alone.std(0, ddof=1), atol=1e-6)
-    np.testing.assert_allclose(values, predict_graphs(ensemble, graphs, task_ids, card), atol=1e-6)
-    assert predict_graphs_with_spread(members[0], graphs, task_ids, card)[1] is None  # one model: no spread
+    predicted = predict_graphs(ensemble, graphs, task_ids, batch_size=3)
+    alone = np.stack([predict_graphs(PredictionModel(m, Sigmoid()), graphs, task_ids).values for m in members])
+    np.testing.assert_allclose(predicted.spread, alone.std(0, ddof=1), atol=1e-6)
+    np.testing.assert_allclose(predicted.values, predict_graphs(ensemble, graphs, task_ids).values, atol=1e-6)
+    assert predict_graphs(PredictionModel(members[0], Sigmoid()), graphs, task_ids).spread is None  # one model: no spread
 
 
 @pytest.mark.slow

@@ -14,9 +14,11 @@ import torch
 from molapp.data.collate import collate
 from molapp.data.featurize import featurize_smiles
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
-from molapp.inference.predictor import Predictor, predict_and_embed
+from molapp.inference.predictor import Predictor, predict_graphs
+from molapp.models.card import Card
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.models.graseq import VARIANTS, GraSeq, GraSeqConfig, kl_anneal_weight
+from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.models.registry import architecture_summary, explanation_kind
 from molapp.nn.graseq import FusionGate, GraphSAGELayer
 from molapp.training.trainer import TaskGroup, TrainConfig, train
@@ -89,19 +91,19 @@ def test_graphsage_node_states_are_unit_vectors():
 
 def test_checkpoint_round_trip_and_prediction(tmp_path):
     model = make_model("rf", num_tasks=2)
-    card = {"model": "graseq", "featurizer": MolGraphFeaturizer.version, "tasks": ["a", "b"], "task_type": "classification"}
-    save_checkpoint(tmp_path / "ck", model, card)
+    card = Card("graseq", MolGraphFeaturizer.version, ["a", "b"], "classification")
+    save_checkpoint(tmp_path / "ck", PredictionModel(model, Sigmoid()), card)
     loaded, loaded_card = load_checkpoint(tmp_path / "ck")
-    assert loaded_card["config"]["variant"] == "rf"
+    assert loaded_card.config["variant"] == "rf"
     assert explanation_kind("graseq") == "fusion"
     assert architecture_summary(loaded_card).startswith("GraSeq-RF")
     batch = batch_of(SMILES)
-    assert torch.equal(model(batch).logits, loaded(batch).logits)
+    assert torch.equal(model(batch).logits, loaded.network(batch).logits)
     prediction = Predictor(loaded, loaded_card, torch.device("cpu")).predict(SMILES + ["not a smiles"], tasks=["b"])
     assert prediction.values.shape == (7, 1) and np.isnan(prediction.values[-1]).all()
     assert np.allclose(prediction.values[:-1, 0], torch.sigmoid(model(batch).logits[:, 1]).detach().numpy(), atol=1e-6)
-    values, embeddings = predict_and_embed(loaded, [m.graph for m in featurize_smiles(SMILES)], loaded_card)
-    assert values.shape == (6, 2) and embeddings.shape == (6, 16)
+    predicted = predict_graphs(loaded, [m.graph for m in featurize_smiles(SMILES)], embedding_view="")
+    assert predicted.values.shape == (6, 2) and predicted.embeddings.shape == (6, 16)
 
 
 def test_kl_weight_anneals_to_one():

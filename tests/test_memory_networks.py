@@ -12,7 +12,9 @@ import torch
 from molapp.data.collate import collate
 from molapp.data.featurize import featurize_smiles
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
+from molapp.models.card import Card
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
+from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.models.memory_network import MemoryNetwork, MemoryNetworkConfig
 from molapp.nn.memory import MemoryLayer, clustering_loss, target_distribution
 from molapp.nn.query_networks import random_walk_with_restart
@@ -87,12 +89,12 @@ def test_random_walk_with_restart_rows():
 
 def test_checkpoint_round_trip(tmp_path):
     model = make_model("memgnn")
-    card = {"model": "memgnn", "featurizer": MolGraphFeaturizer.version, "tasks": ["a", "b", "c"]}
-    save_checkpoint(tmp_path / "ck", model, card)
+    card = Card("memgnn", MolGraphFeaturizer.version, ["a", "b", "c"], "classification")
+    save_checkpoint(tmp_path / "ck", PredictionModel(model, Sigmoid()), card)
     loaded, loaded_card = load_checkpoint(tmp_path / "ck")
-    assert loaded_card["config"]["keys"] == [8, 3, 1]
+    assert loaded_card.config["keys"] == [8, 3, 1]
     batch = batch_of(SMILES)
-    assert torch.equal(model(batch).logits, loaded(batch).logits)
+    assert torch.equal(model(batch).logits, loaded.network(batch).logits)
 
 
 @pytest.mark.slow

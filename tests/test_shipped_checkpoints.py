@@ -10,6 +10,7 @@ import pytest
 
 from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import Predictor
+from molapp.models.checkpoint import load_checkpoint, read_card
 from molapp.models.registry import MODEL_KINDS
 from molapp.training.calibration import mean_calibration_error
 from molapp.metrics import per_task_metrics
@@ -18,9 +19,9 @@ from molapp.training.evaluate import evaluate_checkpoint
 from .conftest import CHECKPOINTS, needs_shared_data, shared_data_dir
 
 SHIPPED = sorted(p.parent for p in CHECKPOINTS.glob("*/card.json"))
-CLASSIFIERS = [p for p in SHIPPED if json.loads((p / "card.json").read_text())["task_type"] == "classification"]
+CLASSIFIERS = [p for p in SHIPPED if read_card(p).is_classifier]
 # Trained on every labelled row: no held-out rows of their own, their figures their recipe's split models'.
-DEPLOYMENT = [p for p in SHIPPED if json.loads((p / "card.json").read_text())["split"] == "all"]
+DEPLOYMENT = [p for p in SHIPPED if read_card(p).is_deployment]
 SPLIT_MODELS = [p for p in SHIPPED if p not in DEPLOYMENT]
 REQUIRED = {"model", "dataset", "tasks", "task_type", "split", "hyperparameters", "featurizer", "metrics",
             "train_seconds", "packages", "applicability_domain", "command", "config"}
@@ -56,11 +57,12 @@ def test_shipped_checkpoint_predicts(directory):
     assert result.values.shape == (3, len(predictor.tasks))
     assert np.isnan(result.values[1]).all()
     good = result.values[[0, 2]]
-    if predictor.card["task_type"] == "classification":
+    if predictor.card.is_classifier:
         assert ((good > 0) & (good < 1)).all()
     else:  # in the dataset's units, within the range its training labels span
+        scale = predictor.model.output
         assert np.isfinite(good).all()
-        assert (np.abs(good - np.array(predictor.card["target_mean"])) < 5 * np.array(predictor.card["target_std"])).all()
+        assert (np.abs(good - scale.mean.numpy()) < 5 * scale.std.numpy()).all()
 
 
 @pytest.mark.parametrize("directory", SPLIT_MODELS, ids=lambda p: p.name)
@@ -70,27 +72,27 @@ def test_shipped_test_predictions_score_as_the_card_says(directory):
     floor (0.05, the joint panel's ClinTox FDA_APPROVED) compresses the raw logits enough that
     two of them 3e-5 apart tie in float32 (one pair of 148 molecules: 0.6331 → 0.6327); the
     mean over tasks stays within 1e-4."""
-    card = json.loads((directory / "card.json").read_text())
+    card = read_card(directory)
     held_out = SplitPredictions.load(directory)
-    assert held_out.labels.shape == held_out.predictions.shape and held_out.labels.shape[1] == len(card["tasks"])
-    assert len(held_out.labels) == sum(size["test"] for size in card["sizes"].values())
-    scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
-    for task in card["tasks"]:
-        assert scores[task] == pytest.approx(card["metrics"]["test"][task], abs=1e-3, nan_ok=True)
-    assert scores["mean"] == pytest.approx(card["metrics"]["test"]["mean"], abs=1e-4)
+    assert held_out.labels.shape == held_out.predictions.shape and held_out.labels.shape[1] == len(card.tasks)
+    assert len(held_out.labels) == sum(size["test"] for size in card.sizes.values())
+    scores = per_task_metrics(held_out.labels, held_out.predictions, card.tasks, card.task_type)
+    for task in card.tasks:
+        assert scores[task] == pytest.approx(card.metrics["test"][task], abs=1e-3, nan_ok=True)
+    assert scores["mean"] == pytest.approx(card.metrics["test"]["mean"], abs=1e-4)
 
 
 @pytest.mark.slow
 @needs_shared_data
 @pytest.mark.parametrize("directory", [p for p in SPLIT_MODELS if not p.name.startswith("mt-")], ids=lambda p: p.name)
 def test_card_metrics_rescore_on_the_canonical_split(directory):
-    card = json.loads((directory / "card.json").read_text())
+    card = read_card(directory)
     scores = evaluate_checkpoint(directory, str(shared_data_dir()))
     for part in ("valid", "test"):
-        rescored = scores[part][card["dataset"]]
-        assert rescored["mean"] == pytest.approx(card["metrics"][part]["mean"], abs=1e-4)
-        for task in card["tasks"]:
-            assert rescored[task] == pytest.approx(card["metrics"][part][task], abs=1e-4)
+        rescored = scores[part][card.dataset]
+        assert rescored["mean"] == pytest.approx(card.metrics[part]["mean"], abs=1e-4)
+        for task in card.tasks:
+            assert rescored[task] == pytest.approx(card.metrics[part][task], abs=1e-4)
 
 
 @pytest.mark.parametrize("directory", [p for p in CLASSIFIERS if p in SPLIT_MODELS], ids=lambda p: p.name)
@@ -101,12 +103,12 @@ def test_shipped_probabilities_are_calibrated(directory):
     calibration carries to test: a lower error, and a mean probability close to the share of
     actives where raw ones were several times too high. (BBBP's scaffold split was already
     near calibrated on validation; its test part's error is the split's shift.)"""
-    card = json.loads((directory / "card.json").read_text())
-    calibration = card["calibration"]
-    assert len(calibration["slope"]) == len(calibration["intercept"]) == len(card["tasks"]) and min(calibration["slope"]) > 0
+    model, card = load_checkpoint(directory)
+    platt = model.output  # the slope and intercept are the model's; the card has the report
+    assert card.output == "platt" and len(platt.slope) == len(platt.intercept) == len(card.tasks) and platt.slope.min() > 0
     held_out = SplitPredictions.load(directory)
     error = mean_calibration_error(held_out)
-    reported = calibration["expected_calibration_error"]
+    reported = card.calibration.expected_calibration_error
     assert error == pytest.approx(reported["test"]["after"], abs=1e-3)
     if reported["valid"]["before"] > 0.1:
         assert reported["valid"]["after"] < reported["valid"]["before"] and error < reported["test"]["before"]
@@ -120,14 +122,14 @@ def test_a_deployment_card_says_where_its_figures_come_from(directory):
     `metrics`), no calibration (no rows were left to fit one on), and the estimate model's
     test-split predictions, made through the deployment's uncalibrated output, that score as
     the estimate says (the Models page's ROC curves and reliability plot)."""
-    card = json.loads((directory / "card.json").read_text())
-    first = next(iter(card["estimate"].values()))
-    assert card["metrics"]["test"]["mean"] == first["test"] and card["metrics"]["valid"]["mean"] == first["valid"]
-    assert "every labelled row" in card["metrics_from"] and "calibration" not in card
-    assert card["sizes"][card["dataset"]]["valid"] == card["sizes"][card["dataset"]]["test"] == 0
+    card = read_card(directory)
+    first = next(iter(card.estimate.values()))
+    assert card.metrics["test"]["mean"] == first.test and card.metrics["valid"]["mean"] == first.valid
+    assert "every labelled row" in card.metrics_from and card.calibration is None and card.output == "sigmoid"
+    assert card.sizes[card.dataset]["valid"] == card.sizes[card.dataset]["test"] == 0
     held_out = SplitPredictions.load(directory)
-    scores = per_task_metrics(held_out.labels, held_out.predictions, card["tasks"], card["task_type"])
-    assert scores["mean"] == pytest.approx(first["test"], abs=1e-4)
+    scores = per_task_metrics(held_out.labels, held_out.predictions, card.tasks, card.task_type)
+    assert scores["mean"] == pytest.approx(first.test, abs=1e-4)
 
 
 @pytest.mark.parametrize("directory", CLASSIFIERS, ids=lambda p: p.name)
@@ -136,9 +138,9 @@ def test_shipped_calls_are_complete(directory):
     approved-drug reference sorted per task."""
     from molapp.inference.calls import TaskCalls
 
-    card = json.loads((directory / "card.json").read_text())
+    card = read_card(directory)
     calls = TaskCalls.load(directory)
-    assert calls.tasks == card["tasks"] and calls.approved.shape[1] == len(card["tasks"]) and calls.approved_count > 1000
+    assert calls.tasks == card.tasks and calls.approved.shape[1] == len(card.tasks) and calls.approved_count > 1000
     assert np.all(np.diff(calls.approved, axis=0) >= 0)
     assert ((calls.base_rate > 0) & (calls.base_rate < 1)).all()
-    assert np.isnan(calls.threshold).sum() <= len(card["tasks"]) // 4  # a task whose valid part has one class has none
+    assert np.isnan(calls.threshold).sum() <= len(card.tasks) // 4  # a task whose valid part has one class has none

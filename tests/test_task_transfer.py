@@ -10,7 +10,9 @@ import torch
 from molapp.data.collate import collate
 from molapp.data.featurize import featurize_smiles
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
+from molapp.models.card import Card
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
+from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.models.gcn import GCN, GCNConfig
 from molapp.models.task_transfer import TaskTransferConfig, TaskTransferModel
 from molapp.training.trainer import TrainConfig, train
@@ -96,11 +98,11 @@ def test_transfer_in_chunks_of_sources_is_the_same_arithmetic(tiny_dataset, monk
 @pytest.mark.parametrize("kind", ["gcn", "transfer"])
 def test_checkpoint_round_trip(kind, tmp_path):
     model = make_model(kind)
-    card = {"model": kind, "featurizer": MolGraphFeaturizer.version, "tasks": ["a", "b", "c"]}
-    save_checkpoint(tmp_path / "ck", model, card)
+    card = Card(kind, MolGraphFeaturizer.version, ["a", "b", "c"], "classification")
+    save_checkpoint(tmp_path / "ck", PredictionModel(model, Sigmoid()), card)
     loaded, _ = load_checkpoint(tmp_path / "ck")
     batch = batch_of(SMILES)
-    assert torch.equal(model(batch).logits, loaded(batch).logits)
+    assert torch.equal(model(batch).logits, loaded.network(batch).logits)
 
 
 @pytest.mark.slow

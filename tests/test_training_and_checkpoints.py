@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -21,8 +22,10 @@ from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM
 from molapp.featurizers.fingerprints import TanimotoReference
 from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import Predictor
+from molapp.models.card import Card
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.metrics import per_task_metrics
+from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.training.trainer import TaskGroup, TrainConfig, positive_weights, train
 
 from .conftest import FIXTURES, RULE_TASKS, rule_group
@@ -84,20 +87,18 @@ def test_metrics_mask_missing_labels():
 
 def make_checkpoint(tiny_dataset, directory):
     result = tiny_run(tiny_dataset, epochs=3)
-    card = {
-        "model": "graphmem", "dataset": "tiny", "tasks": ["has_N", "aromatic"], "task_type": "classification",
-        "metric": "roc_auc", "split": "random", "seed": 0, "featurizer": FEATURIZER_VERSION,
-        "metrics": {"test": {"mean": 0.5}, "valid": {"mean": 0.5}}, "train_seconds": 1.0,
-    }
-    save_checkpoint(directory, result.model, card)
-    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card["tasks"]).save(directory)
-    return result.model
+    card = Card("graphmem", FEATURIZER_VERSION, ["has_N", "aromatic"], "classification", dataset="tiny", metric="roc_auc",
+                split="random", metrics={"test": {"mean": 0.5}, "valid": {"mean": 0.5}}, train_seconds=1.0)
+    model = PredictionModel(result.model, Sigmoid())
+    save_checkpoint(directory, model, card)
+    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card.tasks).save(directory)
+    return model
 
 
 def test_checkpoint_round_trip_predicts_identically(tiny_dataset, tmp_path):
     model = make_checkpoint(tiny_dataset, tmp_path / "ck")
     loaded, card = load_checkpoint(tmp_path / "ck")
-    assert card["config"]["hidden"] == 32
+    assert card.config["hidden"] == 32
     assert not any(p.suffix in {".pt", ".pkl", ".pickle"} for p in (tmp_path / "ck").iterdir())
     predictor = Predictor(loaded, card, torch.device("cpu"))
     original = Predictor(model, card, torch.device("cpu"))
@@ -216,17 +217,17 @@ def test_graphmem_with_descriptors_trains_saves_and_predicts_through_every_path(
                    config, torch.device("cpu"))
     training = np.stack([m.graph.descriptors for m in data.molecules])
     assert np.allclose(result.model.descriptor_mean.numpy(), training.mean(0), rtol=1e-4, atol=1e-3)
-    card = {"model": "graphmem", "dataset": "tiny", "tasks": ["has_N", "aromatic"], "task_type": "classification",
-            "metric": "roc_auc", "split": "random", "seed": 0, "featurizer": FEATURIZER_VERSION, "descriptors": DESCRIPTORS_VERSION,
-            "metrics": {"test": {"mean": 0.5}, "valid": {"mean": 0.5}}, "train_seconds": 1.0}
-    save_checkpoint(tmp_path / "ck", result.model, card)
-    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card["tasks"]).save(tmp_path / "ck")
+    card = Card("graphmem", FEATURIZER_VERSION, ["has_N", "aromatic"], "classification", dataset="tiny", metric="roc_auc",
+                split="random", descriptors=DESCRIPTORS_VERSION, metrics={"test": {"mean": 0.5}, "valid": {"mean": 0.5}}, train_seconds=1.0)
+    trained = PredictionModel(result.model, Sigmoid())
+    save_checkpoint(tmp_path / "ck", trained, card)
+    DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card.tasks).save(tmp_path / "ck")
 
     predictor = Predictor.load(tmp_path / "ck", "cpu")
-    assert predictor.descriptors and predictor.card["config"]["descriptor_dim"] > 0
-    assert torch.equal(predictor.model.descriptor_std, result.model.descriptor_std)
+    assert predictor.descriptors and predictor.card.config["descriptor_dim"] > 0
+    assert torch.equal(predictor.model.network.descriptor_std, result.model.descriptor_std)
     direct = predictor.predict(tiny_dataset.smiles).values
-    assert np.array_equal(direct, Predictor(result.model, predictor.card, torch.device("cpu")).predict(tiny_dataset.smiles).values)
+    assert np.array_equal(direct, Predictor(trained, predictor.card, torch.device("cpu")).predict(tiny_dataset.smiles).values)
 
     out = tmp_path / "out.csv"
     assert predict_cli.main(["--checkpoint", str(tmp_path / "ck"), "--input", str(FIXTURES / "tiny_molecules.smi"),
@@ -248,7 +249,8 @@ def test_predict_cli_rejects_unknown_task(tiny_dataset, tmp_path, capsys):
 
 
 def test_results_file_format(tmp_path):
-    card = {"model": "graphmem", "dataset": "tox21", "split": "scaffold", "seed": 0, "metric": "roc_auc", "train_seconds": 12.0}
+    card = Card("graphmem", FEATURIZER_VERSION, ["NR-AR"], "classification", dataset="tox21", split="scaffold", seed=0,
+                metric="roc_auc", train_seconds=12.0)
     by_group = {"test": {"tox21": {"NR-AR": 0.8, "mean": 0.8}}, "valid": {"tox21": {"NR-AR": 0.7, "mean": 0.7}}}
     run = provenance(12.5, "python -m molapp.train --dataset tox21")
     (path,) = write_results(card, tmp_path, by_group, run)
@@ -257,13 +259,13 @@ def test_results_file_format(tmp_path):
     assert {"model", "dataset", "split", "seed", "metric", "test", "per_task", "valid", "train_seconds", "provenance"} <= set(record)
     assert record["provenance"] == run and {"command", "commit", "packages", "machine", "wall_seconds", "date"} <= set(run)
     assert record["per_task"] == {"NR-AR": 0.8} and record["test"] == 0.8
-    with_descriptors = {**card, "config": {"descriptor_dim": 70}}  # GraphMem reading descriptors is its own ladder row
+    with_descriptors = dataclasses.replace(card, config={"descriptor_dim": 70})  # GraphMem reading descriptors is its own ladder row
     (path,) = write_results(with_descriptors, tmp_path, by_group, run)
     assert path.name == "graphmem-descriptors-tox21-scaffold-seed0.json" and json.loads(path.read_text())["model"] == "graphmem-descriptors"
-    sqrt_weights = {**with_descriptors, "hyperparameters": {"positive_weighting": "sqrt"}}  # and so is a different loss
+    sqrt_weights = dataclasses.replace(with_descriptors, hyperparameters={"positive_weighting": "sqrt"})  # and so is a different loss
     (path,) = write_results(sqrt_weights, tmp_path, by_group, run)
     assert path.name == "graphmem-descriptors-sqrt-tox21-scaffold-seed0.json"
-    plain_bce = {**with_descriptors, "hyperparameters": {"positive_weighting": "unweighted"}}
+    plain_bce = dataclasses.replace(with_descriptors, hyperparameters={"positive_weighting": "unweighted"})
     (path,) = write_results(plain_bce, tmp_path, by_group, run)
     assert path.name == "graphmem-descriptors-unweighted-tox21-scaffold-seed0.json"
 

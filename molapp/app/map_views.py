@@ -18,7 +18,7 @@ from molapp.app.sidebar import Settings
 from molapp.data.featurize import featurize_smiles
 from molapp.explain.depict import grid_svg
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, outcome
-from molapp.inference.predictor import predict_and_embed
+from molapp.inference.predictor import predict_graphs
 from molapp.models.registry import MODEL_KINDS, model_title
 
 PLACED_LIMIT = 1000  # the user's molecules placed at once (the top rows of the Triage table)
@@ -64,9 +64,10 @@ def _place(checkpoint: str, names: tuple[str, ...], smiles: tuple[str, ...], vie
     if not keep:
         return Placed([], [], np.zeros((0, 2)), np.zeros((0, len(predictor.tasks))))
     query = predictor.tasks.index(reference.query_task) if reference.query_task else None
-    values, embeddings = predict_and_embed(predictor.model, [molecules[i].graph for i in keep], predictor.card, query,
-                                           predictor.batch_size, view)
-    return Placed([names[i] for i in keep], [molecules[i].canonical_smiles for i in keep], reference.place(embeddings), values)
+    predicted = predict_graphs(predictor.model, [molecules[i].graph for i in keep], batch_size=predictor.batch_size,
+                               embedding_view=view, query=query)
+    return Placed([names[i] for i in keep], [molecules[i].canonical_smiles for i in keep], reference.place(predicted.embeddings),
+                  predicted.values)
 
 
 def place(panel: Panel, molecules: list[tuple[str, str]], view: str = "") -> Placed | None:
@@ -77,7 +78,7 @@ def place(panel: Panel, molecules: list[tuple[str, str]], view: str = "") -> Pla
 
 def colouring(panel: Panel, reference: EmbeddingMap) -> tuple[str, str]:
     """The colouring chosen: (what, task)."""
-    classification = panel.card["task_type"] == "classification"
+    classification = panel.card.task_type == "classification"
     options = ["measured label", "predicted " + ("probability" if classification else "value"), "split"] + (["outcome (TP/FP/TN/FN)"] if classification else [])
     if len(set(reference.source_datasets())) > 1:  # a joint panel's map: where each molecule comes from
         options.append("dataset")
@@ -93,7 +94,7 @@ def figure(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshol
     index = np.arange(len(reference.ids))
     custom = np.stack([index, np.array(reference.ids, dtype=object), np.array(reference.smiles, dtype=object)], axis=1)
     hover = "%{customdata[1]}<br>%{customdata[2]}<br>%{text}<extra></extra>"
-    classification = panel.card["task_type"] == "classification"
+    classification = panel.card.task_type == "classification"
     fig = go.Figure()
 
     def categorical(categories: np.ndarray, colours: dict[str, str], label: str) -> None:
@@ -149,7 +150,7 @@ def chart(panel: Panel, reference: EmbeddingMap, what: str, task: str, threshold
 
 
 def describe(panel: Panel, reference: EmbeddingMap) -> str:
-    kind = panel.card["model"]
+    kind = panel.card.model
     embedding = MODEL_KINDS[kind].embedding if kind in MODEL_KINDS else "molecule embedding"
     if reference.query_task:  # GraphMem's: one embedding per task query
         embedding += f" for the task query **{reference.query_task}**"

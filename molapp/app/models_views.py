@@ -5,6 +5,7 @@ regression, predicted against measured) on its own test split."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from molapp.app.text import escape_markdown
 from molapp.evaluation.leaderboard import leaderboard as leaderboard_table
 from molapp.evaluation.leaderboard import metric_of, read_results
 from molapp.evaluation.split_predictions import SplitPredictions, expected_calibration_error, reliability, roc
+from molapp.models.card import Card
 from molapp.models.registry import architecture_summary
 
 METRIC_NAMES = {"roc_auc": "ROC-AUC", "rmse": "RMSE"}
@@ -42,14 +44,14 @@ def leaderboard(panel: Panel) -> None:
         st.info(f"No benchmark results in `{results_dir()}`; `bench/ladder.py` writes them.")
         return
     datasets = sorted(results["dataset"].unique(), key=lambda d: list(DATASET_TITLES).index(d) if d in DATASET_TITLES else 99)
-    home = panel.card["dataset"] if isinstance(panel.card["dataset"], str) else panel.card["dataset"][0]
+    home = panel.card.dataset if isinstance(panel.card.dataset, str) else panel.card.dataset[0]
     if st.session_state.get(state.MODELS_BOARD_PANEL) != panel.path.name or state.MODELS_DATASET not in st.session_state:
         # A new panel (or a return to the page, which dropped the widgets' values) starts the
         # leaderboard on the panel's dataset and split: the widgets would otherwise keep the
         # previous panel's (a Tox21 leaderboard above an ESOL card).
         st.session_state[state.MODELS_BOARD_PANEL] = panel.path.name
         st.session_state[state.MODELS_DATASET] = home if home in datasets else datasets[0]
-        st.session_state[state.MODELS_SPLIT] = "random" if panel.card["split"] == "random" else "scaffold"  # a deployment panel's estimate is its scaffold split
+        st.session_state[state.MODELS_SPLIT] = "random" if panel.card.split == "random" else "scaffold"  # a deployment panel's estimate is its scaffold split
     left, right = st.columns(2)
     dataset = left.selectbox("Dataset", datasets, format_func=lambda d: DATASET_TITLES.get(d, (d,))[0], key=state.MODELS_DATASET)
     split = right.radio("Split", ["scaffold", "random"], horizontal=True, key=state.MODELS_SPLIT)
@@ -95,11 +97,11 @@ def overview() -> None:
         rows.append({
             "panel": panel.title,
             "checkpoint": panel.path.name,
-            "metric": METRIC_NAMES[card["metric"]],
-            "test (mean over tasks)": round(card["metrics"]["test"]["mean"], 3),
-            "valid": round(card["metrics"]["valid"]["mean"], 3),
+            "metric": METRIC_NAMES[card.metric],
+            "test (mean over tasks)": round(card.metrics["test"]["mean"], 3),
+            "valid": round(card.metrics["valid"]["mean"], 3),
             "architecture": architecture_summary(card),
-            "training time (min)": round(card["train_seconds"] / 60, 1),
+            "training time (min)": round(card.train_seconds / 60, 1),
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption("Figures are on the canonical MoleculeNet splits; `bench/reproduce.py --evaluate` re-scores them. A deployment panel "
@@ -110,54 +112,57 @@ def card(panel: Panel) -> None:
     card = panel.card
     st.subheader(panel.title)
     per_task = pd.DataFrame({
-        "task": [panel.task_label(t) for t in card["tasks"]],
-        "test": [card["metrics"]["test"].get(t) for t in card["tasks"]],
-        "valid": [card["metrics"]["valid"].get(t) for t in card["tasks"]],
+        "task": [panel.task_label(t) for t in card.tasks],
+        "test": [card.metrics["test"].get(t) for t in card.tasks],
+        "valid": [card.metrics["valid"].get(t) for t in card.tasks],
     })
     st.dataframe(per_task, hide_index=True, column_config={
         "test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
-    sizes = card.get("sizes", {})
+    sizes = card.sizes
     data = "; ".join(f"{name}: {s['train']} train, {s['valid']} valid, {s['test']} test" for name, s in sizes.items())
-    source = f"**Data** {data} ({card['split']} split, {', '.join(card.get('split_source', {}).values()) or 'canonical'})."
-    machine = card.get("machine", "CPU")
+    source = f"**Data** {data} ({card.split} split, {', '.join(card.split_source.values()) or 'canonical'})."
+    machine = card.machine or "CPU"
     if panel.is_deployment:
         estimate(card)
-    if "data_file" in card:  # a panel trained on the user's own file
+    if card.is_user_data:  # a panel trained on the user's own file
         user_data_note(card)
-    if "members" in card:  # an ensemble: each member's own training run
-        st.markdown(f"{source}  \n**Ensemble** of {len(card['members'])} members trained with different seeds "
-                    f"({card['train_seconds'] / 60:.0f} min in all on {machine}), combined with `{card['command']}`.")
-        shown = [c for c in ("seed", "test", "valid", "train_seconds", "command") if c in card["members"][0]]
-        st.dataframe(pd.DataFrame(card["members"])[shown], hide_index=True,
+    if card.members:  # an ensemble: each member's own training run
+        st.markdown(f"{source}  \n**Ensemble** of {len(card.members)} members trained with different seeds "
+                    f"({card.train_seconds / 60:.0f} min in all on {machine}), combined with `{card.command}`.")
+        members = pd.DataFrame([dataclasses.asdict(m) for m in card.members])
+        shown = [c for c in ("seed", "test", "valid", "train_seconds", "command") if members[c].notna().any()]  # a deployment member has no test rows
+        st.dataframe(members[shown], hide_index=True,
                      column_config={"test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
     else:
-        st.markdown(f"{source}  \n**Trained** with `{card['command']}` in {card['train_seconds'] / 60:.0f} min on "
-                    f"{machine}; best epoch {card.get('best_epoch')} of {card.get('epochs_run')}.")
+        st.markdown(f"{source}  \n**Trained** with `{card.command}` in {card.train_seconds / 60:.0f} min on "
+                    f"{machine}; best epoch {card.best_epoch} of {card.epochs_run}.")
     with st.expander("Hyper-parameters and architecture"):
-        st.json({"architecture": architecture_summary(card), "hyperparameters": card.get("hyperparameters", {}),
-                 "config": card.get("config", {})})
+        st.json({"architecture": architecture_summary(card), "hyperparameters": card.hyperparameters,
+                 "config": card.config})
     with st.expander("Full card (card.json)"):
-        st.json(card)
+        st.json(card.to_json())
 
 
-def user_data_note(card: dict) -> None:
+def user_data_note(card: Card) -> None:
     """Where a user's panel came from: the file (name, SHA-256), its columns, and what the
     data check found and did (each note with its rows, in the full card)."""
-    data, columns, found = card["data_file"], card.get("columns", {}), card.get("data_report", {})
-    smiles = f"SMILES column `{columns['smiles']}`, " if columns.get("smiles") else ""
-    st.markdown(f"**Your data** {escape_markdown(data['name'])} (SHA-256 `{data['sha256']}`): {smiles}"
-                f"targets {', '.join(f'`{t}`' for t in columns.get('targets', card['tasks']))}; "
-                f"{found.get('rows_read', data.get('rows', '?')):,} rows read, {found.get('molecules', '?'):,} distinct molecules kept.")
-    for note in found.get("notes", []):
-        st.caption(escape_markdown(note["message"]))
+    data, columns, found = card.data_file, card.columns, card.data_report
+    smiles = f"SMILES column `{columns.smiles}`, " if columns and columns.smiles else ""
+    targets = columns.targets if columns else card.tasks
+    rows = f"{found.rows_read:,}" if found else f"{data.rows:,}"
+    kept = f"{found.molecules:,}" if found else "?"
+    st.markdown(f"**Your data** {escape_markdown(data.name)} (SHA-256 `{data.sha256}`): {smiles}"
+                f"targets {', '.join(f'`{t}`' for t in targets)}; {rows} rows read, {kept} distinct molecules kept.")
+    for note in found.notes if found else []:
+        st.caption(escape_markdown(note.message))
 
 
-def estimate(card: dict) -> None:
+def estimate(card: Card) -> None:
     """A deployment model's figures are its recipe's, measured on canonical splits: say so, with each split's."""
     st.info(f"**Deployment model**: trained on every labelled row with a recipe fixed beforehand on the canonical splits. "
-            f"The figures here are {card['metrics_from']}.")
-    st.dataframe(pd.DataFrame([{"split": split, "ensemble of": e["ensemble_size"], "test": e["test"], "valid": e["valid"], "command": e["command"]}
-                               for split, e in card["estimate"].items()]), hide_index=True,
+            f"The figures here are {card.metrics_from}.")
+    st.dataframe(pd.DataFrame([{"split": split, "ensemble of": e.ensemble_size, "test": e.test, "valid": e.valid, "command": e.command}
+                               for split, e in card.estimate.items()]), hide_index=True,
                  column_config={"test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
 
 
@@ -174,16 +179,16 @@ def test_split(settings: Settings) -> None:
         st.info(f"`{panel.path.name}` ships no test-split predictions; "
                 f"`python -m molapp.cli.evaluate {panel.path}` writes them.")
         return
-    tasks = [t for t in settings.tasks] or list(panel.card["tasks"])
-    indices = [panel.card["tasks"].index(t) for t in tasks]
-    if panel.card["task_type"] == "classification":
+    tasks = [t for t in settings.tasks] or list(panel.card.tasks)
+    indices = [panel.card.tasks.index(t) for t in tasks]
+    if panel.card.task_type == "classification":
         left, right = st.columns(2)
         with left:
             st.markdown("**ROC curve per task**")
             st.plotly_chart(roc_figure(panel, held_out, tasks, indices), key="models-roc")
         with right:
             task = st.selectbox("Reliability of", tasks, format_func=panel.task_label, key=state.MODELS_TASK)
-            labels, probabilities = held_out.measured(panel.card["tasks"].index(task))
+            labels, probabilities = held_out.measured(panel.card.tasks.index(task))
             table = reliability(labels, probabilities)
             st.markdown(f"**Reliability** — expected calibration error {expected_calibration_error(table):.3f}")
             st.plotly_chart(reliability_figure(table), key="models-reliability")
@@ -192,21 +197,21 @@ def test_split(settings: Settings) -> None:
         st.plotly_chart(parity_figure(panel, held_out, tasks, indices), key="models-parity")
 
 
-def calibration_note(card: dict) -> str:
+def calibration_note(card: Card) -> str:
     """What the reliability plot shows: calibrated probabilities, and how much calibrating helped."""
     diagonal = "Points on the diagonal: a predicted probability p is active p of the time."
-    calibration = card.get("calibration")
+    calibration = card.calibration
     if calibration is None:
         return (f"{diagonal} Uncalibrated probabilities: the positive-class weighting used in training shifts them up for "
                 f"rare actives (`python -m molapp.cli.evaluate CHECKPOINT --calibrate` fits a calibration).")
-    error = calibration["expected_calibration_error"]
+    error = calibration.expected_calibration_error
     note = (f"{diagonal} Probabilities are calibrated per task by Platt scaling fitted on the validation split "
             f"(training weights rare actives up, which inflates raw probabilities). Calibration error, mean over tasks: "
             f"validation {error['valid']['before']:.3f} raw → {error['valid']['after']:.3f} calibrated; "
             f"test {error['test']['before']:.3f} → {error['test']['after']:.3f}.")
     if error["test"]["after"] > error["test"]["before"]:
         note += (" Here calibration fitted on validation does not carry to the test split: with the "
-                 f"{card['split']} split its molecules differ from the validation ones.")
+                 f"{card.split} split its molecules differ from the validation ones.")
     return note
 
 

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from molapp.jobs.home import panels_dir
-from molapp.models.registry import model_title, reads_descriptors
+from molapp.models.card import Card
+from molapp.models.checkpoint import read_card
+from molapp.models.registry import model_title
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +37,7 @@ DATASET_TITLES = {
 @dataclass(frozen=True)
 class Panel:
     path: Path
-    card: dict
+    card: Card
     is_user: bool = False  # trained or uploaded by the user (MOLAPP_HOME/panels), not shipped
 
     @property
@@ -45,40 +46,40 @@ class Panel:
         (MemGNN ensemble of 3, random split)'; a user's panel: 'Yours: my-screen — 2 tasks
         from my_screen.csv (GraphMem, scaffold split)'."""
         card = self.card
-        count = len(card["tasks"])
-        model = model_title(card["model"]) + (" + descriptors" if reads_descriptors(card) else "")
-        if card.get("ensemble_size", 1) > 1:
-            model += f" ensemble of {card['ensemble_size']}"
+        count = len(card.tasks)
+        model = model_title(card.model) + (" + descriptors" if card.reads_descriptors else "")
+        if card.ensemble_size > 1:
+            model += f" ensemble of {card.ensemble_size}"
         if self.is_user:
-            source = card.get("data_file", {}).get("name") or DATASET_TITLES.get(card["dataset"], (card["dataset"],))[0]
+            source = (card.data_file.name if card.data_file else "") or ", ".join(DATASET_TITLES.get(d, (d,))[0] for d in card.datasets)
             return f"Yours: {self.path.name} — {count} task{'s' if count != 1 else ''} from {source} ({model}, {self.trained_on})"
-        if isinstance(card["dataset"], str):
-            name, noun = DATASET_TITLES.get(card["dataset"], (card["dataset"], "tasks"))
+        if isinstance(card.dataset, str):
+            name, noun = DATASET_TITLES.get(card.dataset, (card.dataset, "tasks"))
             return f"{name} — {count} {noun} ({model}, {self.trained_on})"
-        names = ", ".join(DATASET_TITLES.get(d, (d,))[0] for d in card["dataset"])
+        names = ", ".join(DATASET_TITLES.get(d, (d,))[0] for d in card.dataset)
         return f"Joint panel — {count} tasks from {names} ({model}, {self.trained_on})"
 
     @property
     def is_deployment(self) -> bool:
         """Trained on every labelled row; its figures are its recipe's split models'."""
-        return self.card["split"] == "all"
+        return self.card.split == "all"
 
     @property
     def trained_on(self) -> str:
-        return "deployment: all labelled rows" if self.is_deployment else f"{self.card['split']} split"
+        return "deployment: all labelled rows" if self.is_deployment else f"{self.card.split} split"
 
     def task_label(self, task: str) -> str:
-        return self.card.get("task_labels", {}).get(task, task)
+        return self.card.task_labels.get(task, task)
 
     def units(self, task: str) -> str:
         """The task's units (regression), e.g. 'log mol/L'; empty for classification."""
-        if task in self.card.get("task_units", {}):  # a user's panel: units typed per target
-            return self.card["task_units"][task]
-        dataset = self.card.get("task_dataset", {}).get(task, self.card["dataset"])
-        return self.card.get("units", {}).get(dataset, "") if isinstance(dataset, str) else ""
+        if self.card.task_units and task in self.card.task_units:  # a user's panel: units typed per target
+            return self.card.task_units[task]
+        dataset = self.card.task_dataset.get(task, self.card.dataset)
+        return self.card.units.get(dataset, "") if isinstance(dataset, str) else ""
 
     def test_metric(self, task: str) -> float | None:
-        value = self.card["metrics"]["test"].get(task)
+        value = self.card.metrics["test"].get(task)
         return None if value is None or value != value else float(value)
 
 
@@ -89,20 +90,20 @@ def list_panels(directory: Path | None = None, user_home: Path | None = None) ->
     """Shipped checkpoints, single-dataset panels first, deployment panels before split
     models; then the user's panels (MOLAPP_HOME/panels), by name."""
     directory = directory or checkpoint_dir()
-    panels = [Panel(p.parent, json.loads(p.read_text())) for p in sorted(directory.glob("*/card.json"))]
-    shipped = sorted(panels, key=lambda p: (not isinstance(p.card["dataset"], str), SPLIT_ORDER.get(p.card["split"], 3), p.path.name))
+    panels = [Panel(p.parent, read_card(p.parent)) for p in sorted(directory.glob("*/card.json"))]
+    shipped = sorted(panels, key=lambda p: (not isinstance(p.card.dataset, str), SPLIT_ORDER.get(p.card.split, 3), p.path.name))
     return shipped + list_user_panels(user_home)
 
 
 def list_user_panels(home: Path | None = None) -> list[Panel]:
-    """The user's panels, by name; a folder whose card cannot be read is skipped (a panel
-    being written, or a broken one: the Train page lists it with its problem)."""
+    """The user's panels, by name; a folder whose card cannot be read or is not a valid card
+    is skipped (a panel being written, or a broken one: the Train page lists it with its
+    problem)."""
     panels = []
     for card_path in sorted(panels_dir(home).glob("*/card.json")):
         try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
+            card = read_card(card_path.parent)
         except (OSError, ValueError):
             continue
-        if isinstance(card, dict) and {"tasks", "model", "dataset", "split"} <= set(card):
-            panels.append(Panel(card_path.parent, card, is_user=True))
+        panels.append(Panel(card_path.parent, card, is_user=True))
     return panels

@@ -45,7 +45,7 @@ def render_sidebar() -> Settings:
         title = st.selectbox("Assay panel", titles, key=state.PANEL, label_visibility="collapsed")
         panel = panels[titles.index(title)]
         predictor = resources.predictor(str(panel.path))
-        all_tasks = list(panel.card["tasks"])
+        all_tasks = list(panel.card.tasks)
         tasks_key = f"{state.TASKS}.{panel.path.name}"
         tasks = st.multiselect(
             "Task queries",
@@ -57,7 +57,7 @@ def render_sidebar() -> Settings:
         )
         calls = resources.task_calls(str(panel.path))
         override = None
-        if panel.card["task_type"] == "classification":
+        if panel.card.task_type == "classification":
             override = call_thresholds(calls)
         st.caption(f"Runs on: **{device_name(predictor.device)}**")
         st.caption(f"Checkpoint `{panel.path.name}` · {architecture_summary(panel.card)}")

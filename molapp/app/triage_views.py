@@ -117,7 +117,7 @@ def scored(settings: Settings, rows: list[InputRow], digest: str) -> pd.DataFram
 
 def filters(settings: Settings, table: pd.DataFrame) -> pd.DataFrame:
     """Rows passing the filters, ranked."""
-    classification = settings.panel.card["task_type"] == "classification"
+    classification = settings.panel.card.task_type == "classification"
     keep = np.ones(len(table), dtype=bool)
     with st.expander("Filters and ranking", expanded=True):
         show_errors = st.checkbox("Show rows that could not be used", value=True)
@@ -174,7 +174,7 @@ def ranked_table(settings: Settings, view: pd.DataFrame) -> None:
     spread = _spread_columns(settings, view)
     frame = shown[["row", "id"]].assign(structure=[thumbnail_url(s) for s in shown["canonical_smiles"].fillna("")])
     frame = pd.concat([frame, shown[["status", "error", "changes", *settings.tasks, *spread, DOMAIN_COLUMN, *PROPERTIES, "smiles"]]], axis=1)
-    classification = settings.panel.card["task_type"] == "classification"
+    classification = settings.panel.card.task_type == "classification"
     task_config = {
         task: st.column_config.ProgressColumn(task, format="%.3f", min_value=0, max_value=1, help=settings.panel.task_label(task))
         if classification else st.column_config.NumberColumn(f"{task} ({settings.panel.units(task)})", format="%.2f", help=settings.panel.task_label(task))

@@ -22,7 +22,7 @@ from molapp.explain.clusters import atom_label, clusters as find_clusters, funct
 from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer,
                                    molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
-from molapp.models.registry import explanation_kind, model_title, reads_descriptors
+from molapp.models.registry import explanation_kind, model_title
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
 INPUT_MODES = ["Paste SMILES", "Draw", "Examples"]
@@ -102,7 +102,7 @@ def measured_labels(settings: Settings, result: Explanation) -> dict[str, float]
 
 def results_table(settings: Settings, result: Explanation, measured: dict[str, float]) -> pd.DataFrame:
     panel, calls = settings.panel, settings.calls
-    classification = panel.card["task_type"] == "classification"
+    classification = panel.card.task_type == "classification"
     values = np.asarray(result.values, dtype=np.float32)[None, :]
     percentile = calls.percentile(values, result.tasks)[0] if calls is not None else None
     lift = calls.lift(values, result.tasks)[0] if calls is not None and classification else None
@@ -141,7 +141,7 @@ def describe_label(value: float | None, classification: bool) -> str:
 def results(settings: Settings, result: Explanation, name: str) -> None:
     st.subheader("Predictions")
     measured = measured_labels(settings, result)
-    classification = settings.panel.card["task_type"] == "classification"
+    classification = settings.panel.card.task_type == "classification"
     if measured:
         shown = ", ".join(f"{t} {describe_label(v, classification)}" for t, v in measured.items() if t in result.tasks)
         st.info(f"**Measured**: this molecule is in the panel's training data. Its measured labels: {shown or 'none for the chosen tasks'}. "
@@ -197,7 +197,7 @@ def applicability_domain(settings: Settings, result: Explanation) -> None:
                    f"{best:.2f} (below {DOMAIN_SIMILARITY_THRESHOLD}). Treat these predictions with caution.")
     else:
         st.success(f"Within the training domain: nearest training molecule at Tanimoto similarity {best:.2f}.")
-    classification = settings.panel.card["task_type"] == "classification"
+    classification = settings.panel.card.task_type == "classification"
     rows = [{"training molecule": n.smiles, "similarity": round(n.similarity, 3),
              **{t: describe_label(n.labels.get(t), classification) for t in result.tasks}} for n in neighbours]
     st.caption("Nearest training-set molecules (Morgan radius 2, 2048 bits) and their measured labels (–: not measured).")
@@ -224,7 +224,7 @@ def top_atoms(result: Explanation, weights: np.ndarray, count: int = 8) -> pd.Da
 
 def _whose(settings: Settings) -> str:
     """Whose prediction an explanation belongs to: the panel's, or, for an ensemble, its first member's."""
-    return "the ensemble's first member's prediction was" if settings.panel.card.get("ensemble_size", 1) > 1 else "the predictions above were"
+    return "the ensemble's first member's prediction was" if settings.panel.card.ensemble_size > 1 else "the predictions above were"
 
 
 def viewer_3d(result: Explanation, spheres: list[dict], height: int) -> None:
@@ -239,9 +239,9 @@ def viewer_3d(result: Explanation, spheres: list[dict], height: int) -> None:
 
 def attention(settings: Settings, result: Explanation) -> None:
     st.subheader("Why: where GraphMem looked")
-    descriptors = (f" The controller also started from {settings.panel.card['config']['descriptor_dim']} whole-molecule RDKit "
+    descriptors = (f" The controller also started from {settings.panel.card.config['descriptor_dim']} whole-molecule RDKit "
                    "descriptors (logP, TPSA, charge surface areas, ring and atom counts), which the attention does not show."
-                   if reads_descriptors(settings.panel.card) else "")
+                   if settings.panel.card.reads_descriptors else "")
     st.caption("Attention p of the controller over the atoms (memory cells) at each reasoning step, for a task query. "
                f"These are the weights {_whose(settings)} computed with. Uniform attention would give every atom 1/N.{descriptors}")
     labels = {t: settings.panel.task_label(t) for t in result.tasks}
@@ -265,7 +265,7 @@ def attention(settings: Settings, result: Explanation) -> None:
     with viewer:
         st.markdown(f"**3D — {task}, {step}** (sphere colour and size: attention)")
         viewer_3d(result, attention_spheres(weights), height=360)
-    if reads_descriptors(settings.panel.card):
+    if settings.panel.card.reads_descriptors:
         descriptor_reading(settings, result, task)
 
 
@@ -276,12 +276,12 @@ def _descriptor_reading(checkpoint: str, canonical_smiles: str, task: str, _pred
 
 def descriptor_reading(settings: Settings, result: Explanation, task: str, shown: int = 10) -> None:
     reading = _descriptor_reading(str(settings.panel.path), result.canonical_smiles, task, settings.predictor)
-    output = "logit of the probability" if settings.panel.card["task_type"] == "classification" else "standardized value"
+    output = "logit of the probability" if settings.panel.card.task_type == "classification" else "standardized value"
     st.markdown(f"**Whole-molecule descriptors — {settings.panel.task_label(task)}**")
     st.caption(f"How much each descriptor moved this prediction ({output}), from where the training set's average "
                f"descriptors would have put it, this molecule's graph held fixed (integrated gradients; the contributions "
                f"add up to {reading.gap:+.2f}). Red pushes toward active / higher, blue away."
-               + (" For the ensemble's mean output." if settings.panel.card.get("ensemble_size", 1) > 1 else ""))
+               + (" For the ensemble's mean output." if settings.panel.card.ensemble_size > 1 else ""))
     top = reading.table.head(shown).iloc[::-1]
     figure = go.Figure(go.Bar(x=top["contribution"], y=top["meaning"], orientation="h",
                               marker_color=["#c0392b" if v > 0 else "#2e6da4" for v in top["contribution"]],
@@ -319,7 +319,7 @@ def _layer_choice(layers: int) -> int:
 
 
 def clusters(settings: Settings, result: Explanation) -> None:
-    model = model_title(settings.panel.card["model"])
+    model = model_title(settings.panel.card.model)
     st.subheader(f"Why: how {model} grouped the atoms")
     st.caption("Each memory layer assigns every atom softly to its memory keys (cluster centroids) and pools each cluster "
                "into one node. Atoms are coloured by their strongest cluster, paler where the assignment is weaker; bonds "
@@ -388,7 +388,7 @@ def task_dependency(settings: Settings, result: Explanation) -> None:
     st.caption(f"White is an even share (1/{matrix.shape[0]} = {uniform:.3f}); red, more than even; blue, less. "
                f"This model's weights run from {matrix.min():.3f} to {matrix.max():.3f}.")
     st.plotly_chart(dependency_figure(settings, result.task_dependency), key="task-dependency")
-    tasks = settings.panel.card["tasks"]
+    tasks = settings.panel.card.tasks
     rows = []
     for task in result.tasks:
         weights = result.task_dependency[tasks.index(task)]
@@ -399,7 +399,7 @@ def task_dependency(settings: Settings, result: Explanation) -> None:
 
 
 def dependency_figure(settings: Settings, matrix: np.ndarray) -> go.Figure:
-    tasks = settings.panel.card["tasks"]
+    tasks = settings.panel.card.tasks
     # Diverging around the even share 1/k, so that which tasks lean on which shows even when
     # the weights are close to even (the caption gives their range).
     figure = go.Figure(go.Heatmap(z=matrix, x=tasks, y=tasks, colorscale="RdBu", reversescale=True, zmid=1.0 / len(matrix),
@@ -411,20 +411,20 @@ def dependency_figure(settings: Settings, matrix: np.ndarray) -> go.Figure:
 
 def why(settings: Settings, result: Explanation) -> None:
     """The explanation the panel's model has: attention, clusters, fusion gate or task dependencies."""
-    members = settings.panel.card.get("ensemble_size", 1)
-    if members > 1 and explanation_kind(settings.panel.card["model"]) != "none":
-        first = settings.panel.card["members"][0]
-        alone = f"; alone, it scores {first['test']:.3f} on the test split" if "test" in first else ""  # a deployment member has no test rows
+    members = settings.panel.card.ensemble_size
+    if members > 1 and explanation_kind(settings.panel.card.model) != "none":
+        first = settings.panel.card.members[0]
+        alone = f"; alone, it scores {first.test:.3f} on the test split" if first.test is not None else ""  # a deployment member has no test rows
         st.info(f"This checkpoint is an ensemble of {members} models trained with different seeds: the predictions above "
-                f"are their mean; the explanation below is its first model's (seed {first['seed']}{alone}).")
+                f"are their mean; the explanation below is its first model's (seed {first.seed}{alone}).")
     if result.attention is not None:
         attention(settings, result)
     elif result.assignments is not None:
         clusters(settings, result)
     elif result.task_dependency is not None:
         task_dependency(settings, result)
-    elif explanation_kind(settings.panel.card["model"]) == "fusion":
+    elif explanation_kind(settings.panel.card.model) == "fusion":
         fusion(settings, result)
     else:
-        st.caption(f"{model_title(settings.panel.card['model'])} has no per-molecule "
+        st.caption(f"{model_title(settings.panel.card.model)} has no per-molecule "
                    "explanation view; its test-split ROC curves are on the Models page.")

@@ -27,7 +27,7 @@ import torch
 
 from molapp.data.dataset import load_dataset
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, fit_coordinates, reduce_for_map
-from molapp.inference.predictor import Predictor, predict_and_embed
+from molapp.inference.predictor import Predictor, predict_graphs
 from molapp.models.registry import explanation_kind, has_attention
 
 
@@ -44,16 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     predictor = Predictor.load(args.checkpoint, "auto")
     card = predictor.card
     query_task = None
-    if has_attention(card["model"]):
-        query_task = args.task or card["tasks"][0]
+    if has_attention(card.model):
+        query_task = args.task or card.tasks[0]
         if query_task not in predictor.tasks:
             parser.error(f"unknown task {query_task!r}; this checkpoint predicts: {', '.join(predictor.tasks)}")
-    names = [card["dataset"]] if isinstance(card["dataset"], str) else list(card["dataset"])
+    names = card.datasets
     per_dataset = args.max_molecules // len(names) if args.max_molecules else None
     graphs, labels, split, ids, smiles = [], [], [], [], []
     for name in names:
         data = load_dataset(name, args.data_dir, workers=args.workers, descriptors=predictor.descriptors)
-        part_of = {row: SPLITS.index(part) for row, part in data.split(card["split"], args.data_dir).part_of_rows().items()}
+        part_of = {row: SPLITS.index(part) for row, part in data.split(card.split, args.data_dir).part_of_rows().items()}
         columns = [predictor.tasks.index(t) for t in data.spec.tasks]
         usable = [k for k, (row, molecule) in enumerate(zip(data.rows, data.molecules)) if molecule.ok and int(row) in part_of]
         if per_dataset is not None and len(usable) > per_dataset:
@@ -68,11 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             ids.append(f"{name}:{int(row)}")
             smiles.append(molecule.canonical_smiles)
     query = predictor.tasks.index(query_task) if query_task else None
-    name = card["dataset"] if isinstance(card["dataset"], str) else "+".join(card["dataset"])
+    name = "+".join(card.datasets)
     # GraSeq: also its graph-only and sequence-only embeddings, each its own map (paper Fig. 4).
-    views = ["", "graph", "sequence"] if explanation_kind(card["model"]) == "fusion" else [""]
+    views = ["", "graph", "sequence"] if explanation_kind(card.model) == "fusion" else [""]
     for view in views:
-        predictions, embeddings = predict_and_embed(predictor.model, graphs, card, query, predictor.batch_size, view)
+        predicted = predict_graphs(predictor.model, graphs, batch_size=predictor.batch_size, embedding_view=view, query=query)
+        predictions, embeddings = predicted.values, predicted.embeddings
         print(f"embedded {len(graphs)} molecules{f' ({view} view)' if view else ''} ({time.time() - start:.0f}s); fitting t-SNE…", file=sys.stderr)
         reduced, projection = reduce_for_map(embeddings)
         coordinates = fit_coordinates(reduced, workers=args.workers)

@@ -16,6 +16,7 @@ model is uncalibrated, so the thresholds must be too).
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from molapp.inference.calls import TaskCalls, base_rates, max_f1_threshold
 from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import Predictor
 from molapp.models.checkpoint import load_checkpoint
+from molapp.models.outputs import PredictionModel
 from molapp.training.evaluate import checkpoint_groups, split_predictions
 
 
@@ -36,17 +38,19 @@ def approved_drug_predictions(predictor: Predictor, data_dir: str | None) -> np.
     spec, smiles, labels = read_labels("clintox", data_dir)
     approved = [s for s, flag in zip(smiles, labels[:, spec.tasks.index("FDA_APPROVED")]) if flag == 1]
     molecules = [m for m in featurize_smiles(approved, descriptors=predictor.descriptors) if m.ok]
-    return np.sort(predictor.predict_featurized(molecules), axis=0)
+    return np.sort(predictor.predict_molecules(molecules).values, axis=0)
 
 
-def valid_thresholds(card: dict, valid_from: Path, data_dir: str | None) -> np.ndarray:
+def valid_thresholds(predictor: Predictor, valid_from: Path, data_dir: str | None) -> np.ndarray:
     """Per task, the max-F1 threshold on the validation molecules of `valid_from`'s split,
-    predicted by `valid_from`'s model through `card`'s output transform."""
-    model, source_card = load_checkpoint(valid_from)
-    if source_card["tasks"] != card["tasks"]:
+    predicted by `valid_from`'s network through the predictor's own output module (its
+    calibration, or none: a deployment model's probabilities are what the thresholds apply to)."""
+    source, source_card = load_checkpoint(valid_from)
+    if source_card.tasks != predictor.tasks:
         raise ValueError(f"{valid_from} predicts other tasks than this checkpoint")
-    held_out = split_predictions(model, checkpoint_groups(source_card, data_dir, workers=1), "valid", card)
-    return np.array([max_f1_threshold(held_out.labels[:, t], held_out.predictions[:, t]) for t in range(len(card["tasks"]))])
+    model = PredictionModel(source.network, copy.deepcopy(predictor.model.output).cpu())
+    held_out = split_predictions(model, checkpoint_groups(source_card, data_dir, workers=1), "valid")
+    return np.array([max_f1_threshold(held_out.labels[:, t], held_out.predictions[:, t]) for t in range(len(predictor.tasks))])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,12 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     predictor = Predictor.load(directory, "auto")
     card = predictor.card
     valid_from = Path(args.valid_from) if args.valid_from else directory
-    if card["split"] == "all" and args.valid_from is None:
+    if card.is_deployment and args.valid_from is None:
         parser.error("a deployment checkpoint (split all) has no validation molecules: name a split model with --valid-from")
-    tasks = list(card["tasks"])
-    classification = card["task_type"] == "classification"
+    tasks = list(card.tasks)
+    classification = card.is_classifier
     try:
-        thresholds = valid_thresholds(card, valid_from, args.data_dir) if classification else np.full(len(tasks), np.nan)
+        thresholds = valid_thresholds(predictor, valid_from, args.data_dir) if classification else np.full(len(tasks), np.nan)
         approved = approved_drug_predictions(predictor, args.data_dir)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -3,11 +3,12 @@ from their cards, into checkpoints/README.md and between the markers in README.m
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from molapp.evaluation.split_predictions import SplitPredictions
+from molapp.models.card import Card
+from molapp.models.checkpoint import read_card
 from molapp.models.registry import architecture_summary
 from molapp.training.calibration import mean_calibration_error
 
@@ -19,25 +20,20 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None or value != value else f"{value:.3f}"
 
 
-def _calibration(card: dict, directory: Path) -> str:
+def _calibration(card: Card, directory: Path) -> str:
     """Classification: the test split's calibration error, mean over tasks, raw → calibrated;
     a deployment model (uncalibrated) its estimate's test predictions' raw error."""
-    if card["split"] == "all" and card["task_type"] == "classification":
+    if card.split == "all" and card.task_type == "classification":
         return f"{mean_calibration_error(SplitPredictions.load(directory)):.3f} (uncalibrated)"
-    if "calibration" not in card:
+    if card.calibration is None:
         return ""
-    error = card["calibration"]["expected_calibration_error"]["test"]
+    error = card.calibration.expected_calibration_error["test"]
     return f"{error['before']:.3f} → {error['after']:.3f}"
 
 
-def checkpoint_rows(directory: Path) -> list[dict]:
-    cards = []
-    for card_path in sorted(directory.glob("*/card.json")):
-        card = json.loads(card_path.read_text())
-        card["_name"] = card_path.parent.name
-        card["_size_mb"] = sum(p.stat().st_size for p in card_path.parent.iterdir()) / 1e6
-        cards.append(card)
-    return cards
+def checkpoint_rows(directory: Path) -> list[tuple[Path, Card]]:
+    """(checkpoint directory, its card), by name."""
+    return [(card_path.parent, read_card(card_path.parent)) for card_path in sorted(directory.glob("*/card.json"))]
 
 
 def table(directory: Path) -> str:
@@ -45,15 +41,16 @@ def table(directory: Path) -> str:
         "| checkpoint | model | data | split | tasks | test | valid | per dataset (test) | test calibration error | architecture | train time | size |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for card in checkpoint_rows(directory):
-        data = card["dataset"] if isinstance(card["dataset"], str) else " + ".join(card["dataset"])
-        metric = "ROC-AUC" if card["metric"] == "roc_auc" else "RMSE"
-        per_dataset = card["metrics"]["test"].get("per_dataset")
+    for checkpoint, card in checkpoint_rows(directory):
+        size_mb = sum(p.stat().st_size for p in checkpoint.iterdir()) / 1e6
+        data = card.dataset if isinstance(card.dataset, str) else " + ".join(card.dataset)
+        metric = "ROC-AUC" if card.metric == "roc_auc" else "RMSE"
+        per_dataset = card.metrics["test"].get("per_dataset")
         per = ", ".join(f"{k} {_fmt(v)}" for k, v in per_dataset.items()) if per_dataset else ""
         lines.append(
-            f"| `{card['_name']}` | {card['model']} | {data} | {'all rows (deployment; figures: its recipe on the scaffold split)' if card['split'] == 'all' else card['split']} | {len(card['tasks'])} "
-            f"| {metric} {_fmt(card['metrics']['test']['mean'])} | {_fmt(card['metrics']['valid']['mean'])} | {per} | {_calibration(card, directory / card['_name'])} "
-            f"| {architecture_summary(card)} | {card['train_seconds'] / 60:.0f} min | {card['_size_mb']:.1f} MB |"
+            f"| `{checkpoint.name}` | {card.model} | {data} | {'all rows (deployment; figures: its recipe on the scaffold split)' if card.split == 'all' else card.split} | {len(card.tasks)} "
+            f"| {metric} {_fmt(card.metrics['test']['mean'])} | {_fmt(card.metrics['valid']['mean'])} | {per} | {_calibration(card, checkpoint)} "
+            f"| {architecture_summary(card)} | {card.train_seconds / 60:.0f} min | {size_mb:.1f} MB |"
         )
     return "\n".join(lines)
 

@@ -22,17 +22,23 @@ deployment model's uncalibrated output, feed the Models page's curves.
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
+from torch import nn
+
 from molapp.cli.train import flatten_metrics
+from molapp.models.card import Card, EstimateSource, MemberSummary
 from molapp.models.checkpoint import load_checkpoint, read_card, save_checkpoint
 from molapp.models.ensemble import Ensemble
+from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.models.registry import benchmark_name
-from molapp.training.calibration import calibrated_test_predictions
+from molapp.training.calibration import calibrate_for_checkpoint
 from molapp.evaluation.provenance import provenance
 from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.training.evaluate import checkpoint_groups, split_predictions
@@ -45,33 +51,32 @@ RECIPE = ["model", "dataset", "tasks", "task_type", "featurizer", "config"]  # w
 RECIPE_HYPERPARAMETERS_EXCEPT = ("seed",)
 
 
-def member_summary(directory: Path, card: dict) -> dict:
-    scores = {part: card["metrics"][part]["mean"] for part in ("valid", "test") if part in card.get("metrics", {})}
-    return {"checkpoint": directory.name, "seed": card["seed"], "command": card["command"], **scores,
-            "train_seconds": card["train_seconds"]}
+def member_summary(directory: Path, card: Card) -> MemberSummary:
+    scores = {part: card.metrics[part]["mean"] for part in ("valid", "test") if part in card.metrics}
+    return MemberSummary(directory.name, card.seed, card.command, card.train_seconds, **scores)
 
 
-def deployment_estimate(card: dict, member_card: dict, estimates: list[Path], data_dir: str | None, workers: int) -> SplitPredictions:
-    """Give a deployment card the figures of its recipe's split ensembles (`card["metrics"]`
-    from the first, `card["estimate"]` per split); returns the first one's test predictions
-    through the deployment card's output transform (no calibration: a model trained on every
-    row has no molecules left to fit one on)."""
-    card["estimate"] = {}
+def deployment_estimate(card: Card, member_card: Card, output: nn.Module, estimates: list[Path], data_dir: str | None,
+                        workers: int) -> SplitPredictions:
+    """Give a deployment card the figures of its recipe's split ensembles (`card.metrics`
+    from the first, `card.estimate` per split); returns the first one's test predictions
+    through the deployment model's `output` (no calibration: a model trained on every row
+    has no molecules left to fit one on)."""
+    card.estimate = {}
     held_out = None
     for directory in estimates:
         model, source = load_checkpoint(directory)
-        differing = [key for key in RECIPE if source.get(key) != member_card.get(key)]
-        ours, theirs = ({k: v for k, v in c["hyperparameters"].items() if k not in RECIPE_HYPERPARAMETERS_EXCEPT} for c in (member_card, source))
+        differing = [key for key in RECIPE if getattr(source, key) != getattr(member_card, key)]
+        ours, theirs = ({k: v for k, v in c.hyperparameters.items() if k not in RECIPE_HYPERPARAMETERS_EXCEPT} for c in (member_card, source))
         if differing or ours != theirs:
             raise ValueError(f"{directory} is not the same recipe (differs in {', '.join(differing) or 'hyperparameters'})")
-        card["estimate"][source["split"]] = {"checkpoint": directory.name, "ensemble_size": source.get("ensemble_size", 1),
-                                             "command": source["command"], "valid": source["metrics"]["valid"]["mean"],
-                                             "test": source["metrics"]["test"]["mean"]}
+        card.estimate[source.split] = EstimateSource(directory.name, source.ensemble_size, source.command,
+                                                     source.metrics["valid"]["mean"], source.metrics["test"]["mean"])
         if held_out is None:
-            card["metrics"] = source["metrics"]
-            card["metrics_from"] = (f"an estimate: the same recipe's {source['split']}-split ensemble ({directory.name}); "
-                                    "this model was trained on every labelled row, test rows included")
-            held_out = split_predictions(model, checkpoint_groups(source, data_dir, workers), "test", card)
+            card.metrics = source.metrics
+            card.metrics_from = (f"an estimate: the same recipe's {source.split}-split ensemble ({directory.name}); "
+                                 "this model was trained on every labelled row, test rows included")
+            held_out = split_predictions(PredictionModel(model.network, output), checkpoint_groups(source, data_dir, workers), "test")
     return held_out
 
 
@@ -94,13 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{out} exists and is not empty; give a new directory")
     try:
         cards = [read_card(d) for d in directories]
-        differing = [key for key in SAME if any(card.get(key) != cards[0].get(key) for card in cards)]
+        differing = [key for key in SAME if any(getattr(card, key) != getattr(cards[0], key) for card in cards)]
         if differing:
             raise ValueError(f"the members differ in {', '.join(differing)}; an ensemble is one model trained with different seeds")
-        if len({card["seed"] for card in cards}) < len(cards):
+        if len({card.seed for card in cards}) < len(cards):
             raise ValueError("two members have the same seed: they are the same model")
-        ensemble = Ensemble([load_checkpoint(d)[0] for d in directories]).eval()
-        deployment = cards[0]["split"] == "all"
+        loaded = [load_checkpoint(d)[0] for d in directories]
+        # the members' mean raw output, through their uncalibrated output (regression: the
+        # training labels' scale, the same for every member); a classifier is calibrated below
+        output = copy.deepcopy(loaded[0].output) if loaded[0].task_type == "regression" else Sigmoid()
+        ensemble = PredictionModel(Ensemble([m.network for m in loaded]), output).eval()
+        deployment = cards[0].is_deployment
         estimates = [Path(d.strip()) for d in args.estimate.split(",") if d.strip()]
         if deployment != bool(estimates):
             raise ValueError("--estimate goes with deployment members (trained with --split all), and they need it: "
@@ -112,41 +121,41 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     members = [member_summary(d, c) for d, c in zip(directories, cards)]
-    card = {key: value for key, value in cards[0].items() if key not in ("config", "epochs_run", "best_epoch", "calibration")}
-    card |= {
-        "command": "python -m molapp.cli.ensemble " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "seed": [c["seed"] for c in cards],
-        "members": members,
-        "train_seconds": round(sum(c["train_seconds"] for c in cards), 1),
-    }
+    card = dataclasses.replace(
+        cards[0], epochs_run=None, best_epoch=None, calibration=None,
+        command="python -m molapp.cli.ensemble " + " ".join(argv if argv is not None else sys.argv[1:]),
+        seed=[c.seed for c in cards], members=members, train_seconds=round(sum(c.train_seconds for c in cards), 1),
+    )
     if deployment:
         try:
-            held_out = deployment_estimate(card, cards[0], estimates, args.data_dir, args.workers)
+            held_out = deployment_estimate(card, cards[0], ensemble.output, estimates, args.data_dir, args.workers)
         except (FileNotFoundError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        metrics = card["metrics"]
+        metrics = card.metrics
     else:
         joint = len(groups) > 1
-        metrics = card["metrics"] = {part: flatten_metrics(evaluate(ensemble, groups, part, cards[0]), joint) for part in ("valid", "test")}
-        held_out = calibrated_test_predictions(ensemble, groups, card)  # calibrated on the members' mean logit
+        metrics = card.metrics = {part: flatten_metrics(evaluate(ensemble, groups, part), joint) for part in ("valid", "test")}
+        calibration = calibrate_for_checkpoint(ensemble, groups)  # calibrated on the members' mean logit
+        ensemble, card.calibration, held_out = calibration.model, calibration.report, calibration.test
     save_checkpoint(out, ensemble, card)
     for name in ("domain.safetensors", "domain.json"):
         shutil.copyfile(directories[0] / name, out / name)
     held_out.save(out)
-    metric = card["metric"]
+    metric = card.metric
     for m in members:
-        scores = ", ".join(f"{part} {metric} {m[part]:.4f}" for part in ("test", "valid") if part in m) or "trained on every row"
-        print(f"  member seed {m['seed']}: {scores}", file=sys.stderr)
+        scores = ", ".join(f"{part} {metric} {getattr(m, part):.4f}" for part in ("test", "valid") if getattr(m, part) is not None)
+        print(f"  member seed {m.seed}: {scores or 'trained on every row'}", file=sys.stderr)
     what = f"deployment ensemble of {len(members)}, estimated" if deployment else f"ensemble of {len(members)},"
     print(f"wrote {out}: {what} test {metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
         summary = {"benchmark": "deployment" if deployment else "ensemble", "checkpoint": out.name, "model": benchmark_name(cards[0]),
-                   "dataset": card["dataset"], "split": card["split"], "metric": metric, "members": members,
+                   "dataset": card.dataset, "split": card.split, "metric": metric,
+                   "members": [{k: v for k, v in dataclasses.asdict(m).items() if v is not None} for m in members],
                    "valid": metrics["valid"]["mean"], "test": metrics["test"]["mean"],
                    "per_task": {t: v for t, v in metrics["test"].items() if t not in ("mean", "per_dataset")},
-                   **({"estimate": card["estimate"], "metrics_from": card["metrics_from"]} if deployment else {}),
-                   "provenance": provenance(time.time() - start, card["command"])}
+                   **({"estimate": card.to_json()["estimate"], "metrics_from": card.metrics_from} if deployment else {}),
+                   "provenance": provenance(time.time() - start, card.command)}
         path = Path(args.results_dir) / f"{summary['benchmark']}-{out.name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary, indent=2) + "\n")

@@ -37,22 +37,22 @@ from molapp.chem.io import FIXED_COLUMNS, InputRow, read_molecules, spreadsheet_
 from molapp.data.featurize import FeaturizedMolecule, featurize_rows
 from molapp.inference.calls import TaskCalls
 from molapp.inference.parallel import prepared_and_scored
-from molapp.inference.predictor import Predictor, device_name, spread_column
+from molapp.inference.predictor import Prediction, Predictor, device_name, spread_column
 
 # A chunk's result as it travels between processes: canonical SMILES, errors, changes,
 # values [n, Q] (an ensemble's: [n, 2Q], its members' standard deviations after the values).
 Scored = tuple[list[str], list[str], list[str], np.ndarray]
 
 
-def _scored(molecules: list[FeaturizedMolecule], predicted: tuple[np.ndarray, np.ndarray | None]) -> Scored:
-    values, spread = predicted
+def _scored(molecules: list[FeaturizedMolecule], predicted: Prediction) -> Scored:
+    values, spread = predicted.values, predicted.spread
     return ([m.canonical_smiles for m in molecules], [m.error for m in molecules], [m.changes_text for m in molecules],
             values if spread is None else np.hstack([values, spread]))
 
 
 def _score_molecules(molecules: list[FeaturizedMolecule], context: dict) -> Scored:
     """Featurized molecules scored with `context`'s "predictor", "tasks" and "batch_size"."""
-    return _scored(molecules, context["predictor"].predict_featurized_with_spread(molecules, context["tasks"], context["batch_size"]))
+    return _scored(molecules, context["predictor"].predict_molecules(molecules, context["tasks"], context["batch_size"]))
 
 
 def _chunks(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:

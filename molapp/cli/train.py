@@ -49,9 +49,11 @@ from molapp.featurizers.fingerprints import FP_BITS, FP_RADIUS
 from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import resolve_device
 from molapp.jobs.progress import ProgressLog
+from molapp.models.card import Card
 from molapp.models.checkpoint import read_card, save_checkpoint
+from molapp.models.outputs import PredictionModel, uncalibrated_output
 from molapp.models.registry import MODEL_KINDS, benchmark_name
-from molapp.training.calibration import calibrated_test_predictions
+from molapp.training.calibration import calibrate_for_checkpoint
 from molapp.training.groups import build_groups
 from molapp.training.presets import PRESETS
 from molapp.training.trainer import TrainConfig, all_options, train
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if len(set(task_types)) != 1:
         parser.error("joint training needs datasets of one task type")
-    card_extra = {**({"targets": args.targets} if args.targets else {})}
+    card_extra = {"targets": args.targets} if args.targets else {}  # Card fields besides those every run has
     progress = ProgressLog(args.progress)
     code = train_and_save(args, argv, names[0] if len(names) == 1 else names, groups, tasks, task_types[0], split_sources, config, device,
                           card_extra, start, progress)
@@ -175,8 +177,7 @@ def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, arg
     task_type = data.spec.task_type
     progress.phase("featurizing", molecules=len(data.smiles))
     groups, tasks, _, split_sources = user_groups(data, args.split, config.seed, args.workers, config.descriptors)
-    card_extra = {"source": "user", **data.card_fields(),
-                  **({"task_units": units} if task_type == "regression" and any(units.values()) else {})}
+    card_extra = {**data.card_fields(), "task_units": units if task_type == "regression" and any(units.values()) else None}
     code = train_and_save(args, argv, name, groups, tasks, task_type, split_sources, config, device, card_extra, started, progress)
     if code != 0:
         return code
@@ -210,53 +211,55 @@ def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: st
     keep = np.sort(np.random.default_rng(0).permutation(len(train_smiles))[:DOMAIN_INDEX_LIMIT])
     domain = DomainIndex.build([train_smiles[i] for i in keep], train_labels[keep], tasks)
 
-    card = {
-        "model": args.model,
-        "command": "python -m molapp.train " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "dataset": names[0] if len(names) == 1 else names,
-        **card_extra,
-        **({"preset": args.preset} if args.preset else {}),
-        "tasks": tasks,
-        "task_labels": {t: g.train.spec.label(t) for g in groups for t in g.tasks},
-        "task_dataset": {t: g.name for g in groups for t in g.tasks},
-        "task_type": task_type,
-        "metric": "roc_auc" if task_type == "classification" else "rmse",
-        "units": {g.name: g.train.spec.units for g in groups},
-        "split": args.split,
-        "split_source": split_sources,
-        "seed": config.seed,
-        "hyperparameters": config.hyperparameters(args.model),
-        "featurizer": FEATURIZER_VERSION,
-        **({"descriptors": DESCRIPTORS_VERSION} if config.descriptors else {}),
-        "metrics": metrics,
-        "sizes": {g.name: {"train": len(g.train), "valid": len(g.valid), "test": len(g.test)} for g in groups},
-        "epochs_run": result.epochs,
-        "best_epoch": result.best_epoch,
-        "train_seconds": round(result.train_seconds, 1),
-        "trained_on": args.split,  # "all": every labelled row (deployment); else the split's train rows
-        "machine": f"{platform.machine()} {device.type}, {torch.get_num_threads()} threads",
-        "trained_at": time.strftime("%Y-%m-%d"),
-        "packages": package_versions(),
-        "applicability_domain": {
+    card = Card(
+        model=args.model,
+        command="python -m molapp.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        dataset=names[0] if len(names) == 1 else names,
+        preset=args.preset or None,
+        tasks=tasks,
+        task_labels={t: g.train.spec.label(t) for g in groups for t in g.tasks},
+        task_dataset={t: g.name for g in groups for t in g.tasks},
+        task_type=task_type,
+        metric="roc_auc" if task_type == "classification" else "rmse",
+        units={g.name: g.train.spec.units for g in groups},
+        split=args.split,
+        split_source=split_sources,
+        seed=config.seed,
+        hyperparameters=config.hyperparameters(args.model),
+        featurizer=FEATURIZER_VERSION,
+        descriptors=DESCRIPTORS_VERSION if config.descriptors else None,
+        metrics=metrics,
+        sizes={g.name: {"train": len(g.train), "valid": len(g.valid), "test": len(g.test)} for g in groups},
+        epochs_run=result.epochs,
+        best_epoch=result.best_epoch,
+        train_seconds=round(result.train_seconds, 1),
+        trained_on=args.split,  # "all": every labelled row (deployment); else the split's train rows
+        machine=f"{platform.machine()} {device.type}, {torch.get_num_threads()} threads",
+        trained_at=time.strftime("%Y-%m-%d"),
+        packages=package_versions(),
+        applicability_domain={
             "fingerprint": f"Morgan radius {FP_RADIUS}, {FP_BITS} bits, Tanimoto",
             "index_molecules": len(keep),
             "training_molecules": len(train_smiles),
         },
-    }
-    if result.target_mean is not None:
-        card["target_mean"], card["target_std"] = result.target_mean, result.target_std
+        **card_extra,
+    )
+    model = PredictionModel(result.model, uncalibrated_output(task_type, result.target_mean, result.target_std).to(device))
+    held_out = None
     progress.phase("calibrating")
-    held_out = calibrated_test_predictions(result.model, groups, card) if "test" in metrics else None
-    out = save_checkpoint(args.out, result.model, card)
+    if "test" in metrics:
+        calibration = calibrate_for_checkpoint(model, groups)
+        model, card.calibration, held_out = calibration.model, calibration.report, calibration.test
+    out = save_checkpoint(args.out, model, card)
     domain.save(out)
     if held_out is None:
         print(f"wrote {out}: trained on all {len(train_smiles)} labelled molecules for {result.epochs} epochs", file=sys.stderr)
         return 0
     held_out.save(out)  # ROC and reliability on the Models page
-    print(f"wrote {out}: test {card['metric']} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
+    print(f"wrote {out}: test {card.metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
         saved = read_card(out)  # the card as saved, config included
-        write_results(saved, Path(args.results_dir), result.metrics, provenance(time.time() - started, saved["command"], saved["packages"]))
+        write_results(saved, Path(args.results_dir), result.metrics, provenance(time.time() - started, saved.command, saved.packages))
     return 0
 
 
@@ -270,29 +273,29 @@ def flatten_metrics(by_group: dict, joint: bool) -> dict:
     return flat
 
 
-def write_results(card: dict, results_dir: Path, by_group: dict, run_provenance: dict) -> list[Path]:
+def write_results(card: Card, results_dir: Path, by_group: dict, run_provenance: dict) -> list[Path]:
     """One bench/results JSON per dataset of the run: `<model>-<dataset>-<split>-seed<k>.json`,
     with the run's provenance block."""
     results_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    targets = card.get("targets")
+    targets = card.targets
     for name in by_group["test"]:
         record = {
             "model": benchmark_name(card),
             "dataset": name,
             **({"targets": targets} if targets else {}),
-            "split": card["split"],
-            "seed": card["seed"],
-            "metric": card["metric"],
+            "split": card.split,
+            "seed": card.seed,
+            "metric": card.metric,
             "test": by_group["test"][name]["mean"],
             "per_task": {k: v for k, v in by_group["test"][name].items() if k != "mean"},
             "valid": by_group["valid"][name]["mean"],
-            "train_seconds": card["train_seconds"],
-            "trained_with": card["dataset"],
+            "train_seconds": card.train_seconds,
+            "trained_with": card.dataset,
             "provenance": run_provenance,
         }
         part = f"{name}.{'+'.join(targets)}" if targets else name  # a model of some of the dataset's tasks
-        path = results_dir / f"{record['model']}-{part}-{card['split']}-seed{card['seed']}.json"
+        path = results_dir / f"{record['model']}-{part}-{card.split}-seed{card.seed}.json"
         path.write_text(json.dumps(record, indent=2) + "\n")
         written.append(path)
     return written

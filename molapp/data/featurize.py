@@ -3,7 +3,7 @@
 `featurize_smiles` is the one path from text to model input; it spreads the RDKit work
 over worker processes when asked (RDKit holds the GIL) and keeps input order. Every
 function takes `descriptors`: also compute the whole-molecule descriptors, for a model that
-reads them (`molapp.models.registry.reads_descriptors`).
+reads them (`molapp.models.card.Card.reads_descriptors`).
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from molapp.data.dataset import LabelledMolecules
 from molapp.data.featurize import featurize_smiles, standardize_row
 from molapp.data.registry import DatasetSpec
 from molapp.data.splits import SPLIT_KINDS, Split, random_split, scaffold_split
+from molapp.models.card import DataCheck, DataColumns, DataFile, DataNote
 
 UPLOAD_LIMIT_MB = 50  # the app's upload limit (.streamlit/config.toml maxUploadSize): the same for training
 MIN_PART = 5  # molecules the validation and the test part each need at least
@@ -122,10 +123,13 @@ class UserData:
         return LabelledMolecules(self.spec, np.arange(len(self.smiles)), list(self.smiles), self.labels, molecules)
 
     def card_fields(self) -> dict:
+        """The `Card` fields of a panel trained on this file (keyword arguments)."""
+        summary = self.report.summary()
         return {
-            "data_file": {"name": self.file_name, "sha256": self.sha256, "rows": self.report.rows_read},
-            "columns": {"smiles": self.smiles_column, "targets": list(self.targets)},
-            "data_report": self.report.summary(),
+            "source": "user",
+            "data_file": DataFile(self.file_name, self.sha256, self.report.rows_read),
+            "columns": DataColumns(self.smiles_column, list(self.targets)),
+            "data_report": DataCheck(summary["rows_read"], summary["molecules"], [DataNote(**note) for note in summary["notes"]]),
         }
 
 

@@ -26,8 +26,7 @@ from molapp.data.featurize import graph_or_error
 from molapp.explain.descriptor_attribution import descriptor_baseline, descriptor_contributions
 from molapp.featurizers.descriptors import DESCRIPTOR_LABELS, DESCRIPTOR_NAMES
 from molapp.featurizers.graph import MolGraphFeaturizer
-from molapp.inference.predictor import Predictor, device_name, output_transform
-from molapp.models.ensemble import Ensemble
+from molapp.inference.predictor import Predictor, device_name
 from molapp.models.registry import model_spec
 
 
@@ -96,31 +95,26 @@ def explain(predictor: Predictor, smiles: str, tasks: Sequence[str] | None = Non
         return Explanation(smiles, chosen, error=graph, changes=record.changes)
     task_ids = predictor.task_ids(chosen).to(predictor.device)
     batch = collate([graph]).to(predictor.device)
-    spec = model_spec(predictor.card["model"])
+    spec = model_spec(predictor.card.model)
     kind = spec.explanation
     with torch.inference_mode():
         requests = {"return_embedding": True, **spec.explanation_outputs}
-        transform = output_transform(predictor.card)
-        if isinstance(predictor.model, Ensemble):
-            out, member_logits = predictor.model.forward_with_members(batch, task_ids, **requests)
-            members = transform(member_logits, task_ids)[:, 0]
-        else:
-            out, members = predictor.model(batch, task_ids, **requests), None
-        values = transform(out.logits, task_ids)
-        dependency = predictor.model.task_dependency() if kind == "task_transfer" else None
+        prediction = predictor.model(batch, task_ids, **requests)
+        out, members = prediction.network_output, prediction.member_values
+        dependency = predictor.model.network.task_dependency() if kind == "task_transfer" else None
     return Explanation(
         smiles,
         chosen,
         record.canonical_smiles,
         record.changes,
         mol=mol,
-        values=values[0].float().cpu().numpy(),
+        values=prediction.values[0].float().cpu().numpy(),
         attention=out.attention.float().cpu().numpy() if kind == "attention" else None,
         assignments=atom_assignments(out.assignments) if kind == "clusters" else None,
         gate=out.gate[0].float().cpu().numpy() if kind == "fusion" and out.gate is not None else None,
         task_dependency=dependency.float().cpu().numpy() if dependency is not None else None,
         embedding=out.embedding[0].float().cpu().numpy(),
-        member_values=members.float().cpu().numpy() if members is not None else None,
+        member_values=members[:, 0].float().cpu().numpy() if members is not None else None,
         device=device_name(predictor.device),
         seconds=time.perf_counter() - start,
     )
@@ -145,16 +139,16 @@ def explain_descriptors(predictor: Predictor, canonical_smiles: str, task: str) 
     mol = Chem.MolFromSmiles(canonical_smiles)
     graph = MolGraphFeaturizer(descriptors=True)(mol)
     task_ids = predictor.task_ids([task]).to(predictor.device)
-    contributions, gap = descriptor_contributions(predictor.model, graph, task_ids)
-    calibration = predictor.card.get("calibration")
-    if calibration is not None:  # the shown probability's logit is a·z + b: differences in z scale by a
-        slope = calibration["slope"][predictor.tasks.index(task)]
-        contributions, gap = contributions * slope, gap * slope
+    contributions, gap = descriptor_contributions(predictor.model.network, graph, task_ids)
+    # The shown output is the output module's link (a calibrated probability's logit a·z + b):
+    # differences in the network's raw output z scale by its slope a.
+    slope = predictor.model.output.link_slope(task_ids).numpy()
+    contributions, gap = contributions * slope[:, None], gap * slope
     table = pd.DataFrame({
         "descriptor": DESCRIPTOR_NAMES,
         "meaning": [DESCRIPTOR_LABELS[n] for n in DESCRIPTOR_NAMES],
         "this molecule": graph.descriptors.astype(np.float64).round(2),
-        "training average": descriptor_baseline(predictor.model).cpu().numpy().astype(np.float64).round(2),
+        "training average": descriptor_baseline(predictor.model.network).cpu().numpy().astype(np.float64).round(2),
         "contribution": contributions[0].astype(np.float64),
     })
     table = table.iloc[np.argsort(-np.abs(table["contribution"].to_numpy()), kind="stable")].reset_index(drop=True)

@@ -1,27 +1,30 @@
-"""Prediction with a checkpoint (any model kind): the Python API the app and the predict CLI share.
+"""Prediction with a checkpoint (any model kind): the Python API the app, the CLIs and
+training's evaluation share.
 
-Load once (`Predictor.load`), then `predict` a list of SMILES: every input comes back, in
-order, with its canonical SMILES, status and error, and one value per requested task
-(a probability for classification, a value in the dataset's units for regression).
+Load once (`Predictor.load`), then `predict` a list of SMILES (or `predict_molecules`,
+featurized ones): every input comes back, in order, with its canonical SMILES, status and
+error, and one value per requested task (a probability for classification, a value in the
+dataset's units for regression), plus an ensemble's member spread. Underneath, one path,
+`predict_graphs` (`molapp.models.batching`), batches graphs through a `PredictionModel` (network + output module,
+`molapp.models.outputs`), so no caller applies calibration or un-scaling itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from molapp.data.collate import collate
 from molapp.data.featurize import FeaturizedMolecule, featurize_smiles
-from molapp.featurizers.graph import MolGraph
-from molapp.models.batching import DEFAULT_BATCH_SIZE, output_transform, predict_graphs_with_spread, size_batches
+from molapp.models.batching import DEFAULT_BATCH_SIZE, EMBEDDING_VIEWS, GraphPredictions, predict_graphs, size_batches  # noqa: F401 (the API's names)
+from molapp.models.card import Card
 from molapp.models.checkpoint import load_checkpoint
-from molapp.models.ensemble import Ensemble
-from molapp.models.registry import cpu_batch_size, reads_descriptors
+from molapp.models.outputs import PredictionModel
+from molapp.models.registry import cpu_batch_size
 
 CUDA_BATCH_SIZE = 512
 
@@ -39,39 +42,6 @@ def device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
 
 
-# Embeddings a model offers besides its own (`view` ""): GraSeq's graph-only and
-# sequence-only embeddings before the fusion gate (the GraSeq paper's Fig. 4 compares all three).
-EMBEDDING_VIEWS = {"": "embedding", "graph": "graph_embedding", "sequence": "sequence_embedding"}
-
-
-@torch.inference_mode()
-def predict_and_embed(
-    model: nn.Module, graphs: Sequence[MolGraph], card: dict, query: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-    view: str = "",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Values for every task [n, T] and the molecule embeddings [n, H] from the same pass:
-    GraphMem's final controller state for task query `query`, MemGNN's/GMN's readout node,
-    GraSeq's fused embedding — or, with `view` "graph"/"sequence", GraSeq's embedding of
-    that one reading of the molecule."""
-    device = next(model.parameters()).device
-    task_ids = torch.arange(len(card["tasks"]), device=device)
-    transform = output_transform(card)
-    flags = {"return_fusion": True} if view else {}
-    order, values, embeddings = [], [], []
-    for chosen in size_batches(graphs, batch_size):
-        batch = collate([graphs[i] for i in chosen]).to(device)
-        out = model(batch, task_ids, return_embedding=True, **flags)
-        values.append(transform(out.logits, task_ids).float().cpu().numpy())
-        embedding = getattr(out, EMBEDDING_VIEWS[view])
-        embedding = embedding[:, query] if embedding.dim() == 3 else embedding  # GraphMem: [B, Q, H]
-        embeddings.append(embedding.float().cpu().numpy())
-        order.append(chosen)
-    if not order:
-        return np.zeros((0, len(task_ids)), np.float32), np.zeros((0, 0), np.float32)
-    back = np.argsort(np.concatenate(order))  # input order
-    return np.concatenate(values)[back], np.concatenate(embeddings)[back]
-
-
 def spread_column(task: str) -> str:
     """The output column (triage table, predict CLI) of how far an ensemble's members disagree on `task`."""
     return f"{task} (members' SD)"
@@ -80,12 +50,14 @@ def spread_column(task: str) -> str:
 @dataclass
 class Prediction:
     """Predictions for a list of inputs, in input order. `values` [n, len(tasks)] is NaN on
-    rows whose `status` is "error"."""
+    rows whose `status` is "error"; for an ensemble `spread` [n, len(tasks)] is its members'
+    standard deviation (NaN on those rows too; None for one model)."""
 
     tasks: list[str]
     smiles: list[str]
     molecules: list[FeaturizedMolecule]
     values: np.ndarray
+    spread: np.ndarray | None = None
     device: str = "CPU"
 
     @property
@@ -94,15 +66,19 @@ class Prediction:
 
 
 class Predictor:
-    """A loaded checkpoint, ready to predict. Load it once per process."""
+    """A loaded checkpoint, ready to predict: load it once per process (`Predictor.load`),
+    then `predict` SMILES, or `predict_molecules` already featurized with
+    `descriptors=self.descriptors` (what worker processes hand back). Both give a
+    `Prediction`, values final (probability or value in the dataset's units): the
+    checkpoint's `PredictionModel` applies its own calibration or un-scaling."""
 
-    def __init__(self, model: nn.Module, card: dict, device: torch.device) -> None:
+    def __init__(self, model: PredictionModel, card: Card, device: torch.device) -> None:
         self.model = model
         self.card = card
         self.device = device
-        self.tasks: list[str] = list(card["tasks"])
-        self.descriptors = reads_descriptors(card)  # featurize inputs with descriptors=this
-        self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else cpu_batch_size(card["model"], len(self.tasks))
+        self.tasks: list[str] = list(card.tasks)
+        self.descriptors = card.reads_descriptors  # featurize inputs with descriptors=this
+        self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else cpu_batch_size(card.model, len(self.tasks))
 
     @classmethod
     def load(cls, checkpoint: str | Path, device: str = "auto") -> Predictor:
@@ -120,30 +96,25 @@ class Predictor:
 
     @property
     def is_ensemble(self) -> bool:
-        return isinstance(self.model, Ensemble)
+        return self.model.is_ensemble
 
-    def predict_featurized(self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int | None = None) -> np.ndarray:
-        """Values [len(molecules), Q]; NaN rows for molecules that failed."""
-        return self.predict_featurized_with_spread(molecules, tasks, batch_size)[0]
-
-    def predict_featurized_with_spread(
-        self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None, batch_size: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Values [len(molecules), Q] and, for an ensemble, its members' standard deviation
-        [len(molecules), Q] (None for a single model); NaN rows for molecules that failed."""
-        ids = self.task_ids(tasks)
+    def predict_molecules(self, molecules: Sequence[FeaturizedMolecule], tasks: Sequence[str] | None = None,
+                          batch_size: int | None = None) -> Prediction:
+        """`tasks` (default: all) for featurized molecules; NaN rows for molecules that failed."""
+        chosen = list(tasks) if tasks else self.tasks
+        ids = self.task_ids(chosen)
         values = np.full((len(molecules), len(ids)), np.nan, dtype=np.float32)
         spread = values.copy() if self.is_ensemble else None
         good = [i for i, m in enumerate(molecules) if m.ok]
         if good:
-            graphs = [molecules[i].graph for i in good]
-            values[good], member_spread = predict_graphs_with_spread(self.model, graphs, ids, self.card, batch_size or self.batch_size)
+            predicted = predict_graphs(self.model, [molecules[i].graph for i in good], ids, batch_size or self.batch_size)
+            values[good] = predicted.values
             if spread is not None:
-                spread[good] = member_spread
-        return values, spread
+                spread[good] = predicted.spread
+        return Prediction(chosen, [m.canonical_smiles for m in molecules], list(molecules), values, spread, device_name(self.device))
 
     def predict(self, smiles: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int | None = None, workers: int = 1) -> Prediction:
-        chosen = list(tasks) if tasks else self.tasks
+        """Standardize and featurize `smiles` (in `workers` processes), then `predict_molecules`;
+        `Prediction.smiles` are the inputs as given."""
         molecules = featurize_smiles(list(smiles), workers=workers, descriptors=self.descriptors)
-        values = self.predict_featurized(molecules, chosen, batch_size)
-        return Prediction(chosen, list(smiles), molecules, values, device_name(self.device))
+        return dataclasses.replace(self.predict_molecules(molecules, tasks, batch_size), smiles=list(smiles))

@@ -82,8 +82,8 @@ def score_prepared(prepared: PreparedChunk, context: dict) -> ScoredChunk:
     """A prepared chunk scored with `context`'s "predictor" and "domain"."""
     ok = [m.ok for m in prepared.molecules]
     similarity = np.where(ok, context["domain"].max_similarity_of(prepared.fingerprints), np.nan) if ok else np.zeros(0)
-    values, spread = context["predictor"].predict_featurized_with_spread(prepared.molecules)
-    return ScoredChunk(prepared.molecules, values, spread, similarity, prepared.properties)
+    prediction = context["predictor"].predict_molecules(prepared.molecules)
+    return ScoredChunk(prepared.molecules, prediction.values, prediction.spread, similarity, prepared.properties)
 
 
 def score(

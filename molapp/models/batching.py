@@ -1,41 +1,26 @@
 """Running a model over many molecules: batches of molecules of similar size, outputs put back
-in input order and turned into the values a card reports. The predictor (`molapp.inference`)
-and the trainer's evaluation (`molapp.training`) both run models this way.
+in input order. `predict_graphs` is the one prediction path: the predictor (`molapp.inference`),
+the trainer's evaluation (`molapp.training`), the app's map and the CLIs all run a
+`PredictionModel` (network + output module, `molapp.models.outputs`) this way, so no caller
+applies calibration or un-scaling itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from molapp.data.collate import collate
 from molapp.featurizers.graph import MolGraph
-from molapp.models.ensemble import Ensemble
+from molapp.models.outputs import PredictionModel
 
 # A GPU wants large batches; on CPU each kind has its own (`cpu_batch_size`), this default
 # is for callers without a card at hand.
 DEFAULT_BATCH_SIZE = 32
 PADDED_ATOMS_PER_MOLECULE = 40  # a batch's atom budget per molecule (MoleculeNet's molecules average ~25 heavy atoms)
-
-
-def output_transform(card: dict):
-    """Model output → reported value: for classification the probability, σ(a_t z + b_t)
-    with the card's per-task Platt scaling (`molapp.training.calibration`; σ(z) for a card
-    without one); for regression the value un-standardized (targets were standardized with
-    the training set's mean and std)."""
-    if card["task_type"] == "classification":
-        calibration = card.get("calibration")
-        if calibration is None:
-            return lambda raw, task_ids: torch.sigmoid(raw)
-        slope = torch.tensor(calibration["slope"])
-        intercept = torch.tensor(calibration["intercept"])
-        return lambda raw, task_ids: torch.sigmoid(raw * slope.to(raw.device)[task_ids] + intercept.to(raw.device)[task_ids])
-    mean = torch.tensor(card["target_mean"])
-    std = torch.tensor(card["target_std"])
-    return lambda raw, task_ids: raw * std.to(raw.device)[task_ids] + mean.to(raw.device)[task_ids]
 
 
 def size_batches(graphs: Sequence[MolGraph], batch_size: int) -> list[np.ndarray]:
@@ -58,40 +43,58 @@ def size_batches(graphs: Sequence[MolGraph], batch_size: int) -> list[np.ndarray
     return batches
 
 
-def predict_graphs(
-    model: nn.Module,
-    graphs: Sequence[MolGraph],
-    task_ids: torch.Tensor,
-    card: dict,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> np.ndarray:
-    """Values [len(graphs), Q] for the queried tasks, batched over molecules of similar size
-    (`size_batches`) and over queries."""
-    return predict_graphs_with_spread(model, graphs, task_ids, card, batch_size)[0]
+# Embeddings a model offers besides its own (`view` ""): GraSeq's graph-only and
+# sequence-only embeddings before the fusion gate (the GraSeq paper's Fig. 4 compares all three).
+EMBEDDING_VIEWS = {"": "embedding", "graph": "graph_embedding", "sequence": "sequence_embedding"}
+
+
+@dataclass
+class GraphPredictions:
+    """`predict_graphs`' answer, rows in the graphs' order: `values` [n, Q]; for an ensemble
+    `spread` [n, Q], the standard deviation of its members' own values (how much the seeds
+    disagree; None for one model); `embeddings` [n, H] when asked for (else None)."""
+
+    values: np.ndarray
+    spread: np.ndarray | None = None
+    embeddings: np.ndarray | None = None
 
 
 @torch.inference_mode()
-def predict_graphs_with_spread(
-    model: nn.Module,
+def predict_graphs(
+    model: PredictionModel,
     graphs: Sequence[MolGraph],
-    task_ids: torch.Tensor,
-    card: dict,
+    task_ids: torch.Tensor | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Values [n, Q] and, for an ensemble, the standard deviation [n, Q] of its members' own
-    values (how much the seeds disagree; None for a single model), each member run once."""
+    embedding_view: str | None = None,
+    query: int | None = None,
+) -> GraphPredictions:
+    """The one prediction path: the model's values for the queried tasks (all when
+    `task_ids` is None), batched over molecules of similar size (`size_batches`), each
+    ensemble member run once. With `embedding_view` ("" the model's own embedding, "graph"/
+    "sequence" GraSeq's embedding of that one reading of the molecule), also the molecule
+    embeddings from the same pass: GraphMem's final controller state for task query `query`,
+    MemGNN's/GMN's readout node, GraSeq's fused embedding."""
     device = next(model.parameters()).device
-    task_ids = task_ids.to(device)
-    transform = output_transform(card)
-    ensemble = isinstance(model, Ensemble)
-    out = np.zeros((len(graphs), len(task_ids)), dtype=np.float32)
-    spread = np.zeros_like(out) if ensemble else None
+    task_ids = None if task_ids is None else task_ids.to(device)
+    requests = {} if embedding_view is None else {"return_embedding": True, **({"return_fusion": True} if embedding_view else {})}
+    values, spread, embeddings = [], [], []
+    order = []
     for chosen in size_batches(graphs, batch_size):
         batch = collate([graphs[i] for i in chosen]).to(device)
-        if ensemble:
-            output, member_logits = model.forward_with_members(batch, task_ids)
-            spread[chosen] = transform(member_logits, task_ids).std(0).float().cpu().numpy()
-        else:
-            output = model(batch, task_ids)
-        out[chosen] = transform(output.logits, task_ids).float().cpu().numpy()
-    return out, spread
+        prediction = model(batch, task_ids, **requests)
+        values.append(prediction.values.float().cpu().numpy())
+        if prediction.member_values is not None:
+            spread.append(prediction.member_values.std(0).float().cpu().numpy())
+        if embedding_view is not None:
+            embedding = getattr(prediction.network_output, EMBEDDING_VIEWS[embedding_view])
+            embedding = embedding[:, query] if embedding.dim() == 3 else embedding  # GraphMem: [B, Q, H]
+            embeddings.append(embedding.float().cpu().numpy())
+        order.append(chosen)
+    if not order:
+        width = len(task_ids) if task_ids is not None else 0
+        empty = np.zeros((0, width), np.float32)
+        return GraphPredictions(empty, empty.copy() if model.is_ensemble else None,
+                                np.zeros((0, 0), np.float32) if embedding_view is not None else None)
+    back = np.argsort(np.concatenate(order))  # input order
+    return GraphPredictions(np.concatenate(values)[back], np.concatenate(spread)[back] if spread else None,
+                            np.concatenate(embeddings)[back] if embeddings else None)

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from torch import nn
 
 import molapp.models
+from molapp.models.card import Card
 from molapp.models.spec import Hyperparameter, ModelSpec
 
 
@@ -71,22 +72,16 @@ def model_hyperparameters() -> dict[str, Hyperparameter]:
     return merged
 
 
-def reads_descriptors(card: dict) -> bool:
-    """Whether the checkpoint's model reads whole-molecule descriptors besides the graph
-    (its inputs must then be featurized with `descriptors=True`)."""
-    return card.get("config", {}).get("descriptor_dim", 0) > 0
-
-
-def benchmark_name(card: dict) -> str:
+def benchmark_name(card: Card) -> str:
     """The model's name in bench/results and the ladder: the card's kind, with
     "-descriptors" when it also reads descriptors (a different model from the paper's),
     "-sqrt" or "-unweighted" when trained with positive weights other than the default
     balanced ones (`molapp.metrics.positive_weights`), and "-fixedN" when trained a
     fixed N epochs without early stopping (a deployment recipe's split models)."""
-    hyperparameters = card.get("hyperparameters", {})
+    hyperparameters = card.hyperparameters
     weighting = hyperparameters.get("positive_weighting", "balanced")
     fixed = "" if hyperparameters.get("early_stopping", True) else f"-fixed{hyperparameters['max_epochs']}"
-    return card["model"] + ("-descriptors" if reads_descriptors(card) else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
+    return card.model + ("-descriptors" if card.reads_descriptors else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
 
 
 def ladder_models() -> list[str]:
@@ -117,8 +112,8 @@ def model_title(kind: str) -> str:
     return MODEL_KINDS[kind].title if kind in MODEL_KINDS else kind
 
 
-def architecture_summary(card: dict) -> str:
+def architecture_summary(card: Card) -> str:
     """One line for tables and captions, e.g. 'hidden 64 · 6 hops' or 'hidden 64 · e-GAT ×3 · keys 32→1 · 5 heads'
     (followed by '· ensemble of M' for an ensemble)."""
-    members = card.get("ensemble_size", 1)
-    return model_spec(card["model"]).summary(card["config"]) + (f" · ensemble of {members}" if members > 1 else "")
+    members = card.ensemble_size
+    return model_spec(card.model).summary(card.config) + (f" · ensemble of {members}" if members > 1 else "")

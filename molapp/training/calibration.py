@@ -14,9 +14,9 @@ with few actives in validation cannot be driven to probabilities of exactly 0 or
 map is increasing per task, so rankings (ROC-AUC) are unchanged (up to float32 ties); the slope has a floor
 (a_t ≥ 0.05) because a task the model ranks no better than chance on validation (a few of
 the joint panel's SIDER tasks) would otherwise get a ≈ 0, a constant probability that
-throws away the ranking the card's ROC-AUC measures. The card keeps
-`calibration` = {slope, intercept} per task; `molapp.inference.predictor.output_transform`
-applies it.
+throws away the ranking the card's ROC-AUC measures. The fitted a_t, b_t become the
+model's output module (`molapp.models.outputs.PlattCalibration`, saved in the weights); the
+card keeps the report (`molapp.models.card.CalibrationReport`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import torch
 from torch import nn
 
 from molapp.evaluation.split_predictions import SplitPredictions, expected_calibration_error, reliability
+from molapp.models.card import CalibrationReport
+from molapp.models.outputs import PlattCalibration, PredictionModel, Sigmoid
 from molapp.training.evaluate import split_predictions
 from molapp.training.trainer import TaskGroup
 
@@ -93,40 +95,37 @@ def mean_calibration_error(held_out: SplitPredictions) -> float:
 
 @dataclass(frozen=True)
 class Calibration:
-    """What `calibrate` gives: the card's `calibration` entry, and the test split's predictions
-    with it applied (what the checkpoint ships beside its card), so the test molecules are
-    predicted once."""
+    """What `calibrate` gives: the model with its output calibrated (the same network), the
+    card's report, and the test split's predictions through the calibrated output (what the
+    checkpoint ships beside its card), so the test molecules are predicted once. For a
+    regression model (`calibrate_for_checkpoint`), the model as it was and no report."""
 
-    card_entry: dict
+    model: PredictionModel
+    report: CalibrationReport | None
     test: SplitPredictions
 
 
-def calibrate(model: nn.Module, groups: list[TaskGroup], card: dict) -> Calibration:
-    """Platt scaling fitted on the groups' validation molecules, with the calibration error
-    before and after on valid and test."""
-    uncalibrated = {key: value for key, value in card.items() if key != "calibration"}
-    parts = {part: split_predictions(model, groups, part, uncalibrated) for part in ("valid", "test")}
+def calibrate(model: PredictionModel, groups: list[TaskGroup]) -> Calibration:
+    """Platt scaling fitted on the groups' validation molecules (through the network's plain
+    σ(z), whatever output `model` has now), with the calibration error before and after on
+    valid and test."""
+    uncalibrated = PredictionModel(model.network, Sigmoid())
+    parts = {part: split_predictions(uncalibrated, groups, part) for part in ("valid", "test")}
     platt = fit_platt(parts["valid"].labels, parts["valid"].predictions)
     calibrated = {part: SplitPredictions(held_out.labels, platt.apply(held_out.predictions)) for part, held_out in parts.items()}
     error = {
         part: {"before": round(mean_calibration_error(parts[part]), 4), "after": round(mean_calibration_error(calibrated[part]), 4)}
         for part in parts
     }
-    entry = {
-        "method": METHOD,
-        "fitted_on": "valid",
-        "slope": [float(a) for a in platt.slope],
-        "intercept": [float(b) for b in platt.intercept],
-        "expected_calibration_error": error,  # mean over tasks, 10 equal-width bins
-    }
-    return Calibration(entry, calibrated["test"])
+    # float32, as torch makes the lists of floats the card used to hold
+    output = PlattCalibration(len(platt.slope), torch.tensor(platt.slope.tolist()), torch.tensor(platt.intercept.tolist()))
+    calibrated_model = PredictionModel(model.network, output.to(next(model.parameters()).device)).eval()
+    return Calibration(calibrated_model, CalibrationReport(METHOD, "valid", error), calibrated["test"])
 
 
-def calibrated_test_predictions(model: nn.Module, groups: list[TaskGroup], card: dict) -> SplitPredictions:
-    """The test split's predictions a new checkpoint ships; for a classifier, first fits its
-    calibration into `card["calibration"]`, and the predictions are calibrated with it."""
-    if card["task_type"] != "classification":
-        return split_predictions(model, groups, "test", card)
-    calibration = calibrate(model, groups, card)
-    card["calibration"] = calibration.card_entry
-    return calibration.test
+def calibrate_for_checkpoint(model: PredictionModel, groups: list[TaskGroup]) -> Calibration:
+    """What a new checkpoint saves: a classifier calibrated (`calibrate`), a regression model
+    as it is, each with its test split's predictions."""
+    if model.task_type != "classification":
+        return Calibration(model, None, split_predictions(model, groups, "test"))
+    return calibrate(model, groups)

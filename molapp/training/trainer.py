@@ -35,6 +35,7 @@ from molapp.data.collate import collate, training_batches
 from molapp.data.dataset import LabelledMolecules
 from molapp.models.batching import predict_graphs
 from molapp.metrics import POSITIVE_WEIGHTINGS, better, masked_loss, per_task_metrics, positive_weights as task_positive_weights
+from molapp.models.outputs import PredictionModel, uncalibrated_output
 from molapp.models.registry import model_hyperparameters, model_spec
 from molapp.models.spec import Hyperparameter
 
@@ -131,13 +132,13 @@ def _lr_factor(step: int, warmup: int, total: int) -> float:
     return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def evaluate(model: torch.nn.Module, groups: list[TaskGroup], part: str, card_stub: dict) -> dict:
+def evaluate(model: PredictionModel, groups: list[TaskGroup], part: str) -> dict:
     model.eval()
     scores = {}
     for group in groups:
         data: LabelledMolecules = getattr(group, part)
-        predictions = predict_graphs(model, data.graphs, torch.tensor(group.task_ids), card_stub)
-        scores[group.name] = per_task_metrics(data.labels, predictions, group.tasks, card_stub["task_type"])
+        predictions = predict_graphs(model, data.graphs, torch.tensor(group.task_ids)).values
+        scores[group.name] = per_task_metrics(data.labels, predictions, group.tasks, model.task_type)
     return scores
 
 
@@ -184,7 +185,6 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
     supervised = [p for p in model.parameters() if id(p) not in frozen]
     optimizer = torch.optim.Adam(supervised, lr=config.learning_rate, weight_decay=config.weight_decay)
 
-    card_stub: dict = {"task_type": task_type}
     target_mean = target_std = None
     if task_type == "regression":
         target_mean, target_std = [0.0] * num_tasks, [1.0] * num_tasks
@@ -193,7 +193,7 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
                 column = group.train.labels[:, k]
                 target_mean[task_id] = float(np.nanmean(column))
                 target_std[task_id] = float(np.nanstd(column)) or 1.0
-        card_stub.update(target_mean=target_mean, target_std=target_std)
+    scored = PredictionModel(model, uncalibrated_output(task_type, target_mean, target_std).to(device))  # what evaluation predicts with
     mean_t = torch.tensor(target_mean or [0.0] * num_tasks, device=device)
     std_t = torch.tensor(target_std or [1.0] * num_tasks, device=device)
     pos_weight = positive_weights(groups, num_tasks, config.positive_weighting).to(device)
@@ -241,7 +241,7 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
             running += loss.item()
         epochs_run = epoch
         epoch_note = hooks.end_of_epoch(model, train_graphs, config, rng, device)
-        score = overall(evaluate(model, groups, "valid", card_stub)) if "valid" in scored_parts else math.nan
+        score = overall(evaluate(scored, groups, "valid")) if "valid" in scored_parts else math.nan
         improved = better(metric, score, best_score) if config.early_stopping else True  # without early stopping the last epoch is kept
         if improved:
             best_score, best_epoch = score, epoch
@@ -267,5 +267,5 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
                 "(e.g. a classification task with only one class among them); choose another split"
             )
         model.load_state_dict(best_state)
-    metrics = {part: evaluate(model, groups, part, card_stub) for part in scored_parts}
+    metrics = {part: evaluate(scored, groups, part) for part in scored_parts}
     return TrainResult(model.eval(), metrics, epochs_run, best_epoch, time.time() - start, target_mean, target_std, history)
