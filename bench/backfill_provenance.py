@@ -23,32 +23,34 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from molapp.evaluation.provenance import from_card  # noqa: E402
+from molapp.models.card import Card  # noqa: E402
+from molapp.models.checkpoint import read_card  # noqa: E402
 from molapp.models.registry import benchmark_name  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FLAT_FIELDS = ("command", "commit", "packages", "machine", "wall_seconds", "date")  # what provenance() wrote before nesting
 
 
-def shipped_cards() -> dict[Path, dict]:
-    return {p.relative_to(ROOT): json.loads(p.read_text()) for p in sorted((ROOT / "checkpoints").glob("*/card.json"))}
+def shipped_cards() -> dict[Path, Card]:
+    return {p.relative_to(ROOT): read_card(p.parent) for p in sorted((ROOT / "checkpoints").glob("*/card.json"))}
 
 
-def card_behind(record: dict, cards: dict[Path, dict]) -> Path | None:
+def card_behind(record: dict, cards: dict[Path, Card]) -> Path | None:
     """The shipped card whose own test figure this record's is, if any."""
     for path, card in cards.items():
-        if card["split"] == "all" or "test" not in card.get("metrics", {}):
+        if card.is_deployment or "test" not in card.metrics:
             continue
         if record.get("benchmark") in ("ensemble", "deployment"):
             same_run = record.get("checkpoint") == path.parent.name
         else:
             same_run = (record.get("model"), record.get("dataset"), record.get("split"), record.get("seed")) == (
-                benchmark_name(card), card["dataset"], card["split"], card["seed"]) and "members" not in card
-        if same_run and isinstance(record.get("test"), float) and abs(record["test"] - card["metrics"]["test"]["mean"]) <= 1e-6:
+                benchmark_name(card), card.dataset, card.split, card.seed) and card.members is None
+        if same_run and isinstance(record.get("test"), float) and abs(record["test"] - card.metrics["test"]["mean"]) <= 1e-6:
             return path
     return None
 
 
-def block_for(record: dict, cards: dict[Path, dict]) -> dict:
+def block_for(record: dict, cards: dict[Path, Card]) -> dict:
     if all(field in record for field in ("commit", "packages")):
         return {field: record.pop(field) for field in FLAT_FIELDS if field in record}
     path = card_behind(record, cards)

@@ -526,7 +526,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     wall_start = time.perf_counter()
     panel, pick_panel = choose_panel(args.panel)
-    tasks = list(panel.card["tasks"])  # the sidebar selects every task of a panel by default
+    tasks = list(panel.card.tasks)  # the sidebar selects every task of a panel by default
     plans = session_plans(args.sessions, args.molecules, args.data_dir, args.seed)
     workdir = Path(args.work_dir or tempfile.mkdtemp(prefix="molapp-load-test-"))
     workdir.mkdir(parents=True, exist_ok=True)

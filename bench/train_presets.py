@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from molapp.evaluation.provenance import package_versions  # noqa: E402
+from molapp.models.checkpoint import read_card  # noqa: E402
 from molapp.training.presets import PRESETS  # noqa: E402
 
 # case name → the train command's data arguments
@@ -52,10 +53,10 @@ def run_case(case: str, model: str, preset: str, split: str, work_dir: Path, ext
     if completed.returncode != 0:
         errors = [line for line in completed.stderr.splitlines() if line.startswith("error")] or completed.stderr.splitlines()[-3:]
         return {**row, "error": "; ".join(errors)}
-    card = json.loads((out / "card.json").read_text())
-    return {**row, "metric": card["metric"], "test": round(card["metrics"]["test"]["mean"], 4),
-            "valid": round(card["metrics"]["valid"]["mean"], 4), "epochs_run": card["epochs_run"], "best_epoch": card["best_epoch"],
-            "train_seconds": card["train_seconds"], "sizes": card["sizes"], "hyperparameters": card["hyperparameters"]}
+    card = read_card(out)
+    return {**row, "metric": card.metric, "test": round(card.metrics["test"]["mean"], 4),
+            "valid": round(card.metrics["valid"]["mean"], 4), "epochs_run": card.epochs_run, "best_epoch": card.best_epoch,
+            "train_seconds": card.train_seconds, "sizes": card.sizes, "hyperparameters": card.hyperparameters}
 
 
 def main(argv: list[str] | None = None) -> int:

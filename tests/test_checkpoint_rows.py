@@ -9,9 +9,10 @@ retraining a checkpoint on purpose."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+
+from molapp.models.card import Card
+from molapp.models.checkpoint import read_card
 
 from .conftest import CHECKPOINTS
 from .rescoring import ROWS, chance_bar, expected, mean_score, predict_rows
@@ -23,21 +24,21 @@ SLOW = {"graphmem-tox21-random-ensemble", "graphmem-tox21-scaffold-ensemble", "m
         "graphmem-tox21-deployment", "mt-graphmem-scaffold"}
 
 
-def kind_of(card: dict) -> str:
+def kind_of(card: Card) -> str:
     """The kinds of checkpoint this file must cover: the model kind, or ensemble/deployment."""
-    if card["split"] == "all":
+    if card.is_deployment:
         return "deployment"
-    return "ensemble" if "members" in card else card["model"]
+    return "ensemble" if card.members else card.model
 
 
 def test_every_shipped_checkpoint_and_kind_has_fixture_rows():
-    cards = {p.name: json.loads((p / "card.json").read_text()) for p in SHIPPED}
+    cards = {p.name: read_card(p) for p in SHIPPED}
     assert set(EXPECTED) == set(cards), "run tests/fixtures/make_checkpoint_rows.py after adding or removing a checkpoint"
     assert {kind_of(c) for c in cards.values()} >= {"graphmem", "mt-graphmem", "memgnn", "gmn", "graseq", "transfer", "ensemble", "deployment"}
     for name, figures in EXPECTED.items():
-        assert figures["metric"] == cards[name]["metric"]
+        assert figures["metric"] == cards[name].metric
         tasks = [t for part in figures["parts"] for t in part["tasks"]]
-        assert sorted(tasks) == sorted(cards[name]["tasks"])  # every task is scored
+        assert sorted(tasks) == sorted(cards[name].tasks)  # every task is scored
 
 
 def test_fixture_rows_are_small_and_say_where_they_come_from():

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from molapp.app import state
 from molapp.explain.embedding_map import MAP_DIMENSIONS, EmbeddingMap, fit_coordinates, outcome, reduce_for_map
+from molapp.models.checkpoint import read_card
 
 from .conftest import CHECKPOINTS, ROOT
 
@@ -78,10 +79,10 @@ def test_outcomes():
 def test_shipped_maps_cover_their_datasets():
     for directory in [p.parent for p in CHECKPOINTS.glob("*/map.json")]:
         reference = EmbeddingMap.load(directory)
-        card = json.loads((directory / "card.json").read_text())
-        assert reference.tasks == card["tasks"] and len(reference.ids) == len(reference.coordinates) == len(reference.smiles)
+        card = read_card(directory)
+        assert reference.tasks == card.tasks and len(reference.ids) == len(reference.coordinates) == len(reference.smiles)
         # a deployment panel (split "all") trained on every row: all its molecules are training molecules
-        assert set(np.unique(reference.split)) == ({0} if card["split"] == "all" else {0, 1, 2})
+        assert set(np.unique(reference.split)) == ({0} if card.is_deployment else {0, 1, 2})
         assert np.isfinite(reference.coordinates).all()
 
 

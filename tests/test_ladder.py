@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from molapp.baselines import ECFP_BITS, Split3, ecfp_of_smiles, fit_predict
+from molapp.models.checkpoint import read_card
 from tests.conftest import FIXTURES, ROOT
 
 LADDER_DATA = FIXTURES / "ladder"
@@ -136,17 +137,17 @@ def test_reproducing_an_ensemble_retrains_each_member_then_combines_them(monkeyp
     monkeypatch.setattr(reproduce, "run", commands.append)
     monkeypatch.setattr(sys, "argv", ["reproduce.py", "--train", "--checkpoints", str(ROOT / "checkpoints" / "memgnn-esol-random-ensemble")])
     assert reproduce.main() == 0
-    card = json.loads((ROOT / "checkpoints" / "memgnn-esol-random-ensemble" / "card.json").read_text())
+    card = read_card(ROOT / "checkpoints" / "memgnn-esol-random-ensemble")
     *members, combine = commands
-    assert len(members) == len(card["members"]) == 3
+    assert len(members) == len(card.members) == 3
     work = ROOT / "bench" / "work" / "memgnn-esol-random-ensemble"
-    for command, member in zip(members, card["members"]):
+    for command, member in zip(members, card.members):
         assert command[1:3] == ["-m", "molapp.train"] and "--results-dir" not in command  # members write no ladder results
         seed = command[command.index("--seed") + 1] if "--seed" in command else "0"  # the trainer's default seed is 0
-        assert seed == str(member["seed"])
-        assert command[command.index("--out") + 1] == f"{work}-seed{member['seed']}"
+        assert seed == str(member.seed)
+        assert command[command.index("--out") + 1] == f"{work}-seed{member.seed}"
     assert combine[1:3] == ["-m", "molapp.cli.ensemble"] and combine[combine.index("--out") + 1] == str(work)
-    assert combine[combine.index("--members") + 1] == ",".join(f"{work}-seed{m['seed']}" for m in card["members"])
+    assert combine[combine.index("--members") + 1] == ",".join(f"{work}-seed{m.seed}" for m in card.members)
 
 
 def test_consensus_ranks_each_task_on_its_own_scale():

@@ -11,6 +11,7 @@ import pytest
 
 from molapp.cli import readme_figures
 from molapp.evaluation.provenance import describe, provenance
+from molapp.models.checkpoint import read_card
 
 from .conftest import ROOT
 
@@ -34,8 +35,9 @@ def test_every_results_file_says_where_its_figures_come_from(path):
         assert block == {"recorded": False}
     elif "source" in block:  # written before provenance was recorded: the card of the run behind it
         card_path = ROOT / block["source"].removeprefix("derived from ")
-        card = json.loads(card_path.read_text())
-        assert block["command"] == card["command"] and block["packages"] == card["packages"] and block["date"] == card["trained_at"]
+        assert card_path.name == "card.json"
+        card = read_card(card_path.parent)
+        assert block["command"] == card.command and block["packages"] == card.packages and block["date"] == card.trained_at
     else:
         assert RECORDED <= set(block) and block["commit"]
 

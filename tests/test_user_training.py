@@ -15,6 +15,8 @@ import pytest
 
 from molapp.cli import train as train_cli
 from molapp.data.user_data import MIN_ROWS, check_user_data, read_target
+from molapp.models.card import DataColumns
+from molapp.models.checkpoint import read_card
 from molapp.training.presets import PRESETS
 
 from .conftest import FIXTURES
@@ -121,14 +123,15 @@ def test_cli_trains_on_a_csv_and_writes_a_full_panel(tmp_path, capsys):
                            "--split", "random", "--model", "gcn", "--preset", "quick", *TINY, "--out", str(out),
                            "--progress", str(tmp_path / "progress.jsonl")])
     assert code == 0, capsys.readouterr().err
-    card = json.loads((out / "card.json").read_text())
-    assert card["data_file"]["name"] == "user_assay.csv" and len(card["data_file"]["sha256"]) == 64
-    assert card["columns"] == {"smiles": "smiles", "targets": ["log_solubility"]}
-    assert card["task_type"] == "regression" and card["task_units"] == {"log_solubility": "log mol/L"}
-    assert card["split"] == "random" and "generated random" in card["split_source"]["user_assay"]
-    assert card["preset"] == "quick" and card["hyperparameters"]["max_epochs"] == 2  # the explicit flag wins
-    assert card["hyperparameters"]["patience"] == PRESETS["quick"].patience
-    assert set(card["metrics"]["test"]) == {"log_solubility", "mean"} and "log_solubility" in card["metrics"]["valid"]
+    card = read_card(out)
+    assert card.source == "user" and card.is_user_data
+    assert card.data_file.name == "user_assay.csv" and len(card.data_file.sha256) == 64 and card.data_file.rows == card.data_report.rows_read
+    assert card.columns == DataColumns("smiles", ["log_solubility"]) and card.targets is None
+    assert card.task_type == "regression" and card.output == "target_scale" and card.task_units == {"log_solubility": "log mol/L"}
+    assert card.split == "random" and "generated random" in card.split_source["user_assay"]
+    assert card.preset == "quick" and card.hyperparameters["max_epochs"] == 2  # the explicit flag wins
+    assert card.hyperparameters["patience"] == PRESETS["quick"].patience
+    assert set(card.metrics["test"]) == {"log_solubility", "mean"} and "log_solubility" in card.metrics["valid"]
     for name in ("weights.safetensors", "domain.safetensors", "test_predictions.safetensors", "map.safetensors", "map.json", "calls.json"):
         assert (out / name).exists(), name
     epochs = [json.loads(line) for line in (tmp_path / "progress.jsonl").read_text().splitlines() if '"epoch"' in line]
@@ -180,7 +183,7 @@ def test_a_job_survives_a_server_restart_and_becomes_a_panel(tmp_path):
     assert [e["epoch"] for e in finished.epochs()] == [1, 2]
     panels = list_user_panels(tmp_path)
     assert [p.path.name for p in panels] == ["my-assay"] and panels[0].is_user
-    assert panels[0].card["data_file"]["name"] == "user_assay.csv"
+    assert panels[0].card.data_file.name == "user_assay.csv"
     assert not finished.out.exists()
 
 

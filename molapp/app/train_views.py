@@ -370,17 +370,17 @@ def _forget_cached(panel: Path) -> None:
 
 def panel_summary(panel: Panel) -> str:
     card = panel.card
-    data = card.get("data_file", {})
-    metric = METRIC_NAMES.get(card.get("metric", ""), card.get("metric", ""))
-    test = card.get("metrics", {}).get("test", {}).get("mean")
-    valid = card.get("metrics", {}).get("valid", {}).get("mean")
-    sizes = next(iter(card.get("sizes", {}).values()), {})
-    parts = [f"{model_title(card['model'])} on {escape_markdown(data.get('name') or str(card['dataset']))}",
-             f"{card['split']} split ({sizes.get('train', '?')}/{sizes.get('valid', '?')}/{sizes.get('test', '?')})"]
+    data = card.data_file
+    metric = METRIC_NAMES.get(card.metric, card.metric)
+    test = card.metrics.get("test", {}).get("mean")
+    valid = card.metrics.get("valid", {}).get("mean")
+    sizes = next(iter(card.sizes.values()), {})
+    parts = [f"{model_title(card.model)} on {escape_markdown((data.name if data else '') or ', '.join(card.datasets))}",
+             f"{card.split} split ({sizes.get('train', '?')}/{sizes.get('valid', '?')}/{sizes.get('test', '?')})"]
     if isinstance(test, float):
         parts.append(f"test {metric} {test:.3f}, valid {valid:.3f}")
-    if data.get("sha256"):
-        parts.append(f"SHA-256 {data['sha256'][:12]}…")
+    if data and data.sha256:
+        parts.append(f"SHA-256 {data.sha256[:12]}…")
     return " · ".join(parts)
 
 

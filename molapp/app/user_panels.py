@@ -119,7 +119,7 @@ def _check_loads(directory: Path) -> None:
         _, card = load_checkpoint(directory)
     except (ValueError, FileNotFoundError) as exc:
         raise ArchiveError(f"not a panel this molapp can load: {str(exc).replace(str(directory) + '/', '')}") from None
-    if not {"dataset", "split", "task_type", "metrics"} <= set(card):
+    if not card.datasets or not all(card.datasets) or not card.split or (not card.metrics and not card.is_deployment):
         raise ArchiveError("card.json lacks what a panel's card has (dataset, split, task_type, metrics)")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from molapp.evaluation.provenance import describe
+from molapp.models.checkpoint import read_card
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -49,14 +50,13 @@ def _seeds(model: str, dataset: str, split: str) -> tuple[str, str]:
 
 
 def transfer_comparison() -> str:
-    card_path = ROOT / "checkpoints" / "transfer-tox21-scaffold" / "card.json"
-    card = json.loads(card_path.read_text())
+    card = read_card(ROOT / "checkpoints" / "transfer-tox21-scaffold")
     rows = {title: _seeds(model, "tox21", "scaffold") for title, model in
             (("task transfer", "transfer"), ("GraphMem (no descriptors)", "graphmem"), ("GCN", "gcn"), ("ECFP4 + SVM", "ecfp-svm"))}
     compared = "; ".join(f"{title} {figure}" for title, (figure, _) in rows.items())
     files = ", ".join(files for _, files in rows.values())
-    return (f"The shipped `transfer-tox21-scaffold` ({card['epochs_run']} epochs, {card['train_seconds'] / 60:.0f} min) scores test "
-            f"ROC-AUC {card['metrics']['test']['mean']:.3f} (its card). molapp's own runs of the ladder on the same canonical "
+    return (f"The shipped `transfer-tox21-scaffold` ({card.epochs_run} epochs, {card.train_seconds / 60:.0f} min) scores test "
+            f"ROC-AUC {card.metrics['test']['mean']:.3f} (its card). molapp's own runs of the ladder on the same canonical "
             f"scaffold split, test ROC-AUC mean ± std over seeds: {compared} ({files}: `python bench/ladder.py`; most of these "
             "files predate recorded provenance, see bench/RESULTS.md).")
 

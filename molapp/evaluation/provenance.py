@@ -16,6 +16,10 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotation only: the card module imports torch
+    from molapp.models.card import Card
 
 ROOT = Path(__file__).resolve().parents[2]
 # The packages a figure can depend on, by distribution name.
@@ -71,16 +75,16 @@ def provenance(wall_seconds: float, command: str | None = None, packages: dict |
     }
 
 
-def from_card(card: dict, card_path: str) -> dict:
+def from_card(card: Card, card_path: str) -> dict:
     """The block for a figure written before results files carried provenance, taken from the
     checkpoint card that records the run behind it (no commit: cards did not record one)."""
     return {
         "source": f"derived from {card_path}",
-        "command": card["command"],
-        "packages": card["packages"],
-        "machine": card["machine"],
-        "train_seconds": card["train_seconds"],  # the training loop's (an ensemble's: its members' sum), not this file's wall time
-        "date": card["trained_at"],
+        "command": card.command,
+        "packages": card.packages,
+        "machine": card.machine,
+        "train_seconds": card.train_seconds,  # the training loop's (an ensemble's: its members' sum), not this file's wall time
+        "date": card.trained_at,
     }
 
 

@@ -378,7 +378,8 @@ class ScoringActor:
         graphs = table.column("graph").to_pylist()
         molecules = [FeaturizedMolecule(canonical, pickle.loads(graph) if graph else None, [], error)
                      for canonical, graph, error in zip(table.column("canonical_smiles").to_pylist(), graphs, errors)]
-        values, spread = self.predictor.predict_featurized_with_spread(molecules, self.tasks, self.batch_size)
+        prediction = self.predictor.predict_molecules(molecules, self.tasks, self.batch_size)
+        values, spread = prediction.values, prediction.spread
         blocks = [values] + ([spread] if spread is not None else [])
         if self.calls is not None:
             blocks.append(self.calls.percentile(values, self.tasks))

@@ -9,7 +9,6 @@ the job's log only. Then it starts the next queued job.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -49,6 +48,7 @@ def publish(out: Path, name: str, home: Path) -> Path:
 
 def run(job_dir: Path) -> int:
     from molapp.cli import train as train_cli
+    from molapp.models.checkpoint import read_card
 
     home = job_dir.parent.parent
     spec = _read_json(job_dir / "job.json")
@@ -77,7 +77,7 @@ def run(job_dir: Path) -> int:
     state.pop("reason", None)  # this process's own outcome is the job's
     if code == 0:
         panel = publish(out, spec["name"], home)
-        state.update(status=DONE, finished=time.time(), panel=panel.name, metrics=json.loads((panel / "card.json").read_text()).get("metrics", {}))
+        state.update(status=DONE, finished=time.time(), panel=panel.name, metrics=read_card(panel).metrics)
     else:
         shutil.rmtree(out, ignore_errors=True)
         state.update(status=FAILED, finished=time.time(), reason=reason or failure_reason(job_dir / "log.txt", code))

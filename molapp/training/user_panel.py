@@ -18,7 +18,8 @@ from molapp.data.user_data import UserData, generated_split
 from molapp.explain.embedding_map import PERPLEXITY, SPLITS, EmbeddingMap, fit_coordinates, reduce_for_map
 from molapp.inference.calls import TaskCalls, base_rates, max_f1_threshold
 from molapp.inference.domain import DomainIndex
-from molapp.inference.predictor import Predictor, predict_and_embed
+from molapp.inference.predictor import Predictor
+from molapp.models.batching import predict_graphs
 from molapp.models.registry import explanation_kind, has_attention
 from molapp.training.evaluate import split_predictions
 from molapp.training.trainer import TaskGroup
@@ -57,7 +58,7 @@ def build_panel_map(out: Path, groups: list[TaskGroup], data: UserData | None = 
     row (`data` None). Returns the count."""
     predictor = Predictor.load(out, "auto")
     card = predictor.card
-    query_task = card["tasks"][0] if has_attention(card["model"]) else None
+    query_task = card.tasks[0] if has_attention(card.model) else None
     graphs, labels, split, ids, smiles = [], [], [], [], []
     for group in groups:
         for index, part in enumerate(SPLITS):
@@ -68,12 +69,13 @@ def build_panel_map(out: Path, groups: list[TaskGroup], data: UserData | None = 
                 split.append(index)
                 ids.append(f"{group.name}:{data.source_rows[int(row)][0] if data is not None else int(row)}")
                 smiles.append(molecule.canonical_smiles)
-    views = ["", "graph", "sequence"] if explanation_kind(card["model"]) == "fusion" else [""]
+    views = ["", "graph", "sequence"] if explanation_kind(card.model) == "fusion" else [""]
     perplexity = map_perplexity(len(graphs))
     query = 0 if query_task else None
     with torch.inference_mode():
         for view in views:
-            predictions, embeddings = predict_and_embed(predictor.model, graphs, card, query, predictor.batch_size, view)
+            predicted = predict_graphs(predictor.model, graphs, batch_size=predictor.batch_size, embedding_view=view, query=query)
+            predictions, embeddings = predicted.values, predicted.embeddings
             reduced, projection = reduce_for_map(embeddings)
             coordinates = fit_coordinates(reduced, perplexity=perplexity, workers=workers)
             EmbeddingMap(coordinates, reduced, np.stack(labels).astype(np.float32), predictions, np.array(split), ids, smiles,
@@ -90,11 +92,11 @@ def write_panel_calls(out: Path, groups: list[TaskGroup], data_dir: str | None =
 
     predictor = Predictor.load(out, "auto")
     card = predictor.card
-    tasks = list(card["tasks"])
-    classification = card["task_type"] == "classification"
+    tasks = list(card.tasks)
+    classification = card.is_classifier
     with torch.inference_mode():
         if classification:
-            held_out = split_predictions(predictor.model, groups, "valid", card)
+            held_out = split_predictions(predictor.model, groups, "valid")
             thresholds = np.array([max_f1_threshold(held_out.labels[:, t], held_out.predictions[:, t]) for t in range(len(tasks))])
         else:
             thresholds = np.full(len(tasks), np.nan)
