@@ -121,3 +121,49 @@ def test_a_first_format_card_missing_its_scale_is_named():
     del old["target_std"]
     with pytest.raises(ValueError, match="card.json: field 'target_std' must be a list of numbers, got null"):
         upgrade_legacy(old, {})
+
+
+# A user's panel as `python -m molapp.train --data` wrote it before the card was typed: a
+# first-format card with the user's file, its columns, the data check and the units typed.
+USER_FIELDS = {
+    "source": "user", "preset": "quick",
+    "data_file": {"name": "my_screen.csv", "sha256": "ab" * 32, "rows": 81},
+    "columns": {"smiles": "smiles", "targets": ["measured log solubility in mols per litre"]},
+    "data_report": {"rows_read": 81, "molecules": 80, "notes": [
+        {"kind": "duplicates", "message": "2 rows repeat a molecule: averaged", "rows": [3, 9], "details": [{"rows": [3, 9], "values": [1.0, 1.5]}]}]},
+    "task_units": {"measured log solubility in mols per litre": "log mol/L"},
+}
+
+
+def _user_panel(directory, card: dict) -> None:
+    directory.mkdir(parents=True)
+    (directory / "weights.safetensors").write_bytes((CHECKPOINTS / "memgnn-esol-random" / "weights.safetensors").read_bytes())
+    (directory / "card.json").write_text(json.dumps(card))
+
+
+def test_a_users_panel_card_of_the_first_format_loads_typed_and_a_broken_one_is_skipped(tmp_path):
+    from molapp.app.panels import list_user_panels
+    from molapp.models.card import DataCheck, DataColumns, DataFile
+
+    old = json.loads((CHECKPOINTS / "memgnn-esol-random" / "card.json").read_text())
+    task = old["tasks"][0]
+    _user_panel(tmp_path / "panels" / "good", {**old, **USER_FIELDS, "dataset": "my_screen"})
+    _user_panel(tmp_path / "panels" / "not-json", {})
+    (tmp_path / "panels" / "not-json" / "card.json").write_text("{ not json")
+    _user_panel(tmp_path / "panels" / "bad-field", {**old, **USER_FIELDS, "data_file": "my_screen.csv"})
+    _user_panel(tmp_path / "panels" / "not-an-object", {})
+    (tmp_path / "panels" / "not-an-object" / "card.json").write_text("[1, 2]")
+    (tmp_path / "panels" / "being-written").mkdir()  # no card yet
+
+    card = read_card(tmp_path / "panels" / "good")
+    assert card.is_user_data and card.source == "user" and card.preset == "quick" and card.output == "target_scale"
+    assert card.data_file == DataFile("my_screen.csv", "ab" * 32, 81) and card.columns == DataColumns("smiles", [task])
+    assert isinstance(card.data_report, DataCheck) and card.data_report.notes[0].rows == [3, 9]
+    assert Card.from_json(json.loads(json.dumps(card.to_json()))) == card
+    with pytest.raises(ValueError, match="field 'data_file' must be an object with fields name, sha256, rows, got str"):
+        read_card(tmp_path / "panels" / "bad-field")
+
+    (panel,) = list_user_panels(tmp_path)
+    assert panel.path.name == "good" and panel.is_user and panel.card == card
+    assert panel.title.startswith("Yours: good — 1 task from my_screen.csv (MemGNN") and panel.units(task) == "log mol/L"
+    assert Predictor.load(panel.path, "cpu").predict(["CCO"]).values.shape == (1, 1)
