@@ -6,6 +6,15 @@ ensemble's member values) and, for the models reading descriptors, the descripto
 fifth task. It was recorded with the code before the typed card (issue 28 item 2);
 mt-graphmem-nci60-random's entries with main's code at 3de8d80, before the typed card was merged.
 
+A checkpoint added to checkpoints/ gets its entries with
+
+    python -m tests.test_prediction_snapshot --add
+
+which computes every shipped checkpoint's outputs with the current code, refuses (writing
+nothing) if a checkpoint already in the snapshot no longer matches it to 1e-6, and otherwise
+adds the new checkpoints' entries (and drops those of checkpoints no longer shipped), the
+recorded entries kept as they were.
+
 Record a new snapshot only when a change is meant to change predictions:
 
     python -m tests.test_prediction_snapshot --record
@@ -72,16 +81,62 @@ def test_shipped_checkpoint_predicts_as_recorded(directory):
         np.testing.assert_allclose(value, before[key], rtol=0, atol=TOLERANCE, err_msg=key)
 
 
+def _save(snapshot: dict[str, np.ndarray]) -> None:
+    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(snapshot.items())}, str(SNAPSHOT))
+    print(f"wrote {SNAPSHOT}")
+
+
 def record() -> None:
     snapshot = {}
     for directory in SHIPPED:
         snapshot.update(outputs(directory))
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in snapshot.items()}, str(SNAPSHOT))
-    print(f"wrote {SNAPSHOT}")
+    _save(snapshot)
+
+
+def add() -> int:
+    """The snapshot with the entries of checkpoints it lacks; 1 (nothing written) if a recorded
+    checkpoint's outputs changed, or the checkpoints it holds differ in what they record."""
+    before = recorded()
+    names = {key.split("/")[0] for key in before}
+    snapshot, added, failures = {}, [], []
+    for directory in SHIPPED:
+        now = outputs(directory)
+        if directory.name not in names:
+            snapshot.update(now)
+            added.append(directory.name)
+            continue
+        mine = {key for key in before if key.split("/")[0] == directory.name}
+        if set(now) != mine:
+            failures.append(f"{directory.name}: records {sorted(mine)}, the code now gives {sorted(now)}")
+            continue
+        for key, value in now.items():
+            worst = float(np.max(np.abs(value - before[key]), initial=0.0))
+            if not worst <= TOLERANCE:  # NaN-safe: a NaN difference fails too
+                failures.append(f"{key}: differs by {worst:.3g} from the snapshot (tolerance {TOLERANCE})")
+        snapshot.update({key: before[key] for key in mine})
+        print(f"{directory.name}: as recorded")
+    if failures:
+        print("not written: recorded checkpoints no longer predict as recorded\n  " + "\n  ".join(failures))
+        return 1
+    dropped = sorted(names - {p.name for p in SHIPPED})
+    for name in added:
+        print(f"{name}: added")
+    for name in dropped:
+        print(f"{name}: dropped (no longer in checkpoints/)")
+    if added or dropped:
+        _save(snapshot)
+    else:
+        print("nothing to add")
+    return 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--record", action="store_true", help="(re)write the snapshot from the current code")
-    if parser.parse_args().record:
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--add", action="store_true", help="add the checkpoints the snapshot lacks, after checking the recorded ones still match")
+    mode.add_argument("--record", action="store_true", help="(re)write the whole snapshot from the current code")
+    arguments = parser.parse_args()
+    if arguments.record:
         record()
+    else:
+        raise SystemExit(add())
