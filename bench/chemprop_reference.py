@@ -3,6 +3,7 @@
     python3 -m venv bench/.chemprop-venv && bench/.chemprop-venv/bin/pip install torch==2.13.0 chemprop==2.3.1
     MOLAPP_DATA=../shared/data .venv/bin/python bench/chemprop_reference.py --dataset tox21 --split scaffold --variant dmpnn --seed 0
     MOLAPP_DATA=../shared/data .venv/bin/python bench/chemprop_reference.py --dataset tox21 --split random --variant rdkit --seed 0
+    MOLAPP_DATA=../shared/data .venv/bin/python bench/chemprop_reference.py --dataset nci60_balanced --targets AID83 --split scaffold
 
 Chemprop lives in its own venv (bench/.chemprop-venv, not committed): it pins its own
 lightning and reads its own RDKit. This script writes the rows of the canonical split to a
@@ -46,18 +47,26 @@ def chemprop_version() -> str:
     return subprocess.run([str(python), "-c", "import chemprop; print(chemprop.__version__)"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def split_table(dataset: str, split: str, data_dir: str | None) -> tuple[pd.DataFrame, list[str], str]:
-    """The split's rows with their SMILES, targets and Chemprop's `split` column."""
+def split_table(dataset: str, split: str, data_dir: str | None, targets: list[str] | None = None) -> tuple[pd.DataFrame, list[str], str]:
+    """The split's rows with their SMILES, targets and Chemprop's `split` column; with
+    `targets`, those tasks only and the rows measured in at least one of them, as
+    `molapp.train --targets` keeps them (`LabelledMolecules.restricted_to`)."""
     spec, smiles, labels = read_labels(dataset, data_dir)
     parts, _ = dataset_split(dataset, split, smiles, data_dir)
+    tasks = list(targets or spec.tasks)
+    unknown = [t for t in tasks if t not in spec.tasks]
+    if unknown:
+        raise ValueError(f"{dataset} has no task {', '.join(map(repr, unknown))}; its tasks: {', '.join(spec.tasks)}")
+    labels = labels[:, [spec.tasks.index(t) for t in tasks]]
     rows, names = [], []
     for part, name in ((parts.train, "train"), (parts.valid, "val"), (parts.test, "test")):
-        rows += list(part)
-        names += [name] * len(part)
-    table = pd.DataFrame(labels[rows], columns=spec.tasks)
+        measured = [r for r in part if not (targets and np.isnan(labels[r]).all())]
+        rows += measured
+        names += [name] * len(measured)
+    table = pd.DataFrame(labels[rows], columns=tasks)
     table.insert(0, "smiles", [smiles[r] for r in rows])
     table["split"] = names
-    return table, spec.tasks, spec.task_type
+    return table, tasks, spec.task_type
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=["random", "scaffold"], required=True)
     parser.add_argument("--variant", choices=list(VARIANTS), default="dmpnn")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--targets", nargs="+", default=None, help="some of the dataset's tasks (as molapp.train --targets)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--work-dir", default=str(ROOT / "bench" / "work" / "chemprop"))
     parser.add_argument("--results-dir", default=str(ROOT / "bench" / "results"))
@@ -74,10 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{CHEMPROP} not found: install Chemprop into bench/.chemprop-venv first (see this script's docstring)")
 
     start = time.time()
-    name = f"{BENCHMARK_NAMES[args.variant]}-{args.dataset}-{args.split}-seed{args.seed}"
+    dataset_name = args.dataset + ("-" + "-".join(args.targets).lower() if args.targets else "")
+    name = f"{BENCHMARK_NAMES[args.variant]}-{dataset_name}-{args.split}-seed{args.seed}"
     work = Path(args.work_dir) / name
     work.mkdir(parents=True, exist_ok=True)
-    table, tasks, task_type = split_table(args.dataset, args.split, args.data_dir)
+    try:
+        table, tasks, task_type = split_table(args.dataset, args.split, args.data_dir, args.targets)
+    except ValueError as exc:
+        parser.error(str(exc))
     table.to_csv(work / "data.csv", index=False)
 
     train_command = [str(CHEMPROP), "train", "--data-path", str(work / "data.csv"), "--task-type", task_type,
@@ -108,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "model": BENCHMARK_NAMES[args.variant],
         "dataset": args.dataset,
+        **({"targets": args.targets} if args.targets else {}),
         "split": args.split,
         "seed": args.seed,
         "metric": "roc_auc" if task_type == "classification" else "rmse",

@@ -12,7 +12,8 @@ start to the checkpoint written (featurization, training, calibration). Results:
 bench/results/train-presets.json, one row per (case, model, preset), with the card's test
 and valid figures, epochs run, the trainer's own seconds and the wall seconds; rows of an
 earlier run of other cases are kept. Chemprop on the same canonical splits:
-`bench/chemprop_reference.py --dataset bbbp --split scaffold` (BBBP; it has no --targets for AID83 yet).
+`bench/chemprop_reference.py --dataset bbbp --split scaffold` and
+`bench/chemprop_reference.py --dataset nci60_balanced --targets AID83 --split scaffold`.
 """
 
 from __future__ import annotations

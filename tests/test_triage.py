@@ -13,6 +13,7 @@ from rdkit import Chem
 from streamlit.testing.v1 import AppTest
 
 from molapp.app import state
+from molapp.app.triage_views import csv_text
 from molapp.chem.druglikeness import PROPERTIES, drug_likeness
 from molapp.chem.io import FIXED_COLUMNS, read_csv, write_sdf
 from molapp.inference.domain import DomainIndex
@@ -136,6 +137,41 @@ def test_upload_score_filter_and_export(triage_app):
     assert "NR-AR" in exported and exported["NR-AR"].notna().all()
     sdf = list(Chem.ForwardSDMolSupplier(io.BytesIO(write_sdf(view).encode())))
     assert [m.GetProp("_Name") for m in sdf] == view["id"].tolist() and all(m.HasProp("SR-p53") for m in sdf)
+
+
+def test_exports_are_bytes_made_once_whose_download_ids_survive_reruns(triage_app):
+    """Under load, a deferred (callable) download was dropped by other sessions' runs and the
+    click failed (issue 27's load test). The exports are bytes, made once per row selection,
+    whose content-derived id is the same on every rerun; the SDF is made when asked for."""
+    at = triage_app
+    at.button[0].click().run()
+    at.radio(key="molapp.triage.export_rows").set_value("All rows").run()
+    table = at.session_state[state.TRIAGE_RESULT]["table"]
+    files = at.session_state[state.TRIAGE_EXPORTS]
+    assert files["csv"].decode("utf-8") == csv_text(table) and files["sdf"] is None
+
+    def download_buttons():
+        return {b.proto.label: b.proto for b in at.get("download_button")}
+
+    first = download_buttons()
+    csv_button = first[f"CSV ({len(table):,} rows)"]
+    assert not csv_button.deferred_file_id and csv_button.url
+    at.run()  # a rerun: same rows, so the same bytes object and the same download id
+    assert at.session_state[state.TRIAGE_EXPORTS] is not None
+    assert at.session_state[state.TRIAGE_EXPORTS]["csv"] is files["csv"]
+    assert download_buttons()[csv_button.label].url == csv_button.url
+    sdf_label = f"SDF ({len(table):,} records, predictions as SD properties)"
+    assert sdf_label not in download_buttons()
+    next(b for b in at.button if b.label.startswith("Prepare SDF")).click().run()
+    assert not at.exception
+    sdf_button = download_buttons()[sdf_label]
+    assert not sdf_button.deferred_file_id and sdf_button.url
+    records = list(Chem.ForwardSDMolSupplier(io.BytesIO(at.session_state[state.TRIAGE_EXPORTS]["sdf"]), sanitize=False))
+    assert [m.GetProp("_Name") for m in records] == table["id"].astype(str).tolist()
+    # a different selection makes new exports
+    at.radio(key="molapp.triage.export_rows").set_value("Filtered rows").run()
+    at.checkbox(key="molapp.triage.filter.pains").check().run()
+    assert at.session_state[state.TRIAGE_EXPORTS]["key"] != files["key"]
 
 
 def test_rank_by_a_task(triage_app):

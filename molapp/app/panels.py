@@ -88,10 +88,14 @@ SPLIT_ORDER = {"all": 0, "scaffold": 1, "random": 2}  # deployment panels first:
 
 def list_panels(directory: Path | None = None, user_home: Path | None = None) -> list[Panel]:
     """Shipped checkpoints, single-dataset panels first, deployment panels before split
-    models; then the user's panels (MOLAPP_HOME/panels), by name."""
+    models, datasets in DATASET_TITLES's order (Tox21 first); then the user's panels
+    (MOLAPP_HOME/panels), by name."""
     directory = directory or checkpoint_dir()
     panels = [Panel(p.parent, read_card(p.parent)) for p in sorted(directory.glob("*/card.json"))]
-    shipped = sorted(panels, key=lambda p: (not isinstance(p.card.dataset, str), SPLIT_ORDER.get(p.card.split, 3), p.path.name))
+    dataset_order = {name: k for k, name in enumerate(DATASET_TITLES)}  # Tox21 first: the app's flagship panel
+    shipped = sorted(panels, key=lambda p: (not isinstance(p.card.dataset, str), SPLIT_ORDER.get(p.card.split, 3),
+                                            dataset_order.get(p.card.dataset, len(dataset_order)) if isinstance(p.card.dataset, str) else 0,
+                                            p.path.name))
     return shipped + list_user_panels(user_home)
 
 

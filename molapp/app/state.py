@@ -19,6 +19,7 @@ TRIAGE_ID_COLUMN = "molapp.triage.id_column"
 TRIAGE_PASTE = "molapp.triage.paste"  # the pasted list
 TRIAGE_UPLOAD = "molapp.triage.upload"  # {"key": (file id, kind, columns), "rows": rows read, "digest": ...}
 TRIAGE_RESULT = "molapp.triage.result"  # {"key": (checkpoint, input digest), "table": scored DataFrame}
+TRIAGE_EXPORTS = "molapp.triage.exports"  # {"key": rows exported, "csv": bytes, "sdf": bytes | None}: made once per selection
 TRIAGE_VIEW = "molapp.triage.view"  # the filtered, ranked rows on screen (the Map page places them)
 MAP_COLOUR = "molapp.map.colour"  # what colours the reference points
 MAP_TASK = "molapp.map.task"  # the task whose labels/predictions colour the map

@@ -209,12 +209,40 @@ def csv_text(frame: pd.DataFrame) -> str:
     return frame.map(spreadsheet_safe).to_csv(index=False)
 
 
+def _export_key(frame: pd.DataFrame) -> str:
+    """Which rows, in which order, of which scored table: an export is made once per key."""
+    result_key = st.session_state[state.TRIAGE_RESULT]["key"]
+    return _digest(repr(result_key), frame.index.to_numpy().tobytes(), ",".join(map(str, frame.columns)))
+
+
+def _export_files(frame: pd.DataFrame) -> dict:
+    """This session's exports of these rows: {"key", "csv": bytes, "sdf": bytes | None}.
+    The bytes are made once per row selection and handed to the download buttons as data, not
+    as callables: Streamlit stores a deferred (callable) download under a fresh id each run and
+    drops it when any session's run ends while this one is between runs — under load, clicks
+    then fail ("Deferred file not found"). Bytes get an id from their content, the same on
+    every rerun, so a click on the button a moment old still finds its file."""
+    key = _export_key(frame)
+    files = st.session_state.get(state.TRIAGE_EXPORTS)
+    if files is None or files["key"] != key:
+        files = {"key": key, "csv": csv_text(frame).encode("utf-8"), "sdf": None}
+        st.session_state[state.TRIAGE_EXPORTS] = files
+    return files
+
+
 def exports(table: pd.DataFrame, view: pd.DataFrame) -> None:
     st.subheader("Export")
     which = st.radio("Rows", ["Filtered rows", "All rows"], horizontal=True, key="molapp.triage.export_rows")
     frame = view if which == "Filtered rows" else table
+    files = _export_files(frame)
     left, right = st.columns(2)
-    left.download_button(f"CSV ({len(frame):,} rows)", lambda: csv_text(frame), file_name="molapp-triage.csv", mime="text/csv",
+    left.download_button(f"CSV ({len(frame):,} rows)", files["csv"], file_name="molapp-triage.csv", mime="text/csv",
                          on_click="ignore")
-    right.download_button(f"SDF ({len(frame):,} records, predictions as SD properties)", lambda: write_sdf(frame),
-                          file_name="molapp-triage.sdf", mime="chemical/x-mdl-sdfile", on_click="ignore")
+    sdf_slot = right.empty()
+    # drawing a molblock per row takes a while: the SDF is made when asked for
+    if files["sdf"] is None and sdf_slot.button(f"Prepare SDF ({len(frame):,} records, predictions as SD properties)"):
+        with st.spinner(f"Writing {len(frame):,} SDF records…"):
+            files["sdf"] = write_sdf(frame).encode("utf-8")
+    if files["sdf"] is not None:
+        sdf_slot.download_button(f"SDF ({len(frame):,} records, predictions as SD properties)", files["sdf"],
+                              file_name="molapp-triage.sdf", mime="chemical/x-mdl-sdfile", on_click="ignore")
