@@ -203,7 +203,7 @@ def deployment_section(records: list[dict]) -> list[str]:
         if runs:
             lines.append(f"| {split} | GraphMem deployment recipe, single models | {len(runs)} | {np.mean([r['valid'] for r in runs]):.3f} | "
                          f"{seed_summary([r['test'] for r in runs])} |")
-        for e in deployments:
+        for e in (e for e in deployments if e["dataset"] == "tox21"):
             estimate = e["estimate"].get(split)
             if estimate and estimate["ensemble_size"] > 1:  # a single model's estimate is the row above
                 lines.append(f"| {split} | GraphMem deployment recipe, ensemble of {estimate['ensemble_size']} (`{estimate['checkpoint']}`) | – | "
@@ -214,10 +214,51 @@ def deployment_section(records: list[dict]) -> list[str]:
                 lines.append(f"| {split} | {title} | {len(peers)} | {np.mean([r['valid'] for r in peers]):.3f} | {seed_summary([r['test'] for r in peers])} |")
             else:
                 lines.append(f"| {split} | {title} | – | – | not run yet |")
-    for e in deployments:
+    for e in (e for e in deployments if e["dataset"] == "tox21"):
         source = ran(e, RESULTS / f"deployment-{e['checkpoint']}.json")
         lines += ["", f"Shipped: `{e['checkpoint']}`, {len(e['members'])} members trained on every labelled row "
                   f"({source}); its figures are {e['metrics_from']}."]
+    return lines
+
+
+def recipe_flags(command: str) -> str:
+    """A member's training command less what differs between members (seed, output, threads)."""
+    words, kept, skip = command.split(), [], False
+    for word in words[3:]:  # past "python -m molapp.train"
+        if skip:
+            skip = False
+        elif word in ("--seed", "--out", "--threads", "--results-dir", "--split"):
+            skip = True
+        else:
+            kept.append(word)
+    return " ".join(kept)
+
+
+def deployment_panels_section(checkpoints: Path = ROOT / "checkpoints") -> list[str]:
+    """Every deployment panel: its recipe, its estimate from the same recipe on a canonical
+    split, and the split panels of its dataset it was chosen against (on valid)."""
+    deployments = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("deployment-*.json"))]
+    if not deployments:
+        return []
+    cards = [json.loads(p.read_text()) for p in sorted(checkpoints.glob("*/card.json"))]
+    metric = {"roc_auc": "ROC-AUC ↑", "rmse": "RMSE ↓"}
+    lines = ["", "## Deployment panels (issue 26)", "",
+             "The panels to predict with: a recipe fixed from runs on the canonical split (the same hyper-parameters, a fixed",
+             "number of epochs with no early stopping, a fixed ensemble size), trained on every labelled row. Their figures are the",
+             "same recipe trained on the split's train rows (an ensemble of the same size). The last column: the shipped split",
+             "panels of the same dataset and split on the same validation molecules. Their epoch was chosen on those molecules",
+             "(early stopping), the recipe's was not, so their valid figures lean their way. Built by",
+             "`bench/deployment_recipes.sh DATASET`, then `bench/deployment_recipes.sh build DATASET`.", "",
+             "| panel | recipe (`python -m molapp.train …`) | members | estimate from | metric | valid | test | split panels on valid |",
+             "|---|---|---|---|---|---|---|---|"]
+    for e in sorted(deployments, key=lambda e: e["checkpoint"]):
+        split, estimate = next(iter(e["estimate"].items()))
+        rivals = [c for c in cards if c.get("dataset") == e["dataset"] and c.get("split") == split]
+        against = ", ".join(f"{c['model']}{' ×' + str(c['ensemble_size']) if c.get('ensemble_size', 1) > 1 else ''} "
+                            f"{c['metrics']['valid']['mean']:.3f}" for c in rivals) or "–"
+        lines.append(f"| `{e['checkpoint']}` | `{recipe_flags(e['members'][0]['command'])}` | {len(e['members'])} | "
+                     f"{split} split, ×{estimate['ensemble_size']} | {metric.get(e['metric'], e['metric'])} | "
+                     f"{estimate['valid']:.3f} | {estimate['test']:.3f} | {against} |")
     return lines
 
 
@@ -313,6 +354,7 @@ def main() -> int:
 
     lines += tox21_section(records, TOX21_TARGETS)
     lines += deployment_section(records)
+    lines += deployment_panels_section()
 
     by_key = defaultdict(dict)
     for r in records:

@@ -106,9 +106,11 @@ def test_models_page_regression_panel_shows_parity_plot(app):
     assert len(app.get("plotly_chart")) == 2  # leaderboard, predicted against measured
 
 
-def choose_panel(at: AppTest, dataset: str, model_title: str) -> AppTest:
+def choose_panel(at: AppTest, dataset: str, model_title: str, trained_on: str = "") -> AppTest:
+    """The first sidebar panel of this dataset and model whose title also has `trained_on`
+    (e.g. "random split": the deployment panels come first)."""
     panel = at.sidebar.selectbox(key=state.PANEL)
-    return panel.set_value(next(o for o in panel.options if o.startswith(dataset) and f"({model_title}," in o)).run()
+    return panel.set_value(next(o for o in panel.options if o.startswith(dataset) and f"({model_title}," in o and trained_on in o)).run()
 
 
 def test_memgnn_panel_shows_units_and_clusters(app):
@@ -127,7 +129,7 @@ def test_memgnn_panel_shows_units_and_clusters(app):
 
 
 def test_ensemble_panel_predicts_the_mean_and_says_whose_clusters_are_shown(app):
-    choose_panel(app, "ESOL", "MemGNN ensemble of 3")
+    choose_panel(app, "ESOL", "MemGNN ensemble of 3", "random split")
     app.text_input(key=state.SMILES_TEXT).input("CC(=O)Oc1ccccc1C(=O)O").run()
     assert not app.exception and not app.error
     assert any("ensemble of 3 models" in i.value and "first model's" in i.value for i in app.info)
@@ -144,7 +146,7 @@ def test_ensemble_panel_predicts_the_mean_and_says_whose_clusters_are_shown(app)
 
 
 def test_models_page_lists_an_ensembles_members(app):
-    choose_panel(app, "ESOL", "MemGNN ensemble of 3")
+    choose_panel(app, "ESOL", "MemGNN ensemble of 3", "random split")
     app.switch_page("pages/models.py").run()
     assert not app.exception
     board = app.dataframe[0].value

@@ -142,7 +142,7 @@ def test_models_page(page, app_url):
 
 
 def test_memgnn_clusters(page):
-    choose_panel(page, "ESOL", "MemGNN")
+    choose_panel(page, "ESOL", "MemGNN", "random split")
     paste(page, "CC(=O)Oc1ccccc1C(=O)O")
     page.get_by_text("Why: how MemGNN grouped the atoms", exact=True).wait_for()
     main = page.locator("[data-testid='stMain']")
@@ -157,7 +157,7 @@ def test_memgnn_clusters(page):
 
 
 def test_map_shows_the_molecule_among_known_compounds(page):
-    choose_panel(page, "ESOL", "MemGNN")
+    choose_panel(page, "ESOL", "MemGNN", "random split")
     paste(page, "CC(=O)Oc1ccccc1C(=O)O")  # the molecule the map places among the panel's
     page.get_by_text("Why: how MemGNN grouped the atoms", exact=True).wait_for(timeout=60_000)
     page.locator("[data-testid='stSidebarNav']").get_by_text("Embedding map").click()

@@ -50,7 +50,7 @@ def test_upload_train_predict_and_delete(app_url):
         page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(FIXTURES / "user_assay.csv"))
         wait_idle(page)
         targets = page.locator("[data-testid='stMultiSelect']").filter(has_text="Targets")
-        expect(targets).to_be_visible()  # the upload was read: its columns are offered
+        expect(targets).to_be_visible(timeout=60_000)  # the upload was read: its columns are offered (slowly on a loaded machine)
         targets.click()
         page.get_by_role("option", name="activity").click()
         page.keyboard.press("Escape")

@@ -1,5 +1,5 @@
 """The typed card and the model's own output transforms: every shipped checkpoint's card (of
-the first format) converts on load (that they predict exactly what they did before the card was
+the first format) converts on load, one written since loads as written (that they predict exactly what they did before the card was
 typed is tests/test_prediction_snapshot.py), and a card with a bad field says which."""
 
 from __future__ import annotations
@@ -20,14 +20,17 @@ from .conftest import CHECKPOINTS
 from .test_prediction_snapshot import SMILES, recorded
 
 SHIPPED = sorted(p.parent for p in CHECKPOINTS.glob("*/card.json"))
+# Checkpoints trained before the typed card are of the first format (no "format" field);
+# those written since are in the current one.
+LEGACY = [p for p in SHIPPED if "format" not in json.loads((p / "card.json").read_text())]
+CURRENT = [p for p in SHIPPED if p not in LEGACY]
 # Every shipped checkpoint predicting as before the typed card: tests/test_prediction_snapshot.py.
 BEFORE = recorded()
 
 
-@pytest.mark.parametrize("directory", SHIPPED, ids=lambda p: p.name)
+@pytest.mark.parametrize("directory", LEGACY, ids=lambda p: p.name)
 def test_the_converter_moves_the_output_numbers_from_the_card_into_the_weights(directory):
     old = json.loads((directory / "card.json").read_text())
-    assert "format" not in old  # the shipped checkpoints are of the first format
     weights = load_tensors(str(directory / "weights.safetensors"))
     data, state = upgrade_legacy(old, weights)
     card = Card.from_json(data)
@@ -47,6 +50,22 @@ def test_the_converter_moves_the_output_numbers_from_the_card_into_the_weights(d
     if card.ensemble_size > 1:
         assert len(card.members) == card.ensemble_size and all(m.command for m in card.members)
     assert read_card(directory) == card
+
+
+def test_both_formats_ship():
+    assert LEGACY and CURRENT  # the converter and the current reader are both exercised on shipped files
+
+
+@pytest.mark.parametrize("directory", CURRENT, ids=lambda p: p.name)
+def test_a_current_format_checkpoint_loads_as_written(directory):
+    data = json.loads((directory / "card.json").read_text())
+    assert data["format"] == CARD_FORMAT
+    keys = load_tensors(str(directory / "weights.safetensors")).keys()
+    assert {k.split(".")[0] for k in keys} <= {"network", "output"}
+    card = read_card(directory)
+    assert card == Card.from_json(data) and card.output == data["output"]
+    if card.task_type == "regression":
+        assert card.output == "target_scale" and {"output.mean", "output.std"} <= set(keys)
 
 
 @pytest.mark.parametrize("name", ["memgnn-esol-random-ensemble", "graphmem-tox21-scaffold", "graphmem-tox21-deployment"])

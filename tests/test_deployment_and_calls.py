@@ -19,7 +19,7 @@ from molapp.inference.calls import TaskCalls, base_rates, max_f1_threshold
 from molapp.inference.domain import DomainIndex
 from molapp.models.checkpoint import read_card
 
-from .conftest import FIXTURES
+from .conftest import CHECKPOINTS, FIXTURES
 
 DATA = FIXTURES / "ladder"  # 60-row bbbp with its scaffold split, 40-row clintox (30 approved)
 RECIPE = ["--dataset", "bbbp", "--data-dir", str(DATA), "--model", "gcn", "--hidden", "16", "--max-epochs", "3",
@@ -159,3 +159,22 @@ def test_predict_cli_writes_approved_drug_percentiles(deployment, tmp_path):
     for name in ("card.json", "weights.safetensors"):
         (bare / name).write_bytes((directory / name).read_bytes())
     assert predict_cli.main(["--checkpoint", str(bare), "--input", str(source), "--output", str(tmp_path / "o2.csv"), "--percentiles"]) == 2
+
+
+def test_every_moleculenet_panel_has_a_deployment_panel_of_its_own_recipe():
+    """Each MoleculeNet dataset with a shipped split panel also ships a deployment panel:
+    trained on every row, its estimate an ensemble of the same size from the same recipe on
+    a canonical split, with its calls and map beside it. (NCI-60's is not built yet.)"""
+    cards = {p.parent.name: read_card(p.parent) for p in CHECKPOINTS.glob("*/card.json")}
+    single = {c.dataset for c in cards.values() if isinstance(c.dataset, str) and not c.is_deployment}
+    deployments = {c.dataset: (name, c) for name, c in cards.items() if c.is_deployment}
+    assert single - set(deployments) <= {"nci60_balanced"}
+    for dataset, (name, card) in deployments.items():
+        split, estimate = next(iter(card.estimate.items()))
+        assert split in ("random", "scaffold") and estimate.ensemble_size == card.ensemble_size == len(card.members)
+        assert card.metrics["test"]["mean"] == pytest.approx(estimate.test)
+        assert all(f"--split all --seed {m.seed}" in m.command for m in card.members)
+        for part in ("calls.json", "approved_drugs.safetensors", "map.json", "map.safetensors"):
+            assert (CHECKPOINTS / name / part).exists(), f"{name} lacks {part}"
+        recorded = json.loads((CHECKPOINTS.parent / "bench" / "results" / f"deployment-{name}.json").read_text())
+        assert recorded["test"] == pytest.approx(estimate.test) and recorded["estimate"][split]["checkpoint"] == estimate.checkpoint

@@ -61,7 +61,8 @@ def outputs(directory: Path) -> dict[str, np.ndarray]:
     if explanation.member_values is not None:
         out[f"{name}/explain_members"] = explanation.member_values
     if predictor.descriptors:
-        reading = explain_descriptors(predictor, explanation.canonical_smiles, predictor.tasks[4])
+        task = predictor.tasks[min(4, len(predictor.tasks) - 1)]  # a Tox21 panel: its fifth task
+        reading = explain_descriptors(predictor, explanation.canonical_smiles, task)
         out[f"{name}/descriptor_contributions"] = reading.table.sort_values("descriptor")["contribution"].to_numpy()
         out[f"{name}/descriptor_gap"] = np.array([reading.gap])
     return out

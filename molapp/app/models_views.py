@@ -105,7 +105,7 @@ def overview() -> None:
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption("Figures are on the canonical MoleculeNet splits; `bench/reproduce.py --evaluate` re-scores them. A deployment panel "
-               "(trained on every labelled row) shows its recipe's scaffold-split ensemble's figures, as an estimate.")
+               "(trained on every labelled row) shows its recipe's split ensemble's figures (the split its card names), as an estimate.")
 
 
 def card(panel: Panel) -> None:

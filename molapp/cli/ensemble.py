@@ -59,9 +59,10 @@ def member_summary(directory: Path, card: Card) -> MemberSummary:
 def deployment_estimate(card: Card, member_card: Card, output: nn.Module, estimates: list[Path], data_dir: str | None,
                         workers: int) -> SplitPredictions:
     """Give a deployment card the figures of its recipe's split ensembles (`card.metrics`
-    from the first, `card.estimate` per split); returns the first one's test predictions
-    through the deployment model's `output` (no calibration: a model trained on every row
-    has no molecules left to fit one on)."""
+    from the first, `card.estimate` per split); returns the first one's test predictions,
+    for classification through the deployment model's `output` (no calibration: a model
+    trained on every row has no molecules left to fit one on), for regression through the
+    estimate's own target scale."""
     card.estimate = {}
     held_out = None
     for directory in estimates:
@@ -76,7 +77,10 @@ def deployment_estimate(card: Card, member_card: Card, output: nn.Module, estima
             card.metrics = source.metrics
             card.metrics_from = (f"an estimate: the same recipe's {source.split}-split ensemble ({directory.name}); "
                                  "this model was trained on every labelled row, test rows included")
-            held_out = split_predictions(PredictionModel(model.network, output), checkpoint_groups(source, data_dir, workers), "test")
+            # Regression: the estimate's own target scale (fitted on its train rows) is part of its model;
+            # classification: the deployment's uncalibrated output, as the deployment predicts.
+            estimate_output = model.output if source.task_type == "regression" else output
+            held_out = split_predictions(PredictionModel(model.network, estimate_output), checkpoint_groups(source, data_dir, workers), "test")
     return held_out
 
 
