@@ -7,6 +7,7 @@ seconds to tens of seconds)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -214,3 +215,19 @@ def test_a_file_that_fails_on_a_worker_is_one_line(ray_session, shards, tmp_path
     lines = [line for line in err.splitlines() if line.startswith("error: ")]
     assert code == 2 and "Traceback" not in err and len(lines) == 1
     assert "b-latin1.smi: line 3 is not UTF-8" in lines[0]
+
+
+def test_one_large_file_is_read_in_blocks_and_featurized_by_many_tasks(ray_session, shards, monkeypatch):
+    """A single file must not become a single block: Ray Data gathers a task's output up to
+    its target block size, and one featurization task takes one block, so a million-row file
+    was featurized on one CPU. Here the 1,200-row CSV, with reading blocks of 16 KB (~150
+    rows) and chunks of 256 rows."""
+    monkeypatch.setattr(distributed, "READ_BLOCK_BYTES", 16 * 1024, raising=False)
+    source = [str(shards / "part-a.csv")]
+    read_blocks = [bundle.num_rows() for bundle in read_input_files(source, chunk_size=256).iter_internal_ref_bundles()]
+    assert len(read_blocks) > 1 and sum(read_blocks) == 1200  # streamed, not held whole
+    scored = predict_dataset(read_input_files(source, chunk_size=256), CHECKPOINT, [TASK], chunk_size=256).materialize()
+    featurization = re.search(r"MapBatches\(featurize_batch\): (\d+) tasks executed", scored.stats())
+    assert featurization is not None, scored.stats()
+    assert int(featurization.group(1)) >= 1200 // 256  # a task per chunk, not one for the file
+    assert scored.count() == 1200

@@ -66,6 +66,12 @@ DEFAULT_CHUNK_SIZE = 1024
 # Rows per call of a GPU actor: a GPU scores thousands of molecules in the time a call's
 # fixed costs take, so its calls are larger than a CPU's.
 GPU_CHUNK_SIZE = 4096
+# Bytes per block a reading task emits (~70,000 SMILES rows): Ray Data otherwise gathers a
+# task's output up to 128 MB, so a file of a million rows became one block that a single
+# featurization task worked through on one CPU while the others idled, and sat whole in
+# memory first. Above a featurized chunk's size (7.3 MB per 1,024 molecules), so
+# featurization's output blocks are not sliced.
+READ_BLOCK_BYTES = 8 * 1024**2
 # Rows per output file: large enough that 10^8 rows make thousands of files, not 10^5.
 DEFAULT_ROWS_PER_FILE = 100_000
 # Memory reserved per model actor (the model, a chunk's graphs and torch's buffers; the
@@ -314,6 +320,8 @@ def read_input_files(files: Sequence[str], smiles_column: str = "smiles", id_col
     ray = require_ray()
     concurrency = read_concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)))
     files_ds = ray.data.from_items([{SOURCE_COLUMN: f} for f in files], override_num_blocks=len(files))
+    # This dataset's own context (shared by the stages built on it, not Ray's global one).
+    files_ds.context.target_max_block_size = READ_BLOCK_BYTES
     # A reading task asks for no CPU: it spends a file's lifetime mostly waiting for the
     # stages after it to take its chunks, and parsing is ~1 % of the work; a whole CPU
     # would idle a core per file. Different resources also keep Ray Data from fusing it
@@ -457,7 +465,10 @@ def predict_dataset(
     on_gpu = actor_device == "cuda"
     pool_size = actors or (available if on_gpu else max(1, available // 2))
     featurize_rows_per_task = chunk_size or DEFAULT_CHUNK_SIZE
-    featurized = ds.map_batches(featurize_batch, batch_size=featurize_rows_per_task, batch_format="pyarrow", num_cpus=1,
+    # A featurization task takes one block, however large: blocks of a chunk's rows spread
+    # the work over every CPU whatever blocks the input came in (a file, a Parquet row group).
+    chunked = ds.repartition(target_num_rows_per_block=featurize_rows_per_task)
+    featurized = chunked.map_batches(featurize_batch, batch_size=featurize_rows_per_task, batch_format="pyarrow", num_cpus=1,
                                 fn_kwargs={"descriptors": predictor.descriptors})
     return featurized.map_batches(
         scorer,
