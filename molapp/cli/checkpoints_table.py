@@ -48,11 +48,19 @@ def table(directory: Path) -> str:
         per_dataset = card.metrics["test"].get("per_dataset")
         per = ", ".join(f"{k} {_fmt(v)}" for k, v in per_dataset.items()) if per_dataset else ""
         lines.append(
-            f"| `{checkpoint.name}` | {card.model} | {data} | {'all rows (deployment; figures: its recipe on the scaffold split)' if card.split == 'all' else card.split} | {len(card.tasks)} "
+            f"| `{checkpoint.name}` | {card.model} | {data} | {_split(card)} | {len(card.tasks)} "
             f"| {metric} {_fmt(card.metrics['test']['mean'])} | {_fmt(card.metrics['valid']['mean'])} | {per} | {_calibration(card, checkpoint)} "
             f"| {architecture_summary(card)} | {card.train_seconds / 60:.0f} min | {size_mb:.1f} MB |"
         )
     return "\n".join(lines)
+
+
+def _split(card) -> str:
+    """A split model's split; a deployment model's figures are its recipe's on the first split of its estimate."""
+    if card.split != "all":
+        return card.split
+    first = next(iter(card.estimate or {}), None)
+    return f"all rows (deployment; figures: its recipe on the {first} split)" if first else "all rows (deployment; no estimate)"
 
 
 def main() -> int:

@@ -77,11 +77,13 @@ def benchmark_name(card: Card) -> str:
     "-descriptors" when it also reads descriptors (a different model from the paper's),
     "-sqrt" or "-unweighted" when trained with positive weights other than the default
     balanced ones (`molapp.metrics.positive_weights`), and "-fixedN" when trained a
-    fixed N epochs without early stopping (a deployment recipe's split models)."""
+    fixed N epochs without early stopping (a deployment recipe's split models). An ablation of
+    the paper's design adds the kind's own suffix (`ModelSpec.ablation_suffix`, e.g. "-gat")."""
     hyperparameters = card.hyperparameters
+    ablation = MODEL_KINDS[card.model].ablation_suffix(card.config, hyperparameters) if card.model in MODEL_KINDS else ""
     weighting = hyperparameters.get("positive_weighting", "balanced")
     fixed = "" if hyperparameters.get("early_stopping", True) else f"-fixed{hyperparameters['max_epochs']}"
-    return card.model + ("-descriptors" if card.reads_descriptors else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
+    return card.model + ablation + ("-descriptors" if card.reads_descriptors else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
 
 
 def ladder_models() -> list[str]:

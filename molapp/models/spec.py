@@ -83,6 +83,10 @@ class TrainingHooks:
         return ""
 
 
+def no_ablation(config: Mapping, hyperparameters: Mapping) -> str:
+    return ""
+
+
 def large_batches(num_queries: int) -> int:
     """Molecules per CPU inference batch for kinds whose cost does not grow with the queries:
     they gain from larger batches up to about 64 (measured per molecule, one thread)."""
@@ -101,7 +105,9 @@ class ModelSpec:
     once. `ladder_flags`: the train CLI's epoch budget in the benchmark ladder.
     `fixed_config`: config fields the kind itself sets (MemGNN and GMN share a class).
     `summary`: one line about the architecture, from the card's config. `rank`: the kind's
-    place in lists and the ladder's tables, from the plainest model to the most elaborate."""
+    place in lists and the ladder's tables, from the plainest model to the most elaborate.
+    `ablation_suffix`: from the card's config and hyper-parameters, what its benchmark name
+    adds for an ablation of the paper's design (e.g. MemGNN's "-gat"); "" for the design itself."""
 
     name: str
     title: str
@@ -118,6 +124,7 @@ class ModelSpec:
     joint: bool = False
     fixed_config: Mapping[str, Any] = field(default_factory=dict)
     training_hooks: Callable[[], TrainingHooks] = TrainingHooks
+    ablation_suffix: Callable[[Mapping, Mapping], str] = no_ablation
 
     def model_config(self, hyperparameters: Any, **sizes: int) -> dict:
         """The model config (what the card stores as "config") for these hyper-parameters (a

@@ -15,6 +15,10 @@ from torch import Tensor, nn
 from torch_geometric.nn import GATConv
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
+# GMN's topological inputs (the paper's 4.4.2 ablation): per atom, its row of the RWR
+# relevance, of the adjacency matrix A, or of the normalized adjacency A D^-1.
+TOPOLOGIES = ("rwr", "adjacency", "normalized-adjacency")
+
 
 class EdgeGATQueryNetwork(nn.Module):
     r"""MemGNN's query network :math:`Q^{(0)} = G_\theta(A, X)`: a stack of e-GAT layers,
@@ -26,10 +30,11 @@ class EdgeGATQueryNetwork(nn.Module):
     which is exactly `GATConv` with `edge_dim` (σ = LeakyReLU). Each layer has several
     attention heads (concatenated), batch normalization, LeakyReLU, a residual connection
     and dropout (appendix A.1). In: x [N, F], edge_index [2, E], edge_attr [E, F_e].
-    Out: [N, d].
+    Out: [N, d]. `bond_dim` None: plain GAT, attention on the two atoms only (the paper's
+    4.4.1 ablation); `edge_attr` is then ignored.
     """
 
-    def __init__(self, atom_dim: int, bond_dim: int, hidden: int, layers: int, attention_heads: int, dropout: float) -> None:
+    def __init__(self, atom_dim: int, bond_dim: int | None, hidden: int, layers: int, attention_heads: int, dropout: float) -> None:
         super().__init__()
         if hidden % attention_heads:
             raise ValueError(f"hidden size {hidden} must be divisible by the attention heads {attention_heads}")
@@ -39,15 +44,17 @@ class EdgeGATQueryNetwork(nn.Module):
         )
         self.norms = nn.ModuleList(nn.BatchNorm1d(hidden) for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
+        self.reads_bonds = bond_dim is not None
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         h = F.leaky_relu(self.atom_encoder(x))
+        edge_attr = edge_attr if self.reads_bonds else None
         for convolution, norm in zip(self.convolutions, self.norms):
             h = h + self.dropout(F.leaky_relu(norm(convolution(h, edge_index, edge_attr))))
         return h
 
 
-def random_walk_with_restart(edge_index: Tensor, batch: Tensor, restart: float, width: int) -> Tensor:
+def topological_embedding(edge_index: Tensor, batch: Tensor, restart: float, width: int, topology: str = "rwr") -> Tensor:
     r"""GMN's topological embedding: per atom i, the relevance of every atom of its molecule
     to a walker that starts at i, steps to a random neighbour and returns to i with
     probability c = `restart`,
@@ -59,14 +66,23 @@ def random_walk_with_restart(edge_index: Tensor, batch: Tensor, restart: float, 
     meaning, restart 0.1, so walks reach across the molecule). Each row is sorted in
     descending order (Prop. 1: invariance to atom order) and cut or zero-padded to `width`.
     Returns [N, width]; computed for all molecules at once with one batched solve.
+
+    `topology` "adjacency" or "normalized-adjacency": the same sorted rows of A or of
+    :math:`\tilde A` instead (the paper's 4.4.2 ablation; it found RWR best on Enzymes).
     """
     adjacency = to_dense_adj(edge_index, batch)  # [B, n, n]
     _, mask = to_dense_batch(batch, batch)  # [B, n]
     degree = adjacency.sum(dim=1, keepdim=True).clamp_min(1.0)
     transition = adjacency / degree  # column-normalized: A D^-1
-    size = adjacency.shape[-1]
-    identity = torch.eye(size, dtype=adjacency.dtype, device=adjacency.device).expand_as(adjacency)
-    relevance = restart * torch.linalg.solve(identity - (1.0 - restart) * transition, identity)  # column i = t_i
+    if topology == "rwr":
+        identity = torch.eye(adjacency.shape[-1], dtype=adjacency.dtype, device=adjacency.device).expand_as(adjacency)
+        relevance = restart * torch.linalg.solve(identity - (1.0 - restart) * transition, identity)  # column i = t_i
+    elif topology == "adjacency":
+        relevance = adjacency
+    elif topology == "normalized-adjacency":
+        relevance = transition
+    else:
+        raise ValueError(f"topology must be one of {TOPOLOGIES}, not {topology!r}")
     rows = relevance.transpose(1, 2)[mask]  # [N, n]: row i = t_i; other molecules' (padding) columns are 0
     rows = rows.sort(dim=-1, descending=True).values
     if rows.shape[1] >= width:
@@ -83,8 +99,9 @@ class TopologicalQueryNetwork(nn.Module):
     Out: [N, d].
     """
 
-    def __init__(self, atom_dim: int, hidden: int, topology_width: int, restart: float, dropout: float) -> None:
+    def __init__(self, atom_dim: int, hidden: int, topology_width: int, restart: float, dropout: float, topology: str = "rwr") -> None:
         super().__init__()
+        self.topology_kind = topology
         self.restart = restart
         self.topology_width = topology_width
         self.topology = nn.Linear(topology_width, atom_dim)  # W_0
@@ -92,6 +109,6 @@ class TopologicalQueryNetwork(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor) -> Tensor:
-        topology = random_walk_with_restart(edge_index, batch, self.restart, self.topology_width)
+        topology = topological_embedding(edge_index, batch, self.restart, self.topology_width, self.topology_kind)
         fused = torch.cat([F.leaky_relu(self.topology(topology)), x], dim=-1)
         return self.dropout(F.leaky_relu(self.fuse(fused)))
