@@ -89,4 +89,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise ValueError(f"{weights}: the weights do not fit the model card.json describes ({_first_line(exc)})") from None
+    # The card as the model was built: a config field added since the card was written (e.g. an
+    # ablation switch) reads as its default, as it did when the card was written.
+    card = dataclasses.replace(card, config=members[0].config.to_dict())
     return model.to(device).eval(), card
