@@ -215,7 +215,8 @@ def _names(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The ladder's command line (also what bench/backfill_provenance.py's reconstructed commands are checked against)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(FINGERPRINT_MODELS),
                         help=f"comma-separated, of {', '.join([*FINGERPRINT_MODELS, *GRAPH_EPOCHS])}")
@@ -224,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--results-dir", default=str(RESULTS))
     parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs and splits/ (default: $MOLAPP_DATA)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     models, datasets, splits = _names(args.models), [d.lower() for d in _names(args.datasets)], _names(args.splits)
     seeds = [int(s) for s in _names(args.seeds)]

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from molapp.baselines import BASELINES  # noqa: E402
 from molapp.evaluation.leaderboard import leaderboard, read_results  # noqa: E402
 from molapp.models.registry import ladder_models  # noqa: E402
-from molapp.evaluation.provenance import describe  # noqa: E402
+from molapp.evaluation.provenance import KINDS, describe, kind, landing, reconstructed  # noqa: E402
 
 
 MEMORY_DATASETS = ["esol", "lipophilicity", "freesolv", "bace", "bbbp", "tox21"]
@@ -34,33 +34,62 @@ DEPLOYMENT_RECIPE = "graphmem-descriptors-unweighted-fixed30"  # the Tox21 deplo
 
 def ran(record: dict, path: Path) -> str:
     """Where a section's figures come from: the results file and how it was made (its
-    provenance block; files from before provenance was recorded keep their own command)."""
+    provenance block; a file from before provenance was recorded names the commit it landed in
+    and, where known, its command: its own, or one reconstructed from the script that writes it)."""
     block = record.get("provenance") or {}
     where = f"`bench/results/{path.name}`"
     if "commit" in block:
         return f"{where}: `{block['command']}` at commit {block['commit'][:10]} on {block['machine']}"
     command = block.get("command") or record.get("command")
-    made = f"`{command}`" + (f" on {record['machine']}" if record.get("machine") else "") if command else "command not recorded"
+    made = (f"`{command}`" + (f" on {record['machine']}" if record.get("machine") else "")
+            + (" (command reconstructed)" if reconstructed(block) else "")) if command else "command not recorded"
     return f"{where}: {made} ({describe(record)})"
 
 
-def provenance_summary(results_dir: Path = RESULTS) -> list[str]:
-    """How many results files record their run, derive it from a checkpoint card, or do not."""
-    counts = {"recorded": 0, "derived": 0, "not recorded": 0}
+def provenance_counts(results_dir: Path = RESULTS) -> dict[str, int]:
+    """Results files by `molapp.evaluation.provenance.kind`, and, of the "landed" ones, how
+    many name a command of their own ("landed, own command") or a reconstructed one."""
+    counts = dict.fromkeys([*KINDS, "landed, own command", "landed, command reconstructed"], 0)
     for path in Path(results_dir).glob("*.json"):
-        block = json.loads(path.read_text()).get("provenance") or {"recorded": False}
-        counts["not recorded" if block.get("recorded") is False else "derived" if "source" in block else "recorded"] += 1
-    return [f"Provenance: of {sum(counts.values())} results files, {counts['recorded']} record the command, commit, packages, machine "
-            f"and wall time of the run that wrote them; {counts['derived']} (written before that) take them from the checkpoint card "
-            f"of the run behind their figure; {counts['not recorded']} were written before provenance was recorded and cannot be "
-            "traced further than the command some of them name (each file's `provenance` block says which)."]
+        record = json.loads(path.read_text())
+        how = kind(record)
+        counts[how] += 1
+        block = record.get("provenance") or {}
+        if how == "landed" and block.get("command"):
+            counts["landed, command reconstructed" if reconstructed(block) else "landed, own command"] += 1
+    return counts
+
+
+def provenance_summary(results_dir: Path = RESULTS) -> list[str]:
+    """How many results files record their run, derive it from a checkpoint card, or were
+    written before that (with the commit they landed in, and of those how many with a command)."""
+    counts = provenance_counts(results_dir)
+    own, rebuilt = counts["landed, own command"], counts["landed, command reconstructed"]
+    text = (f"Provenance: of {sum(counts[k] for k in KINDS)} results files, {counts['recorded']} record the command, commit, "
+            f"packages, machine and wall time of the run that wrote them; {counts['derived']} (written before that) take them "
+            f"from the checkpoint card of the run behind their figure; {counts['landed']} were written before provenance was "
+            "recorded (`\"recorded\": false`): each names the commit in which its content landed in the repository "
+            "(`landed_in`; the code that ran it is that commit's or an earlier one's, its packages are not known), and "
+            f"{own + rebuilt} of them a command: {own} their own, {rebuilt} reconstructed from the script that writes that file "
+            f"name (`command_source` says which); the other {counts['landed'] - own - rebuilt} name none")
+    if counts["not recorded"]:
+        text += f"; {counts['not recorded']} cannot be traced at all (not recorded, and git does not say where they landed)"
+    return [text + "."]
 
 
 def short_provenance(record: dict) -> str:
+    """The provenance column of the run table."""
     block = record.get("provenance") or {"recorded": False}
-    if block.get("recorded") is False:
+    how = kind(record)
+    if how == "not recorded":
         return "not recorded"
-    if "source" in block:
+    if how == "landed":
+        text = f"not recorded at run time; {landing(block)}"
+        if block.get("command"):
+            command = block["command"].strip().replace("|", "\\|")
+            text += f"; `{command}`" + (" (reconstructed)" if reconstructed(block) else "")
+        return text
+    if how == "derived":
         return block["source"].replace("derived from ", "card ")
     return f"commit {block['commit'][:10]}"
 

@@ -104,7 +104,8 @@ def table(name: str, records: list[dict]) -> list[dict]:
     return rows
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (also what bench/backfill_provenance.py's reconstructed commands are checked against)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="tox21,sider")
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds")
@@ -115,7 +116,11 @@ def main() -> int:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--size-pools", type=int, default=32, help="batches of similar-size molecules (see molapp.training.trainer)")
     parser.add_argument("--out-dir", default="bench/results")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     config = TrainConfig(hidden=args.hidden, max_epochs=args.max_epochs, patience=args.patience, size_pools=args.size_pools)
     for name in [n.strip() for n in args.dataset.split(",") if n.strip()]:

@@ -4,8 +4,11 @@ the wall time, written into every results file by the code that ran it, as one
 
 A results file written before this existed has, instead, a block saying so: derived from a
 checkpoint card that records how its figure was made (`"source": "derived from <card>"`),
-or `{"recorded": false}` (`bench/backfill_provenance.py`). The README and RESULTS.md
-generators say which (`describe`)."""
+or `{"recorded": false}` (`bench/backfill_provenance.py`), with, where git knows them, the
+commit in which the file's content landed (`"landed_in"`: the code that ran it is that
+commit's or older) and the command that writes it (`"command"`, with `"command_source"`:
+the file's own command field, or "reconstructed: …"). The README and RESULTS.md generators
+say which (`kind`, `describe`)."""
 
 from __future__ import annotations
 
@@ -88,11 +91,38 @@ def from_card(card: Card, card_path: str) -> dict:
     }
 
 
+KINDS = ("recorded", "derived", "landed", "not recorded")
+
+
+def kind(record: dict) -> str:
+    """How far a results file's figure can be traced (one of KINDS): its run recorded at run
+    time, derived from a checkpoint card, not recorded but with the commit it landed in, or
+    not recorded."""
+    block = record.get("provenance") or {"recorded": False}
+    if block.get("recorded") is False:
+        return "landed" if "landed_in" in block else "not recorded"
+    return "derived" if "source" in block else "recorded"
+
+
+def reconstructed(block: dict) -> bool:
+    """Whether a not-recorded block's command was reconstructed rather than the file's own."""
+    return str(block.get("command_source", "")).startswith("reconstructed")
+
+
+def landing(block: dict) -> str:
+    """e.g. "landed in commit 04b9abe3ed, 2026-11-23" for a block with `landed_in`."""
+    landed = block["landed_in"]
+    return f"landed in commit {landed['commit'][:10]}, {landed['date']}"
+
+
 def describe(record: dict) -> str:
     """One line for a generated table: how far a results file's figure can be traced."""
-    block = record.get("provenance")
-    if not block or block.get("recorded") is False:
+    block = record.get("provenance") or {}
+    how = kind(record)
+    if how == "not recorded":
         return "provenance not recorded"
-    if "source" in block:
+    if how == "landed":
+        return f"provenance not recorded at run time; its content {landing(block)}"
+    if how == "derived":
         return block["source"]
     return f"`{block['command']}` at {block['commit'][:10]}"
