@@ -100,9 +100,13 @@ def main(argv: list[str] | None = None) -> int:
                      "--num-workers", "0", *VARIANTS[args.variant]]
     out = Path(args.results_dir) / f"{name}.json"
     trained = sorted((work / "model").rglob("best.pt"))
+    timing_note = None
     if trained and out.exists():  # a finished run is scored again, not retrained: its training time stands
         earlier = json.loads(out.read_text())
         train_seconds = earlier.get("train_seconds", earlier.get("wall_seconds"))
+    elif trained:  # trained, but the scoring step did not finish: Chemprop's own files time the training
+        train_seconds = trained[0].stat().st_mtime - (work / "model" / "config.toml").stat().st_mtime
+        timing_note = "train_seconds from Chemprop's files: model/config.toml written to best.pt written"
     else:
         subprocess.run(train_command, check=True)
         trained = sorted((work / "model").rglob("best.pt"))
@@ -132,12 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(train_seconds, 1),
         "rows": {part: int((table["split"] == part).sum()) for part in ("train", "val", "test")},
         "chemprop_commands": [" ".join(train_command), *predict_commands],
+        **({"train_seconds_note": timing_note} if timing_note else {}),
         "provenance": provenance(time.time() - start),
     }
-    record["packages"]["chemprop"] = chemprop_version()
+    record["provenance"]["packages"]["chemprop"] = chemprop_version()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{name}: test {record['metric']} {record['test']:.4f}, valid {record['valid']:.4f} ({record['wall_seconds']:.0f} s) → {out}", file=sys.stderr)
+    print(f"{name}: test {record['metric']} {record['test']:.4f}, valid {record['valid']:.4f} ({record['provenance']['wall_seconds']:.0f} s) → {out}", file=sys.stderr)
     return 0
 
 
