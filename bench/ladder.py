@@ -6,7 +6,7 @@ bench/results file per run (`<model>-<dataset>-<split>-seed<k>.json`, the format
     OMP_NUM_THREADS=1 .venv/bin/python bench/ladder.py --models graphmem,memgnn --datasets esol --seeds 0
 
 Fingerprint models (`molapp.baselines`: ecfp-svm, ecfp-rf, ecfp-gb, mt-nn) run in this
-process on ECFP4 bits of the standardized molecules, desc-rf on their 70 RDKit descriptors
+process on ECFP4 bits of the standardized molecules, desc-rf on their 70 RDKit descriptors, desc-rf-all on all of RDKit's
 (`molapp.featurizers.descriptors`); each dataset is loaded and featurized once per run. Graph models run `python -m molapp.train` as a subprocess (one
 thread, checkpoint in bench/work/<model>-<dataset>-<split>-seed<k>, its log beside it as <that>.log) with these epoch budgets
 (`GRAPH_EPOCHS`, each kind's `ModelSpec.ladder_flags`): graphmem, mt-graphmem: the trainer's default (60 epochs, patience 12);
@@ -34,10 +34,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from rdkit import Chem  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from molapp.baselines import BASELINES, ECFP_BITS, ECFP_RADIUS, FEATURES, Split3, ecfp_of_smiles, fit_predict, score_tasks  # noqa: E402
-from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTORS_VERSION  # noqa: E402
+from molapp.featurizers.descriptors import (ALL_RDKIT_DESCRIPTOR_NAMES, ALL_RDKIT_DESCRIPTORS_VERSION, DESCRIPTOR_DIM,  # noqa: E402
+                                            DESCRIPTORS_VERSION, all_rdkit_descriptors)
 from molapp.data.dataset import LabelledMolecules, load_dataset  # noqa: E402
 from molapp.data.registry import DATASETS, split_path  # noqa: E402
 from molapp.data.dataset import SplitMolecules  # noqa: E402
@@ -62,6 +64,13 @@ class Run:
         return results_dir / f"{self.model}-{self.dataset}-{self.split}-seed{self.seed}.json"
 
 
+FEATURE_TEXT = {
+    "descriptors": f"{DESCRIPTOR_DIM} RDKit descriptors ({DESCRIPTORS_VERSION}) of the standardized molecules",
+    "all-descriptors": f"all {len(ALL_RDKIT_DESCRIPTOR_NAMES)} RDKit descriptors ({ALL_RDKIT_DESCRIPTORS_VERSION}) of the standardized molecules",
+    "ecfp": f"ECFP4 (Morgan radius {ECFP_RADIUS}, {ECFP_BITS} bits) of the standardized canonical SMILES",
+}
+
+
 @dataclass
 class Featurized:
     """A dataset's labelled molecules and, for those that standardized, the features the
@@ -71,25 +80,31 @@ class Featurized:
     seconds: float
     bits: dict[int, np.ndarray] | None = None
     descriptors: dict[int, np.ndarray] | None = None
+    all_descriptors: dict[int, np.ndarray] | None = None
 
     def features(self, kind: str) -> tuple[dict[int, np.ndarray], int]:
-        """(CSV row → feature vector, width) of `kind` ("ecfp" or "descriptors")."""
+        """(CSV row → feature vector, width) of `kind` ("ecfp", "descriptors" or "all-descriptors")."""
+        if kind == "all-descriptors":
+            return self.all_descriptors, len(ALL_RDKIT_DESCRIPTOR_NAMES)
         return (self.descriptors, DESCRIPTOR_DIM) if kind == "descriptors" else (self.bits, ECFP_BITS)
 
 
 def featurize_dataset(name: str, data_dir: str | None, kinds: set[str]) -> Featurized:
-    """Only the kinds of features asked for ("ecfp", "descriptors"): ECFP of HIV's 41k
-    molecules is not worth computing for desc-rf alone."""
+    """Only the kinds of features asked for ("ecfp", "descriptors", "all-descriptors"): ECFP
+    of HIV's 41k molecules is not worth computing for desc-rf alone."""
     start = time.perf_counter()
     data = load_dataset(name, data_dir, descriptors="descriptors" in kinds)
     ok = [i for i, m in enumerate(data.molecules) if m.ok]
-    bits = described = None
+    bits = described = all_described = None
+    if "all-descriptors" in kinds:  # of the standardized molecule, as the 70 are
+        matrix = all_rdkit_descriptors([Chem.MolFromSmiles(data.molecules[i].canonical_smiles) for i in ok])
+        all_described = {int(data.rows[i]): matrix[j] for j, i in enumerate(ok)}
     if "ecfp" in kinds:
         matrix = ecfp_of_smiles([data.molecules[i].canonical_smiles for i in ok])
         bits = {int(data.rows[i]): matrix[j] for j, i in enumerate(ok)}
     if "descriptors" in kinds:
         described = {int(data.rows[i]): data.molecules[i].graph.descriptors for i in ok}
-    return Featurized(data, time.perf_counter() - start, bits, described)
+    return Featurized(data, time.perf_counter() - start, bits, described, all_described)
 
 
 def split_arrays(features: Featurized, split: SplitMolecules, kind: str = "ecfp") -> Split3:
@@ -120,8 +135,7 @@ def record_for(run: Run, data: Split3, tasks: list[str], task_type: str, split_s
         "valid": valid["mean"],
         "train_seconds": round(result.seconds, 1),
         "trained_with": run.dataset,
-        "features": (f"{DESCRIPTOR_DIM} RDKit descriptors ({DESCRIPTORS_VERSION}) of the standardized molecules" if FEATURES[run.model] == "descriptors"
-                     else f"ECFP4 (Morgan radius {ECFP_RADIUS}, {ECFP_BITS} bits) of the standardized canonical SMILES"),
+        "features": FEATURE_TEXT[FEATURES[run.model]],
         "split_source": split_source,
         "sizes": {"train": len(data.x_train), "valid": len(data.x_valid), "test": len(data.x_test)},
         "hyperparameters": result.hyperparameters,

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from molapp.baselines import BASELINES  # noqa: E402
 from molapp.evaluation.leaderboard import leaderboard, read_results  # noqa: E402
 from molapp.models.registry import ladder_models  # noqa: E402
-from molapp.evaluation.provenance import KINDS, describe, kind, landing, reconstructed  # noqa: E402
+from molapp.evaluation.provenance import describe, kind, landing, provenance_sentence, reconstructed  # noqa: E402
 
 
 MEMORY_DATASETS = ["esol", "lipophilicity", "freesolv", "bace", "bbbp", "tox21"]
@@ -46,35 +46,10 @@ def ran(record: dict, path: Path) -> str:
     return f"{where}: {made} ({describe(record)})"
 
 
-def provenance_counts(results_dir: Path = RESULTS) -> dict[str, int]:
-    """Results files by `molapp.evaluation.provenance.kind`, and, of the "landed" ones, how
-    many name a command of their own ("landed, own command") or a reconstructed one."""
-    counts = dict.fromkeys([*KINDS, "landed, own command", "landed, command reconstructed"], 0)
-    for path in Path(results_dir).glob("*.json"):
-        record = json.loads(path.read_text())
-        how = kind(record)
-        counts[how] += 1
-        block = record.get("provenance") or {}
-        if how == "landed" and block.get("command"):
-            counts["landed, command reconstructed" if reconstructed(block) else "landed, own command"] += 1
-    return counts
-
-
 def provenance_summary(results_dir: Path = RESULTS) -> list[str]:
     """How many results files record their run, derive it from a checkpoint card, or were
     written before that (with the commit they landed in, and of those how many with a command)."""
-    counts = provenance_counts(results_dir)
-    own, rebuilt = counts["landed, own command"], counts["landed, command reconstructed"]
-    text = (f"Provenance: of {sum(counts[k] for k in KINDS)} results files, {counts['recorded']} record the command, commit, "
-            f"packages, machine and wall time of the run that wrote them; {counts['derived']} (written before that) take them "
-            f"from the checkpoint card of the run behind their figure; {counts['landed']} were written before provenance was "
-            "recorded (`\"recorded\": false`): each names the commit in which its content landed in the repository "
-            "(`landed_in`; the code that ran it is that commit's or an earlier one's, its packages are not known), and "
-            f"{own + rebuilt} of them a command: {own} their own, {rebuilt} reconstructed from the script that writes that file "
-            f"name (`command_source` says which); the other {counts['landed'] - own - rebuilt} name none")
-    if counts["not recorded"]:
-        text += f"; {counts['not recorded']} cannot be traced at all (not recorded, and git does not say where they landed)"
-    return [text + "."]
+    return ["Provenance: " + provenance_sentence(results_dir)]
 
 
 def short_provenance(record: dict) -> str:

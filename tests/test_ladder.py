@@ -192,3 +192,23 @@ def test_a_killed_run_is_reported_as_killed():
     ladder = _load("ladder")
     assert ladder.how_it_ended(2) == "exited 2"
     assert "out-of-memory" in ladder.how_it_ended(-9) and ladder.how_it_ended(-15) == "was killed by signal 15"
+
+
+def test_the_all_descriptor_forest_reads_all_of_rdkits_descriptors_of_the_standardized_molecules(tmp_path):
+    ladder = _load("ladder")
+    described = ladder.featurize_dataset("bbbp", str(LADDER_DATA), {"all-descriptors"})
+    ok = [m for m in described.data.molecules if m.ok]
+    assert described.bits is None and described.descriptors is None and len(described.all_descriptors) == len(ok)
+    first = next(i for i, m in enumerate(described.data.molecules) if m.ok)
+    vector = described.all_descriptors[int(described.data.rows[first])]
+    names = list(ladder.ALL_RDKIT_DESCRIPTOR_NAMES)
+    assert vector.shape == (len(names),) and len(names) > 200 and np.isfinite(vector).all()
+    from rdkit import Chem
+    from rdkit.Chem import Descriptors
+    mol = Chem.MolFromSmiles(ok[0].canonical_smiles)
+    assert vector[names.index("MolWt")] == pytest.approx(Descriptors.MolWt(mol), rel=1e-5)
+    assert vector[names.index("qed")] == pytest.approx(Descriptors.qed(mol), rel=1e-5)
+    assert ladder.main(["--models", "desc-rf-all", "--datasets", "bbbp", "--splits", "scaffold", "--seeds", "0",
+                        "--results-dir", str(tmp_path), "--data-dir", str(LADDER_DATA)]) == 0
+    record = json.loads((tmp_path / "desc-rf-all-bbbp-scaffold-seed0.json").read_text())
+    assert record["features"].startswith(f"all {len(names)} RDKit descriptors") and 0.5 < record["valid"] <= 1.0

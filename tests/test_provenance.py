@@ -19,7 +19,7 @@ from bench import ladder
 from bench import transfer_experiment
 from molapp.cli import readme_figures
 from molapp.data.registry import DATASETS
-from molapp.evaluation.provenance import describe, kind, provenance
+from molapp.evaluation.provenance import describe, kind, provenance, provenance_counts
 from molapp.models.checkpoint import read_card
 from molapp.models.registry import MODEL_KINDS
 
@@ -224,7 +224,7 @@ def test_summaries_tell_the_four_kinds_apart_and_name_a_reconstructed_command(tm
                                 "command_source": backfill.OWN_COMMAND}, command="python bench/d.py")
     _write(tmp_path, "e.json", {"recorded": False, "landed_in": landed})
     _write(tmp_path, "f.json", {"recorded": False})
-    counts = summarize.provenance_counts(tmp_path)
+    counts = provenance_counts(tmp_path)
     assert (counts["recorded"], counts["derived"], counts["landed"], counts["not recorded"]) == (1, 1, 3, 1)
     assert (counts["landed, own command"], counts["landed, command reconstructed"]) == (1, 1)
     (text,) = summarize.provenance_summary(tmp_path)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from molapp.evaluation.provenance import KINDS, describe, kind, reconstructed
+from molapp.evaluation.provenance import describe, provenance_sentence
 from molapp.models.checkpoint import read_card
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,26 +72,8 @@ def ensemble_members() -> str:
 
 
 def provenance_summary() -> str:
-    counts = dict.fromkeys([*KINDS, "own command", "reconstructed command"], 0)
-    for path in RESULTS.glob("*.json"):
-        record = json.loads(path.read_text())
-        how = kind(record)
-        counts[how] += 1
-        block = record.get("provenance") or {}
-        if how == "landed" and block.get("command"):
-            counts["reconstructed command" if reconstructed(block) else "own command"] += 1
-    own, rebuilt = counts["own command"], counts["reconstructed command"]
-    text = (f"Of the {sum(counts[k] for k in KINDS)} results files, {counts['recorded']} record the command, commit, packages, machine "
-            f"and wall time of the run that wrote them; {counts['derived']} take them from the checkpoint card of the run behind "
-            f"their figure; {counts['landed']} were written before provenance was recorded (`\"recorded\": false`): their figures "
-            "stand as measured then and their packages are not known, but git gives the commit in which each file's content "
-            "landed (`\"landed_in\"`; the code that ran it is that commit's or an earlier one's), and "
-            f"{own + rebuilt} of them name the command that writes them ({own} their own, {rebuilt} reconstructed from the "
-            f"script that writes that file name, `\"command_source\"` says which; the other {counts['landed'] - own - rebuilt} "
-            "name none)")
-    if counts["not recorded"]:
-        text += f"; {counts['not recorded']} cannot be traced at all"
-    return text + "."
+    sentence = provenance_sentence(RESULTS)
+    return sentence[0].upper() + sentence[1:]
 
 
 BLOCKS = {"featurizer-speed": featurizer_speed, "transfer-comparison": transfer_comparison,

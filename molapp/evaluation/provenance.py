@@ -104,6 +104,39 @@ def kind(record: dict) -> str:
     return "derived" if "source" in block else "recorded"
 
 
+def provenance_counts(results_dir: Path) -> dict[str, int]:
+    """Results files by `kind`, and, of the "landed" ones, how many name a command of their
+    own ("landed, own command") or a reconstructed one ("landed, command reconstructed")."""
+    import json
+
+    counts = dict.fromkeys([*KINDS, "landed, own command", "landed, command reconstructed"], 0)
+    for path in Path(results_dir).glob("*.json"):
+        record = json.loads(path.read_text())
+        how = kind(record)
+        counts[how] += 1
+        block = record.get("provenance") or {}
+        if how == "landed" and block.get("command"):
+            counts["landed, command reconstructed" if reconstructed(block) else "landed, own command"] += 1
+    return counts
+
+
+def provenance_sentence(results_dir: Path) -> str:
+    """One sentence on where the results files' figures come from (RESULTS.md and README say it alike)."""
+    counts = provenance_counts(results_dir)
+    own, rebuilt = counts["landed, own command"], counts["landed, command reconstructed"]
+    text = (f"of {sum(counts[k] for k in KINDS)} results files, {counts['recorded']} record the command, commit, "
+            f"packages, machine and wall time of the run that wrote them; {counts['derived']} (written before that) take them "
+            f"from the checkpoint card of the run behind their figure; {counts['landed']} were written before provenance was "
+            "recorded (`\"recorded\": false`): their figures stand as measured then and their packages are not known, but each "
+            "names the commit in which its content landed in the repository (`landed_in`; the code that ran it is that "
+            f"commit's or an earlier one's), and {own + rebuilt} of them a command: {own} their own, {rebuilt} reconstructed "
+            f"from the script that writes that file name (`command_source` says which); the other "
+            f"{counts['landed'] - own - rebuilt} name none")
+    if counts["not recorded"]:
+        text += f"; {counts['not recorded']} cannot be traced at all (not recorded, and git does not say where they landed)"
+    return text + "."
+
+
 def reconstructed(block: dict) -> bool:
     """Whether a not-recorded block's command was reconstructed rather than the file's own."""
     return str(block.get("command_source", "")).startswith("reconstructed")

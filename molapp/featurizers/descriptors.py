@@ -8,11 +8,12 @@ in bench/results/throughput-hiv10k.json): the 42 molecular quantum numbers (MQN,
 refractivity, TPSA, Labute ASA, exact mass, fraction sp3, H-bond donors, aromatic and
 aliphatic rings, heteroatoms, net charge, Chi0v, Chi1v and the Hall-Kier alpha.
 
-Chosen by cost: RDKit's full descriptor list (217) adds the expensive families (QED, BCUT2D,
-the EState and Ipc families, 85 fragment SMARTS). The comparison of a random forest on these
-70 against all 217 on Tox21 that guided the choice was not kept as a results file; the
-ladder's `desc-rf` runs (bench/results/desc-rf-*.json, `python bench/ladder.py --models desc-rf`)
-score these 70 alone.
+Chosen by cost: RDKit's full descriptor list (`all_rdkit_descriptors`, 217 in RDKit 2026.09)
+adds the expensive families (QED, BCUT2D, the EState and Ipc families, 85 fragment SMARTS).
+What the rest are worth is measured, not assumed: the ladder's `desc-rf` (these 70) against
+`desc-rf-all` (all of them), the same random forest on the same canonical splits
+(`python bench/ladder.py --models desc-rf,desc-rf-all --datasets tox21`,
+bench/results/desc-rf*-tox21-*.json; bench/RESULTS.md's ladder tables).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from rdkit import Chem
+from rdkit.Chem import Descriptors
 from rdkit.Chem import rdMolDescriptors as rd
 
 # Checkpoints whose model reads descriptors record this; the list is fixed (a change is a new version).
@@ -89,3 +91,20 @@ def molecular_descriptors(mols: Sequence[Chem.Mol]) -> np.ndarray:
     RDKit cannot compute (NaN, e.g. Gasteiger charges of an exotic element) reads as 0."""
     out = np.array([_describe(mol) for mol in mols], dtype=np.float64).reshape(len(mols), DESCRIPTOR_DIM)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+# RDKit's whole descriptor list (Descriptors._descList: its names and functions); the list
+# changes between RDKit versions, so a model reading it records this version.
+ALL_RDKIT_DESCRIPTOR_NAMES: tuple[str, ...] = tuple(name for name, _ in Descriptors._descList)
+ALL_RDKIT_DESCRIPTORS_VERSION = f"rdkit-{Chem.rdBase.rdkitVersion}-all-{len(ALL_RDKIT_DESCRIPTOR_NAMES)}"
+# float32's range, kept clear of: Ipc reaches 1e30 and more on large molecules
+_LARGEST = 1e30
+
+
+def all_rdkit_descriptors(mols: Sequence[Chem.Mol]) -> np.ndarray:
+    """float32 [len(mols), len(ALL_RDKIT_DESCRIPTOR_NAMES)], columns in that order, unscaled
+    (for a model that needs no scaling, such as a random forest). A value RDKit cannot compute
+    reads as 0; values beyond ±1e30 are clipped there."""
+    rows = [[value for value in Descriptors.CalcMolDescriptors(mol, missingVal=np.nan).values()] for mol in mols]
+    out = np.array(rows, dtype=np.float64).reshape(len(mols), len(ALL_RDKIT_DESCRIPTOR_NAMES))
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=_LARGEST, neginf=-_LARGEST), -_LARGEST, _LARGEST).astype(np.float32)
