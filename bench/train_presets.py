@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from molapp.evaluation.provenance import package_versions  # noqa: E402
+from molapp.evaluation.provenance import provenance  # noqa: E402
 from molapp.models.checkpoint import read_card  # noqa: E402
 from molapp.training.presets import PRESETS  # noqa: E402
 
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", default=str(ROOT / "bench" / "work" / "train-presets"))
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "train-presets.json"))
     args = parser.parse_args(argv)
+    started = time.time()
 
     extra = ["--threads", str(args.threads)]
     if args.max_epochs:
@@ -94,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     kept = [r for r in previous if (r["case"], r["model"], r["preset"], r["split"]) not in done]
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}",
               "presets": {k: p.fields() for k, p in PRESETS.items()},
-              "smoke_test": bool(args.max_epochs or args.hidden), "packages": package_versions(),
-              "measured_at": time.strftime("%Y-%m-%d"), "runs": kept + rows}
+              "smoke_test": bool(args.max_epochs or args.hidden), "measured_at": time.strftime("%Y-%m-%d"), "runs": kept + rows,
+              "provenance": provenance(time.time() - started)}
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {output}", file=sys.stderr)

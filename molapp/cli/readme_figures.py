@@ -76,8 +76,40 @@ def provenance_summary() -> str:
     return sentence[0].upper() + sentence[1:]
 
 
+# Each Train-page case of bench/train_presets.py and the Chemprop run on the same rows (bench/chemprop_reference.py).
+PRESET_CASES = {"bbbp": ("BBBP", "chemprop-bbbp-scaffold-seed0.json"),
+                "nci60-aid83": ("NCI-60 breast (AID83)", "chemprop-nci60_balanced-aid83-scaffold-seed0.json")}
+
+
+def train_presets() -> str:
+    """What a Train-page user waits for and gets: each preset's wall time and figures, and Chemprop's beside them."""
+    name = "train-presets.json"
+    if not (RESULTS / name).exists():
+        return "Not measured yet: `MOLAPP_DATA=../shared/data .venv/bin/python bench/train_presets.py`."
+    record = _record(name)
+    lines = ["| data (scaffold split) | model | preset | epochs run | wall time | test | valid |", "|---|---|---|---:|---:|---:|---:|"]
+    for case, (title, chemprop) in PRESET_CASES.items():
+        for row in (r for r in record["runs"] if r["case"] == case):
+            if "error" in row:
+                lines.append(f"| {title} | {row['model']} | {row['preset']} | – | – | failed: {row['error']} | – |")
+                continue
+            metric = "ROC-AUC" if row["metric"] == "roc_auc" else "RMSE"
+            lines.append(f"| {title} | {row['model']} | {row['preset']} | {row['epochs_run']} | {row['wall_seconds'] / 60:.1f} min "
+                         f"| {metric} {row['test']:.3f} | {row['valid']:.3f} |")
+        if (RESULTS / chemprop).exists():
+            peer = _record(chemprop)
+            lines.append(f"| {title} | Chemprop 2.3.1 D-MPNN, defaults (one thread) | – | 50 | {peer['train_seconds'] / 60:.1f} min "
+                         f"| ROC-AUC {peer['test']:.3f} | {peer['valid']:.3f} |")
+        else:
+            lines.append(f"| {title} | Chemprop 2.3.1 D-MPNN, defaults | – | – | – | not run yet | – |")
+    machine = record.get("machine", "")
+    return "\n".join(lines) + (f"\n\nMeasured on {machine} (`bench/results/{name}`, "
+                                f"`MOLAPP_DATA=../shared/data .venv/bin/python bench/train_presets.py`; Chemprop: "
+                                "`bench/results/chemprop-*-scaffold-seed0.json`, `bench/chemprop_reference.py`).")
+
+
 BLOCKS = {"featurizer-speed": featurizer_speed, "transfer-comparison": transfer_comparison,
-          "ensemble-members": ensemble_members, "provenance-summary": provenance_summary}
+          "ensemble-members": ensemble_members, "provenance-summary": provenance_summary, "train-presets": train_presets}
 
 
 def render(text: str) -> str:
