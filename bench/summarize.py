@@ -222,7 +222,25 @@ def deployment_section(records: list[dict]) -> list[str]:
         source = ran(e, RESULTS / f"deployment-{e['checkpoint']}.json")
         lines += ["", f"Shipped: `{e['checkpoint']}`, {len(e['members'])} members trained on every labelled row "
                   f"({source}); its figures are {e['metrics_from']}."]
-    return lines
+    return lines + descriptor_set_lines(records)
+
+
+def descriptor_set_lines(records: list[dict]) -> list[str]:
+    """Lever B1 (the descriptor set), measured with the ladder's random forest: the 70 descriptors
+    GraphMem reads (desc-rf) against all of RDKit's (desc-rf-all), the same forest, on valid first."""
+    rows = []
+    for split in ("scaffold", "random"):
+        for model, title in (("desc-rf", "the 70 GraphMem reads"), ("desc-rf-all", "all of RDKit's")):
+            runs = [r for r in records if (r["model"], r["dataset"], r["split"]) == (model, "tox21", split)]
+            if runs:
+                rows.append(f"| {split} | random forest on {title} (`{model}`) | {len(runs)} | {seed_summary([r['valid'] for r in runs])} | "
+                            f"{seed_summary([r['test'] for r in runs])} |")
+    if not rows:
+        return []
+    return ["", "Which descriptors (lever B1), measured first with the ladder's random forest — the same forest on the 70",
+            "descriptors GraphMem reads and on all of RDKit's, the canonical splits, mean ± std over seeds "
+            "(`OMP_NUM_THREADS=1 python bench/ladder.py --models desc-rf,desc-rf-all --datasets tox21`):", "",
+            "| split | model | seeds | valid | test |", "|---|---|---|---|---|", *rows]
 
 
 def recipe_flags(command: str) -> str:
