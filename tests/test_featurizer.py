@@ -214,3 +214,24 @@ def test_descriptor_labels_say_what_the_values_count():
     assert value["carbon atoms"] == 13 and value["heavy atoms"] == 15 and value["rotatable bonds"] == 4
     assert value["H-bond donor atoms"] == 1 and value["H-bond acceptor atoms"] == 2 and value["acyclic double bonds"] == 1
     assert value["6-membered rings"] == 1 and value["acyclic monovalent atoms"] == 5  # 3 methyls, =O, OH
+
+
+def test_the_descriptor_sets_and_how_a_featurizer_is_told_which():
+    from molapp.featurizers.descriptors import (ALL_RDKIT_DESCRIPTOR_NAMES, ALL_RDKIT_DESCRIPTORS_VERSION, DESCRIPTORS_VERSION,
+                                                all_rdkit_descriptors, descriptor_set)
+    from rdkit.Chem import Descriptors
+
+    assert descriptor_set(None) is None and descriptor_set(False) is None
+    assert descriptor_set(True).version == DESCRIPTORS_VERSION == descriptor_set(DESCRIPTORS_VERSION).version  # older cards: True
+    with pytest.raises(ValueError, match="unknown descriptor set 'rdkit-descriptors-v9'"):
+        descriptor_set("rdkit-descriptors-v9")
+    aspirin = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")
+    graph = MolGraphFeaturizer(descriptors=ALL_RDKIT_DESCRIPTORS_VERSION)(aspirin)
+    assert graph.descriptors.shape == (len(ALL_RDKIT_DESCRIPTOR_NAMES),) and graph.descriptors.dtype == np.float32
+    value = dict(zip(ALL_RDKIT_DESCRIPTOR_NAMES, graph.descriptors.tolist()))
+    assert value["MolWt"] == pytest.approx(np.log1p(Descriptors.MolWt(aspirin)), rel=1e-5)  # log-scaled: sign(x)·log(1+|x|)
+    assert value["MolLogP"] == pytest.approx(np.sign(Descriptors.MolLogP(aspirin)) * np.log1p(abs(Descriptors.MolLogP(aspirin))), rel=1e-5)
+    raw = all_rdkit_descriptors([aspirin])[0]
+    assert raw[ALL_RDKIT_DESCRIPTOR_NAMES.index("MolWt")] == pytest.approx(Descriptors.MolWt(aspirin), rel=1e-5)  # the forest's, unscaled
+    huge = all_rdkit_descriptors([Chem.MolFromSmiles("C" * 60 + "c1ccccc1" * 3)])
+    assert np.isfinite(huge).all() and np.abs(huge).max() <= 1e30  # Ipc's tail clipped inside float32

@@ -18,6 +18,7 @@ from molapp.cli.train import write_results
 from molapp.data.collate import collate
 from molapp.data.dataset import LabelledMolecules
 from molapp.evaluation.provenance import provenance
+from molapp.featurizers.descriptors import ALL_RDKIT_DESCRIPTORS_VERSION, DESCRIPTOR_SETS, DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.featurizers.fingerprints import TanimotoReference
 from molapp.inference.domain import DomainIndex
@@ -202,29 +203,30 @@ def test_predict_cli_with_a_memgnn_checkpoint(tiny_memgnn_checkpoint, tmp_path):
     assert np.allclose(written, direct, atol=1e-5, equal_nan=True)
 
 
-def test_graphmem_with_descriptors_trains_saves_and_predicts_through_every_path(tiny_dataset, tmp_path):
-    """A GraphMem that reads descriptors: training sets z(d)'s scale from the training
-    molecules, the scale travels in the weights, and the Predictor, the predict CLI and
-    triage featurize its inputs with descriptors without being told."""
+@pytest.mark.parametrize("version", [DESCRIPTORS_VERSION, ALL_RDKIT_DESCRIPTORS_VERSION])
+def test_graphmem_with_descriptors_trains_saves_and_predicts_through_every_path(tiny_dataset, tmp_path, version):
+    """A GraphMem that reads descriptors (the 70, or all of RDKit's): training sets z(d)'s
+    scale from the training molecules and the model's width from theirs, the scale travels in
+    the weights, and the Predictor, the predict CLI and triage featurize its inputs with the
+    same descriptors without being told."""
     from molapp.data.featurize import featurize_smiles
-    from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
     from molapp.inference import triage
 
     data = LabelledMolecules(tiny_dataset.spec, tiny_dataset.rows, tiny_dataset.smiles, tiny_dataset.labels,
-                             featurize_smiles(tiny_dataset.smiles, descriptors=True))
+                             featurize_smiles(tiny_dataset.smiles, descriptors=version))
     config = TrainConfig(hidden=16, hops=2, batch_size=8, max_epochs=2, patience=2, descriptors=True)
     result = train([TaskGroup("tiny", [0, 1], data, data, data)], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification",
                    config, torch.device("cpu"))
     training = np.stack([m.graph.descriptors for m in data.molecules])
     assert np.allclose(result.model.descriptor_mean.numpy(), training.mean(0), rtol=1e-4, atol=1e-3)
     card = Card("graphmem", FEATURIZER_VERSION, ["has_N", "aromatic"], "classification", dataset="tiny", metric="roc_auc",
-                split="random", descriptors=DESCRIPTORS_VERSION, metrics={"test": {"mean": 0.5}, "valid": {"mean": 0.5}}, train_seconds=1.0)
+                split="random", descriptors=version, metrics={"test": {"mean": 0.5}, "valid": {"mean": 0.5}}, train_seconds=1.0)
     trained = PredictionModel(result.model, Sigmoid())
     save_checkpoint(tmp_path / "ck", trained, card)
     DomainIndex.build(tiny_dataset.smiles, tiny_dataset.labels, card.tasks).save(tmp_path / "ck")
 
     predictor = Predictor.load(tmp_path / "ck", "cpu")
-    assert predictor.descriptors and predictor.card.config["descriptor_dim"] > 0
+    assert predictor.descriptors == version and predictor.card.config["descriptor_dim"] == DESCRIPTOR_SETS[version].dim
     assert torch.equal(predictor.model.network.descriptor_std, result.model.descriptor_std)
     direct = predictor.predict(tiny_dataset.smiles).values
     assert np.array_equal(direct, Predictor(trained, predictor.card, torch.device("cpu")).predict(tiny_dataset.smiles).values)
@@ -268,6 +270,9 @@ def test_results_file_format(tmp_path):
     plain_bce = dataclasses.replace(with_descriptors, hyperparameters={"positive_weighting": "unweighted"})
     (path,) = write_results(plain_bce, tmp_path, by_group, run)
     assert path.name == "graphmem-descriptors-unweighted-tox21-scaffold-seed0.json"
+    all_of_rdkits = dataclasses.replace(with_descriptors, descriptors=ALL_RDKIT_DESCRIPTORS_VERSION)  # the other descriptor set
+    (path,) = write_results(all_of_rdkits, tmp_path, by_group, run)
+    assert path.name == "graphmem-descriptors-all-tox21-scaffold-seed0.json"
 
 
 def test_batches_never_end_with_a_single_molecule():
@@ -319,3 +324,11 @@ def test_positive_weights_balance_each_task_or_take_the_square_root(tiny_dataset
     assert positive_weights([group], 2, "unweighted").tolist() == [1.0, 1.0]
     with pytest.raises(ValueError, match="positive weighting"):
         positive_weights([group], 2, "inverse")
+
+
+def test_a_descriptor_set_needs_descriptors(tmp_path, capsys):
+    from molapp.cli import train as train_cli
+
+    with pytest.raises(SystemExit) as stopped:
+        train_cli.main(["--dataset", "bbbp", "--descriptor-set", "rdkit-all", "--out", str(tmp_path / "ck")])
+    assert stopped.value.code == 2 and "--descriptor-set chooses what --descriptors reads" in capsys.readouterr().err

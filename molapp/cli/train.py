@@ -43,7 +43,7 @@ from molapp.chem.io import SMILES_COLUMN_NAMES, csv_columns, guess_column
 from molapp.data.splits import SPLIT_KINDS
 from molapp.data.user_data import USER_SPLITS, check_user_data
 from molapp.evaluation.provenance import package_versions, provenance
-from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
+from molapp.featurizers.descriptors import DESCRIPTOR_SET_CHOICES
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.featurizers.fingerprints import FP_BITS, FP_RADIUS
 from molapp.inference.domain import DomainIndex
@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     if preset:  # the preset's budget as defaults: a flag given explicitly still wins
         parser.set_defaults(**PRESETS[preset].fields())
     args = parser.parse_args(argv)
+    if args.descriptor_set != "rdkit-70" and not args.descriptors:
+        parser.error("--descriptor-set chooses what --descriptors reads: add --descriptors")
     if args.data:
         return train_on_file(parser, args, argv, start)
 
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(**{k: getattr(args, k) for k in TrainConfig().to_dict()})
 
     try:
-        groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers, descriptors=config.descriptors, targets=args.targets)
+        groups, tasks, task_types, split_sources = build_groups(names, args.split, args.data_dir, args.workers, descriptors=descriptor_version(config), targets=args.targets)
     except (FileNotFoundError, ValueError) as exc:  # missing data file, unknown dataset
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -129,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     if code == 0 and args.panel and args.split != "all":
         finish_panel(Path(args.out), groups, None, args, progress)
     return code
+
+
+def descriptor_version(config) -> str | None:
+    """The descriptor set the run's molecules carry (`--descriptors`, `--descriptor-set`): its version, or None."""
+    return DESCRIPTOR_SET_CHOICES[config.descriptor_set] if config.descriptors else None
 
 
 def finish_panel(out: Path, groups: list, data, args: argparse.Namespace, progress: ProgressLog) -> None:
@@ -176,7 +183,7 @@ def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, arg
         return 2
     task_type = data.spec.task_type
     progress.phase("featurizing", molecules=len(data.smiles))
-    groups, tasks, _, split_sources = user_groups(data, args.split, config.seed, args.workers, config.descriptors)
+    groups, tasks, _, split_sources = user_groups(data, args.split, config.seed, args.workers, descriptor_version(config))
     card_extra = {**data.card_fields(), "task_units": units if task_type == "regression" and any(units.values()) else None}
     code = train_and_save(args, argv, name, groups, tasks, task_type, split_sources, config, device, card_extra, started, progress)
     if code != 0:
@@ -227,7 +234,7 @@ def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: st
         seed=config.seed,
         hyperparameters=config.hyperparameters(args.model),
         featurizer=FEATURIZER_VERSION,
-        descriptors=DESCRIPTORS_VERSION if config.descriptors else None,
+        descriptors=descriptor_version(config),
         metrics=metrics,
         sizes={g.name: {"train": len(g.train), "valid": len(g.valid), "test": len(g.test)} for g in groups},
         epochs_run=result.epochs,

@@ -17,9 +17,19 @@ from rdkit import Chem
 
 from molapp.chem.io import InputRow
 from molapp.chem.standardize import StandardizedMolecule, standardize
+from molapp.featurizers.descriptors import descriptor_set
 from molapp.featurizers.graph import MolGraph, MolGraphFeaturizer
 
-_featurizers = {False: MolGraphFeaturizer(), True: MolGraphFeaturizer(descriptors=True)}
+_featurizers: dict[str | None, MolGraphFeaturizer] = {}
+
+
+def _featurizer(descriptors: bool | str | None) -> MolGraphFeaturizer:
+    """One featurizer per descriptor set (none, the 70, all of RDKit's), made once per process."""
+    chosen = descriptor_set(descriptors)
+    version = chosen.version if chosen else None
+    if version not in _featurizers:
+        _featurizers[version] = MolGraphFeaturizer(descriptors=version)
+    return _featurizers[version]
 
 
 @dataclass
@@ -41,11 +51,11 @@ class FeaturizedMolecule:
         return "; ".join(self.changes)
 
 
-def featurize_standardized(records: Sequence[StandardizedMolecule], descriptors: bool = False) -> list[FeaturizedMolecule]:
+def featurize_standardized(records: Sequence[StandardizedMolecule], descriptors: bool | str | None = None) -> list[FeaturizedMolecule]:
     """The graphs of molecules `standardize` returned, featurized together (their canonical
     SMILES, just written, give the featurizer the SMILES atom order without writing it
     again). Failed records stay failed, with their reason."""
-    featurizer = _featurizers[descriptors]
+    featurizer = _featurizer(descriptors)
     good = [r for r in records if r.ok]
     try:
         graphs = iter(featurizer.many([r.mol for r in good], [r.canonical_smiles for r in good]))
@@ -79,15 +89,15 @@ def standardize_row(row: InputRow) -> StandardizedMolecule:
     return StandardizedMolecule(row.smiles, error=row.error) if row.error else standardize(row.smiles)
 
 
-def featurize_rows(rows: Sequence[InputRow], descriptors: bool = False) -> list[FeaturizedMolecule]:
+def featurize_rows(rows: Sequence[InputRow], descriptors: bool | str | None = None) -> list[FeaturizedMolecule]:
     return featurize_standardized([standardize_row(r) for r in rows], descriptors)
 
 
-def _featurize_chunk(smiles: Sequence[str], descriptors: bool = False) -> list[FeaturizedMolecule]:
+def _featurize_chunk(smiles: Sequence[str], descriptors: bool | str | None = None) -> list[FeaturizedMolecule]:
     return featurize_standardized([standardize(s) for s in smiles], descriptors)
 
 
-def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256, descriptors: bool = False) -> list[FeaturizedMolecule]:
+def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256, descriptors: bool | str | None = None) -> list[FeaturizedMolecule]:
     """Featurize in input order; `workers` > 1 spreads chunks over that many processes."""
     pieces = [list(smiles[i : i + chunk]) for i in range(0, len(smiles), chunk)]
     featurize_chunk = partial(_featurize_chunk, descriptors=descriptors)

@@ -24,7 +24,7 @@ from molapp.chem.standardize import standardize
 from molapp.data.collate import collate
 from molapp.data.featurize import graph_or_error
 from molapp.explain.descriptor_attribution import descriptor_baseline, descriptor_contributions
-from molapp.featurizers.descriptors import DESCRIPTOR_LABELS, DESCRIPTOR_NAMES
+from molapp.featurizers.descriptors import descriptor_set
 from molapp.featurizers.graph import MolGraphFeaturizer
 from molapp.inference.predictor import Predictor, device_name
 from molapp.models.registry import model_spec
@@ -137,7 +137,8 @@ class DescriptorReading:
 
 def explain_descriptors(predictor: Predictor, canonical_smiles: str, task: str) -> DescriptorReading:
     mol = Chem.MolFromSmiles(canonical_smiles)
-    graph = MolGraphFeaturizer(descriptors=True)(mol)
+    graph = MolGraphFeaturizer(descriptors=predictor.descriptors)(mol)
+    read = descriptor_set(predictor.descriptors)
     task_ids = predictor.task_ids([task]).to(predictor.device)
     contributions, gap = descriptor_contributions(predictor.model.network, graph, task_ids)
     # The shown output is the output module's link (a calibrated probability's logit a·z + b):
@@ -145,8 +146,8 @@ def explain_descriptors(predictor: Predictor, canonical_smiles: str, task: str) 
     slope = predictor.model.output.link_slope(task_ids).numpy()
     contributions, gap = contributions * slope[:, None], gap * slope
     table = pd.DataFrame({
-        "descriptor": DESCRIPTOR_NAMES,
-        "meaning": [DESCRIPTOR_LABELS[n] for n in DESCRIPTOR_NAMES],
+        "descriptor": read.names,
+        "meaning": [read.labels[n] for n in read.names],
         "this molecule": graph.descriptors.astype(np.float64).round(2),
         "training average": descriptor_baseline(predictor.model.network).cpu().numpy().astype(np.float64).round(2),
         "contribution": contributions[0].astype(np.float64),

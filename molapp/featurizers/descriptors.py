@@ -18,7 +18,8 @@ bench/results/desc-rf*-tox21-*.json; bench/RESULTS.md's ladder tables).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from rdkit import Chem
@@ -108,3 +109,49 @@ def all_rdkit_descriptors(mols: Sequence[Chem.Mol]) -> np.ndarray:
     rows = [[value for value in Descriptors.CalcMolDescriptors(mol, missingVal=np.nan).values()] for mol in mols]
     out = np.array(rows, dtype=np.float64).reshape(len(mols), len(ALL_RDKIT_DESCRIPTOR_NAMES))
     return np.clip(np.nan_to_num(out, nan=0.0, posinf=_LARGEST, neginf=-_LARGEST), -_LARGEST, _LARGEST).astype(np.float32)
+
+
+def log_scaled_rdkit_descriptors(mols: Sequence[Chem.Mol]) -> np.ndarray:
+    """`all_rdkit_descriptors` through sign(x)·log(1 + |x|): RDKit's list spans counts, ratios
+    and values up to 1e30 (Ipc), which a mean and standard deviation cannot scale; the log
+    tames the tails, and GraphMem standardizes what it reads on its training set as it does
+    the 70. (Chemprop-RDKit maps each value through a distribution fitted on ChEMBL instead.)"""
+    values = all_rdkit_descriptors(mols).astype(np.float64)
+    return (np.sign(values) * np.log1p(np.abs(values))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class DescriptorSet:
+    """What a model reading descriptors reads: `compute` maps molecules to float32 [n, dim],
+    columns `names`; `labels` says what each is, for people. `version` is what its cards record."""
+
+    version: str
+    names: tuple[str, ...]
+    labels: Mapping[str, str]
+    compute: Callable[[Sequence[Chem.Mol]], np.ndarray]
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+
+DESCRIPTOR_SETS: dict[str, DescriptorSet] = {
+    DESCRIPTORS_VERSION: DescriptorSet(DESCRIPTORS_VERSION, DESCRIPTOR_NAMES, DESCRIPTOR_LABELS, molecular_descriptors),
+    ALL_RDKIT_DESCRIPTORS_VERSION: DescriptorSet(
+        ALL_RDKIT_DESCRIPTORS_VERSION, ALL_RDKIT_DESCRIPTOR_NAMES,
+        {name: f"{DESCRIPTOR_LABELS.get(name, name)} (log-scaled)" for name in ALL_RDKIT_DESCRIPTOR_NAMES},
+        log_scaled_rdkit_descriptors),
+}
+# The train CLI's --descriptor-set: the 70 chosen by cost (the default), or all of RDKit's.
+DESCRIPTOR_SET_CHOICES = {"rdkit-70": DESCRIPTORS_VERSION, "rdkit-all": ALL_RDKIT_DESCRIPTORS_VERSION}
+
+
+def descriptor_set(descriptors: bool | str | None) -> DescriptorSet | None:
+    """The set a featurizer computes for `descriptors`: none for None or False; the 70 for
+    True; else the set of that version (a card's `descriptors`)."""
+    if not descriptors:
+        return None
+    version = DESCRIPTORS_VERSION if descriptors is True else descriptors
+    if version not in DESCRIPTOR_SETS:
+        raise ValueError(f"unknown descriptor set {version!r}; this version of molapp knows {', '.join(DESCRIPTOR_SETS)}")
+    return DESCRIPTOR_SETS[version]

@@ -31,7 +31,7 @@ import torch
 from rdkit import Chem
 from torch_geometric.data import Data
 
-from molapp.featurizers.descriptors import molecular_descriptors
+from molapp.featurizers.descriptors import descriptor_set
 
 # Checkpoints record this version and refuse to load under another one. The SMILES fields
 # (`smiles_order`, `smiles_tokens`) were added without a bump: x, edge_index, edge_attr and
@@ -262,8 +262,9 @@ class MolGraphFeaturizer:
     bond_dim = BOND_DIM
     num_relations = NUM_RELATIONS
 
-    def __init__(self, descriptors: bool = False) -> None:
-        self.descriptors = descriptors
+    def __init__(self, descriptors: bool | str | None = None) -> None:
+        # which descriptors each graph carries (`molapp.featurizers.descriptors.descriptor_set`)
+        self.descriptor_set = descriptor_set(descriptors)
 
     def __call__(self, mol: Chem.Mol, canonical_smiles: str | None = None) -> MolGraph:
         """`canonical_smiles`: `Chem.MolToSmiles(mol)`, when the caller's last call on `mol`
@@ -319,7 +320,7 @@ class MolGraphFeaturizer:
         target = np.where(is_backward, ends[directed, 0], ends[directed, 1])
         edge_attr = bond_attr[directed]
         edge_type = bond_slots[directed, 0]
-        descriptors = molecular_descriptors(mols) if self.descriptors else [None] * len(mols)
+        descriptors = self.descriptor_set.compute(mols) if self.descriptor_set else [None] * len(mols)
 
         graphs = []
         for k, (order, tokens) in enumerate(sequences):

@@ -334,7 +334,7 @@ def read_input_files(files: Sequence[str], smiles_column: str = "smiles", id_col
 # Featurization (CPU tasks) and scoring (actors)
 
 
-def featurize_batch(table: pa.Table, descriptors: bool) -> pa.Table:
+def featurize_batch(table: pa.Table, descriptors: str | None) -> pa.Table:
     """In a CPU task: the local engine's standardization and featurization of a chunk
     (`featurize_rows`). Adds `canonical_smiles`, `changes` and `graph` (the featurized
     molecule, pickled: it travels to an actor in Ray's object store; empty for a failed row)

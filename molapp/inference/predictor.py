@@ -77,7 +77,7 @@ class Predictor:
         self.card = card
         self.device = device
         self.tasks: list[str] = list(card.tasks)
-        self.descriptors = card.reads_descriptors  # featurize inputs with descriptors=this
+        self.descriptors = card.descriptors if card.reads_descriptors else None  # featurize inputs with descriptors=this (a set's version)
         self.batch_size = CUDA_BATCH_SIZE if device.type == "cuda" else cpu_batch_size(card.model, len(self.tasks))
 
     @classmethod

@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
+from molapp.featurizers.descriptors import DESCRIPTOR_SETS
 from molapp.featurizers.graph import FEATURIZER_VERSION
 from molapp.messages import first_line as _first_line
 from molapp.models.card import Card, upgrade_legacy
@@ -77,8 +77,12 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         raise ValueError(f"{path}: model {card.model!r} is not one of {', '.join(MODEL_KINDS)}")
     if card.featurizer != FEATURIZER_VERSION:
         raise ValueError(f"{path}: trained with featurizer {card.featurizer!r}, this is {FEATURIZER_VERSION}")
-    if card.reads_descriptors and card.descriptors != DESCRIPTORS_VERSION:
-        raise ValueError(f"{path}: trained with descriptors {card.descriptors!r}, this is {DESCRIPTORS_VERSION}")
+    if card.reads_descriptors and card.descriptors not in DESCRIPTOR_SETS:
+        raise ValueError(f"{path}: trained with descriptors {card.descriptors!r}; this version of molapp computes "
+                         f"{', '.join(DESCRIPTOR_SETS)}")
+    if card.reads_descriptors and card.config.get("descriptor_dim") != DESCRIPTOR_SETS[card.descriptors].dim:
+        raise ValueError(f"{path}: field 'config' reads {card.config.get('descriptor_dim')} descriptors, "
+                         f"{card.descriptors} has {DESCRIPTOR_SETS[card.descriptors].dim}")
     try:
         members = [build_model(card.model, card.config) for _ in range(card.ensemble_size)]
     except (TypeError, KeyError, ValueError) as exc:  # a config the model kind does not take

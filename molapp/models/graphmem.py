@@ -22,9 +22,9 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
-from molapp.featurizers.descriptors import DESCRIPTOR_DIM
+from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTOR_SET_CHOICES
 from molapp.featurizers.graph import MolGraph
-from molapp.models.spec import ModelSpec, TrainingHooks, model_field
+from molapp.models.spec import Hyperparameter, ModelSpec, TrainingHooks, model_field
 from molapp.nn.graphmem import GraphMemHop, RelationalNeighbourhood
 
 
@@ -165,6 +165,9 @@ HYPERPARAMETERS = (
     model_field(GraphMemConfig, "hops", "read/update hops T"),
     model_field(GraphMemConfig, "descriptor_dim", "the controller also starts from the molecule's RDKit descriptors",
                 name="descriptors", to_flag=bool, to_config=lambda on: DESCRIPTOR_DIM if on else 0),
+    # The model's descriptor width is then the data's (`ModelSpec.model_config`: sizes win).
+    Hyperparameter("descriptor_set", "rdkit-70", "which descriptors --descriptors reads: the 70 chosen by cost, or all of "
+                   "RDKit's, log-scaled", choices=tuple(DESCRIPTOR_SET_CHOICES)),
 )
 _SHARED = dict(model_class=GraphMem, config_class=GraphMemConfig, hyperparameters=HYPERPARAMETERS, summary=summary,
                embedding="final controller state h_T", explanation="attention",

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from torch import nn
 
 import molapp.models
+from molapp.featurizers.descriptors import ALL_RDKIT_DESCRIPTORS_VERSION
 from molapp.models.card import Card
 from molapp.models.spec import Hyperparameter, ModelSpec
 
@@ -83,7 +84,8 @@ def benchmark_name(card: Card) -> str:
     ablation = MODEL_KINDS[card.model].ablation_suffix(card.config, hyperparameters) if card.model in MODEL_KINDS else ""
     weighting = hyperparameters.get("positive_weighting", "balanced")
     fixed = "" if hyperparameters.get("early_stopping", True) else f"-fixed{hyperparameters['max_epochs']}"
-    return card.model + ablation + ("-descriptors" if card.reads_descriptors else "") + ("" if weighting == "balanced" else f"-{weighting}") + fixed
+    descriptors = ("-descriptors" + ("-all" if card.descriptors == ALL_RDKIT_DESCRIPTORS_VERSION else "")) if card.reads_descriptors else ""
+    return card.model + ablation + descriptors + ("" if weighting == "balanced" else f"-{weighting}") + fixed
 
 
 def ladder_models() -> list[str]:

@@ -128,13 +128,15 @@ class ModelSpec:
 
     def model_config(self, hyperparameters: Any, **sizes: int) -> dict:
         """The model config (what the card stores as "config") for these hyper-parameters (a
-        TrainConfig) and data sizes (atom_dim, bond_dim, num_relations, num_tasks; a
-        config without a field for one ignores it)."""
+        TrainConfig) and data sizes (atom_dim, bond_dim, num_relations, num_tasks,
+        descriptor_dim; a config without a field for one ignores it). A size is the data's
+        and wins over a hyper-parameter's guess (GraphMem's descriptor width: 70 or all of RDKit's)."""
         fields = {f.name for f in dataclasses.fields(self.config_class)}
-        config = {name: value for name, value in sizes.items() if name in fields}
+        config = {}
         for option in self.hyperparameters:
             if option.config_field is not None:
                 config[option.config_field] = option.to_config(getattr(hyperparameters, option.name))
+        config.update({name: value for name, value in sizes.items() if name in fields})
         return {**config, **self.fixed_config}
 
     def build(self, config: Mapping) -> nn.Module:

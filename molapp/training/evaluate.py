@@ -34,7 +34,7 @@ def split_predictions(model: PredictionModel, groups: list[TaskGroup], part: str
 
 
 def checkpoint_groups(card: Card, data_dir: str | None, workers: int) -> list[TaskGroup]:
-    groups, tasks, _, _ = build_groups(card.datasets, card.split, data_dir, workers, descriptors=card.reads_descriptors)
+    groups, tasks, _, _ = build_groups(card.datasets, card.split, data_dir, workers, descriptors=card.descriptors if card.reads_descriptors else None)
     if tasks != card.tasks:
         raise ValueError("the datasets' tasks no longer match the card's")
     return groups

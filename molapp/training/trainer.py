@@ -176,10 +176,11 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
         raise ValueError("there are no validation molecules to stop early on: train a fixed number of epochs "
                          "(--no-early-stopping --max-epochs N)")
     spec = model_spec(kind)
-    model = spec.build(spec.model_config(config, atom_dim=atom_dim, bond_dim=bond_dim, num_relations=num_relations,
-                                         num_tasks=num_tasks)).to(device)
-    hooks = spec.training_hooks()
     train_graphs = [[m.graph for m in g.train.molecules] for g in groups]
+    described = next((graph.descriptors for graphs in train_graphs for graph in graphs[:1]), None)
+    model = spec.build(spec.model_config(config, atom_dim=atom_dim, bond_dim=bond_dim, num_relations=num_relations,
+                                         num_tasks=num_tasks, descriptor_dim=0 if described is None else len(described))).to(device)
+    hooks = spec.training_hooks()
     hooks.start(model, train_graphs, config, device)
     frozen = {id(p) for p in hooks.frozen_in_batches(model)}
     supervised = [p for p in model.parameters() if id(p) not in frozen]
