@@ -5,6 +5,7 @@
 # ensemble size — is fixed beforehand from the split runs' valid curves, never from test.
 #   bench/deployment_recipes.sh bace      # then: bench/deployment_recipes.sh build bace
 #   bench/deployment_recipes.sh bbbp/graseq split-only   # a rival recipe's split runs, to compare on valid
+#   SEEDS="0 1" bench/deployment_recipes.sh tox21/all-descriptors split-only   # some of its seeds
 # Runs land in bench/work/deploy/; `build` assembles checkpoints/<model>-<dataset>-deployment
 # (ensemble CLI with --estimate, calls, map) and writes its results file into bench/results.
 set -euo pipefail
@@ -22,37 +23,48 @@ recipe() {  # dataset[/model] -> "model split epochs seeds extra-flags"
     bbbp/graseq)   echo "graseq scaffold 21 3 --variant rf" ;;
     bbbp)          echo "graphmem scaffold 30 3 --descriptors --positive-weighting unweighted" ;;
     tox21)         echo "graphmem scaffold 30 3 --descriptors --positive-weighting unweighted" ;;
+    tox21/all-descriptors) echo "graphmem scaffold 30 3 --descriptors --descriptor-set rdkit-all --positive-weighting unweighted" ;;
     *) echo "no recipe for $1" >&2; exit 2 ;;
   esac
 }
 
-train() {  # dataset[/model] split seed
-  read -r model recipe_split epochs seeds extra <<<"$(recipe "$1")"
-  local dataset=${1%%/*}
-  local out="$WORK/$model-$dataset-$2-seed$3"
-  [ -f "$out/card.json" ] && return 0
-  $PY -m molapp.train --dataset "$dataset" --model "$model" $extra --no-early-stopping --max-epochs "$epochs" \
-      --threads 1 --split "$2" --seed "$3" --out "$out" --results-dir "$WORK/results" > "$WORK/$model-$dataset-$2-seed$3.log" 2>&1
+results_dir() {  # split -> where its results file goes: a split run's figures are benchmark figures
+  if [ "$1" = all ]; then echo "$WORK/results"; else echo bench/results; fi
 }
 
-build() {  # dataset[/model]
+train() {  # dataset[/model-or-variant] split seed
+  read -r model recipe_split epochs seeds extra <<<"$(recipe "$1")"
+  local out
+  out="$WORK/$(run_name "$1" "$model")-$2-seed$3"
+  [ -f "$out/card.json" ] && return 0
+  $PY -m molapp.train --dataset "${1%%/*}" --model "$model" $extra --no-early-stopping --max-epochs "$epochs" \
+      --threads 1 --split "$2" --seed "$3" --out "$out" --results-dir "$(results_dir "$2")" > "$out.log" 2>&1
+}
+
+run_name() {  # dataset[/model-or-variant] model -> the runs' name stem: <model>[-<variant>]-<dataset>
+  local dataset=${1%%/*} variant=${1#*/}
+  # a rival recipe of the same model runs apart
+  if [ "$variant" = "$1" ] || [ "$variant" = "$2" ]; then echo "$2-$dataset"; else echo "$2-$variant-$dataset"; fi
+}
+
+build() {  # dataset[/model-or-variant]: the deployment panel <model>-<dataset>-deployment from that recipe's runs
   read -r model split epochs seeds extra <<<"$(recipe "$1")"
-  set -- "${1%%/*}"
-  local members="" estimate=""
+  local stem members="" estimate=""
+  stem=$(run_name "$1" "$model")
   for s in $(seq 0 $((seeds - 1))); do
-    members+="${members:+,}$WORK/$model-$1-all-seed$s"; estimate+="${estimate:+,}$WORK/$model-$1-$split-seed$s"
+    members+="${members:+,}$WORK/$stem-all-seed$s"; estimate+="${estimate:+,}$WORK/$stem-$split-seed$s"
   done
-  [ -f "$WORK/$model-$1-$split-recipe-ensemble/card.json" ] ||
-    $PY -m molapp.cli.ensemble --out "$WORK/$model-$1-$split-recipe-ensemble" --members "$estimate" --results-dir "$WORK/results"
-  $PY -m molapp.cli.ensemble --out "checkpoints/$model-$1-deployment" --results-dir bench/results \
-      --members "$members" --estimate "$WORK/$model-$1-$split-recipe-ensemble"
-  $PY -m molapp.cli.calls --checkpoint "checkpoints/$model-$1-deployment" --valid-from "$WORK/$model-$1-$split-recipe-ensemble"
-  $PY -m molapp.cli.build_map --checkpoint "checkpoints/$model-$1-deployment"
+  local ensemble="$WORK/$stem-$split-recipe-ensemble" panel="checkpoints/$model-${1%%/*}-deployment"
+  [ -f "$ensemble/card.json" ] ||
+    $PY -m molapp.cli.ensemble --out "$ensemble" --members "$estimate" --results-dir bench/results
+  $PY -m molapp.cli.ensemble --out "$panel" --results-dir bench/results --members "$members" --estimate "$ensemble"
+  $PY -m molapp.cli.calls --checkpoint "$panel" --valid-from "$ensemble"
+  $PY -m molapp.cli.build_map --checkpoint "$panel"
 }
 
 if [ "$1" = build ]; then build "$2"; exit; fi
 read -r model split epochs seeds extra <<<"$(recipe "$1")"
 # split runs first: their valid figures decide between recipes before the deployment runs
-for s in $(seq 0 $((seeds - 1))); do train "$1" "$split" "$s"; done
-[ "${2:-}" = split-only ] || for s in $(seq 0 $((seeds - 1))); do train "$1" all "$s"; done
+for s in ${SEEDS:-$(seq 0 $((seeds - 1)))}; do train "$1" "$split" "$s"; done
+[ "${2:-}" = split-only ] || for s in ${SEEDS:-$(seq 0 $((seeds - 1)))}; do train "$1" all "$s"; done
 echo "DONE $1"
