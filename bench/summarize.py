@@ -30,6 +30,9 @@ TOX21_TARGETS = {"random": 0.86, "scaffold": 0.76}  # issue 2's, test ROC-AUC pe
 # Peers run here on the same canonical splits (bench/chemprop_reference.py)
 PEERS = [("chemprop", "Chemprop 2.3.1 D-MPNN, defaults"), ("chemprop-rdkit", "Chemprop 2.3.1 + RDKit 2D normalized descriptors (ADMET-AI's features)")]
 DEPLOYMENT_RECIPE = "graphmem-descriptors-unweighted-fixed30"  # the Tox21 deployment panel's recipe (issue 26)
+# Rival recipes, the same but for one lever (`bench/deployment_recipes.sh tox21/<variant>`): benchmark name → what differs, its ensembles' names
+RIVAL_RECIPES = {"graphmem-descriptors-all-unweighted-fixed30": ("the same reading all of RDKit's descriptors (lever B1)",
+                                                                 "graphmem-all-descriptors-tox21")}
 
 
 def ran(record: dict, path: Path) -> str:
@@ -212,6 +215,15 @@ def deployment_section(records: list[dict]) -> list[str]:
             if estimate and estimate["ensemble_size"] > 1:  # a single model's estimate is the row above
                 lines.append(f"| {split} | GraphMem deployment recipe, ensemble of {estimate['ensemble_size']} (`{estimate['checkpoint']}`) | – | "
                              f"{estimate['valid']:.3f} | **{estimate['test']:.3f}** |")
+        for name, (what, stem) in RIVAL_RECIPES.items():
+            rival = [r for r in records if (r["model"], r["dataset"], r["split"]) == (name, "tox21", split)]
+            if rival:
+                lines.append(f"| {split} | rival recipe: {what}, single models (`{name}`) | {len(rival)} | "
+                             f"{np.mean([r['valid'] for r in rival]):.3f} | {seed_summary([r['test'] for r in rival])} |")
+            ensemble = RESULTS / f"ensemble-{stem}-{split}-recipe-ensemble.json"
+            if ensemble.exists():
+                e = json.loads(ensemble.read_text())
+                lines.append(f"| {split} | rival recipe: {what}, ensemble of {len(e['members'])} | – | {e['valid']:.3f} | {e['test']:.3f} |")
         for model, title in PEERS:
             peers = [r for r in records if (r["model"], r["dataset"], r["split"]) == (model, "tox21", split)]
             if peers:

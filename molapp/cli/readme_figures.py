@@ -103,9 +103,9 @@ def train_presets() -> str:
         else:
             lines.append(f"| {title} | Chemprop 2.3.1 D-MPNN, defaults | – | – | – | not run yet | – |")
     machine = record.get("machine", "")
-    return "\n".join(lines) + (f"\n\nMeasured on {machine} (`bench/results/{name}`, "
-                                f"`MOLAPP_DATA=../shared/data .venv/bin/python bench/train_presets.py`; Chemprop: "
-                                "`bench/results/chemprop-*-scaffold-seed0.json`, `bench/chemprop_reference.py`).")
+    return "\n".join(lines) + (f"\n\nMeasured on {machine} (`bench/results/{name}`: `{record['provenance']['command']}` at commit "
+                                f"{record['provenance']['commit'][:10]}; Chemprop: `bench/results/chemprop-*-scaffold-seed0.json`, "
+                                "`bench/chemprop_reference.py`, one thread).")
 
 
 BLOCKS = {"featurizer-speed": featurizer_speed, "transfer-comparison": transfer_comparison,
