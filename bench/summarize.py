@@ -230,11 +230,29 @@ def deployment_section(records: list[dict]) -> list[str]:
                 lines.append(f"| {split} | {title} | {len(peers)} | {np.mean([r['valid'] for r in peers]):.3f} | {seed_summary([r['test'] for r in peers])} |")
             else:
                 lines.append(f"| {split} | {title} | – | – | not run yet |")
+    lines += rival_decisions(recipe, records)
     for e in (e for e in deployments if e["dataset"] == "tox21"):
         source = ran(e, RESULTS / f"deployment-{e['checkpoint']}.json")
         lines += ["", f"Shipped: `{e['checkpoint']}`, {len(e['members'])} members trained on every labelled row "
                   f"({source}); its figures are {e['metrics_from']}."]
     return lines + descriptor_set_lines(records)
+
+
+def rival_decisions(recipe: list[dict], records: list[dict]) -> list[str]:
+    """Whether each rival recipe replaces the deployment recipe, by the rule stated (scaffold valid, never test)."""
+    lines = []
+    ours = [r["valid"] for r in recipe if r["split"] == "scaffold"]
+    for name, (what, _) in RIVAL_RECIPES.items():
+        theirs = [r["valid"] for r in records if (r["model"], r["dataset"], r["split"]) == (name, "tox21", "scaffold")]
+        if len(theirs) < 3 or len(ours) < 3:
+            continue
+        gain, spread = float(np.mean(theirs) - np.mean(ours)), float(max(np.std(theirs, ddof=1), np.std(ours, ddof=1)))
+        verdict = "adopted" if gain > spread else "not adopted: the gain is within the seeds' spread"
+        lines += ["", f"Rival `{name}` ({what}) against the recipe, scaffold valid of single models: {gain:+.3f} "
+                  f"(seed sd {spread:.3f}) — {verdict}. The rule, the same for every rival: a rival replaces the recipe when its "
+                  "single models' mean valid ROC-AUC beats the recipe's by more than a seed standard deviation; test "
+                  "figures are reported, never used to choose."]
+    return lines
 
 
 def descriptor_set_lines(records: list[dict]) -> list[str]:
