@@ -91,7 +91,7 @@ def test_a_featurizer_failure_flags_only_its_row(monkeypatch):
     the reason and every other row keeps its graph."""
     from molapp.data import featurize as featurize_module
 
-    real = featurize_module._featurizers[False]
+    real = featurize_module._featurizer(None)
 
     class FailsOnSulfur:
         def _check(self, mol):
@@ -107,7 +107,8 @@ def test_a_featurizer_failure_flags_only_its_row(monkeypatch):
             self._check(mol)
             return real(mol, smiles)
 
-    monkeypatch.setitem(featurize_module._featurizers, False, FailsOnSulfur())
+    failing = FailsOnSulfur()
+    monkeypatch.setattr(featurize_module, "_featurizer", lambda descriptors: failing)
     molecules = featurize_module.featurize_smiles(["CCO", "CCS", "", "c1ccccc1"])
     assert [m.ok for m in molecules] == [True, False, False, True]
     assert molecules[1].error == "could not featurize: simulated RDKit failure" and molecules[1].canonical_smiles == "CCS"
