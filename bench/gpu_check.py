@@ -10,9 +10,11 @@ a machine with a CUDA GPU whenever the inference or training code changes.
    descriptors). Reports the largest absolute difference of each array, and whether the same
    rows failed.
 2. Throughput: the predict CLI end to end (read, standardize, featurize, score, write) on the
-   first --n-throughput SMILES of hiv.csv, with --device cuda and with --device cpu on all of
+   first --n-throughput SMILES of hiv.csv (repeated past its 41,127), with --device cuda and with --device cpu on all of
    the machine's cores: molecules per second.
-3. Training: `molapp.train` on Tox21's scaffold split, --train-epochs epochs on the GPU and one
+3. Stages: featurization alone on all cores, then the model alone on the device (molecules
+   already featurized) at two batch sizes: which of the two sets the end-to-end rate.
+4. Training: `molapp.train` on Tox21's scaffold split, --train-epochs epochs on the GPU and one
    on the CPU (all cores), seconds per epoch.
 
 Reads $MOLAPP_DATA (hiv.csv, tox21.csv and its splits). Writes
@@ -38,10 +40,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from molapp.data.featurize import featurize_smiles  # noqa: E402
 from molapp.data.registry import csv_path  # noqa: E402
 from molapp.evaluation.provenance import provenance  # noqa: E402
 from molapp.explain.explanation import explain, explain_descriptors  # noqa: E402
 from molapp.inference.predictor import Predictor, device_name, resolve_device  # noqa: E402
+from molapp.models.batching import predict_graphs  # noqa: E402
 
 # One checkpoint of each model kind and output (calibrated classes, un-scaled values,
 # ensembles, descriptors): together they reach every branch of the inference path.
@@ -116,6 +120,25 @@ def throughput(checkpoint: str, smiles_file: Path, n: int, device: str, workdir:
             "ok": int((scored["status"] == "ok").sum()), "seconds": round(seconds, 1), "molecules_per_second": round(n / seconds)}
 
 
+def stages(checkpoint: str, smiles: list[str], device: str) -> dict:
+    predictor = Predictor.load(checkpoint, device)
+    workers = os.cpu_count() or 1
+    start = time.perf_counter()
+    molecules = featurize_smiles(smiles, workers=workers, descriptors=predictor.descriptors)
+    featurize_seconds = time.perf_counter() - start
+    graphs = [m.graph for m in molecules if m.ok]
+    record = {"checkpoint": checkpoint, "device": device, "molecules": len(smiles), "workers": workers,
+              "featurize_seconds": round(featurize_seconds, 2), "featurize_molecules_per_second": round(len(smiles) / featurize_seconds),
+              "model_only": []}
+    for batch_size in (predictor.batch_size, 4 * predictor.batch_size):
+        predict_graphs(predictor.model, graphs[:batch_size], None, batch_size)  # warm-up: kernels chosen, memory pooled
+        start = time.perf_counter()
+        predict_graphs(predictor.model, graphs, None, batch_size)  # values come back to the CPU: the device is done
+        seconds = time.perf_counter() - start
+        record["model_only"].append({"batch_size": batch_size, "seconds": round(seconds, 2), "molecules_per_second": round(len(graphs) / seconds)})
+    return record
+
+
 def training(model: str, device: str, epochs: int, workdir: Path) -> dict:
     progress = workdir / f"train-{model}-{device}.jsonl"
     command = [sys.executable, "-m", "molapp.train", "--dataset", "tox21", "--split", "scaffold", "--model", model,
@@ -133,7 +156,9 @@ def training(model: str, device: str, epochs: int, workdir: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoints", nargs="+", default=list(CHECKPOINTS))
+    parser.add_argument("--checkpoints", nargs="*", default=list(CHECKPOINTS), help="checked for parity")
+    parser.add_argument("--throughput-checkpoints", nargs="*", default=list(THROUGHPUT_CHECKPOINTS))
+    parser.add_argument("--n-stages", type=int, default=20000, help="molecules for the stage timings (0: none)")
     parser.add_argument("--device", default="cuda", help="the device checked against the CPU (cpu: a dry run)")
     parser.add_argument("--n-parity", type=int, default=1000)
     parser.add_argument("--n-throughput", type=int, default=41127, help="first N SMILES of hiv.csv (all of it by default)")
@@ -146,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     device = resolve_device(args.device)
     hiv = pd.read_csv(csv_path("hiv"))["smiles"].astype(str).tolist()
-    n_throughput = min(args.n_throughput, len(hiv))
+    many = hiv * (1 + max(args.n_throughput, args.n_stages) // len(hiv))
     record: dict = {"device": device_name(device), "cpus": os.cpu_count(), "torch": torch.__version__,
-                    "cuda": torch.version.cuda, "parity": [], "throughput": [], "training": []}
+                    "cuda": torch.version.cuda, "parity": [], "throughput": [], "stages": [], "training": []}
     name = record["device"].lower().replace(" ", "-")
     out = Path(args.out or ROOT / "bench" / "results" / f"gpu-check-{name}.json")
 
@@ -166,15 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         smiles_file = workdir / "hiv.smi"
-        smiles_file.write_text("\n".join(hiv[:n_throughput]) + "\n")
+        smiles_file.write_text("\n".join(many[: args.n_throughput]) + "\n")
         # the GPU first, then the same work on the CPU for comparison
-        for checkpoint in THROUGHPUT_CHECKPOINTS:
-            save("throughput", throughput(checkpoint, smiles_file, n_throughput, args.device, workdir))
+        for checkpoint in args.throughput_checkpoints:
+            save("throughput", throughput(checkpoint, smiles_file, args.n_throughput, args.device, workdir))
+        if args.n_stages:
+            for checkpoint in args.throughput_checkpoints:
+                save("stages", stages(checkpoint, many[: args.n_stages], args.device))
         for model in args.train_models:
             save("training", training(model, args.device, args.train_epochs, workdir))
         if device.type != "cpu":
-            for checkpoint in THROUGHPUT_CHECKPOINTS:
-                save("throughput", throughput(checkpoint, smiles_file, n_throughput, "cpu", workdir))
+            for checkpoint in args.throughput_checkpoints:
+                save("throughput", throughput(checkpoint, smiles_file, args.n_throughput, "cpu", workdir))
             for model in args.train_models:
                 save("training", training(model, "cpu", 1, workdir))
     print(f"wrote {out}")
