@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-throughput", type=int, default=41127, help="first N SMILES of hiv.csv (all of it by default)")
     parser.add_argument("--train-epochs", type=int, default=3)
     parser.add_argument("--train-models", nargs="*", default=["graphmem", "memgnn"])
+    parser.add_argument("--no-cpu-comparison", action="store_true", help="time the device only")
     parser.add_argument("--commit", default=None, help="the code's commit, where the copy it runs from is not a git checkout")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 save("stages", stages(checkpoint, many[: args.n_stages], args.device))
         for model in args.train_models:
             save("training", training(model, args.device, args.train_epochs, workdir))
-        if device.type != "cpu":
+        if device.type != "cpu" and not args.no_cpu_comparison:
             for checkpoint in args.throughput_checkpoints:
                 save("throughput", throughput(checkpoint, smiles_file, args.n_throughput, "cpu", workdir))
             for model in args.train_models:
