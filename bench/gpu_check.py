@@ -14,7 +14,7 @@ a machine with a CUDA GPU whenever the inference or training code changes.
    the machine's cores: molecules per second.
 3. Stages: featurization alone on all cores, then the model alone on the device (molecules
    already featurized) at two batch sizes: which of the two sets the end-to-end rate.
-4. Training: `molapp.train` on Tox21's scaffold split, --train-epochs epochs on the GPU and one
+4. Training: `molapp.train` on Tox21's (--train-dataset) scaffold split, --train-epochs epochs on the GPU and one
    on the CPU (all cores), seconds per epoch.
 
 Reads $MOLAPP_DATA (hiv.csv, tox21.csv and its splits). Writes
@@ -139,16 +139,16 @@ def stages(checkpoint: str, smiles: list[str], device: str) -> dict:
     return record
 
 
-def training(model: str, device: str, epochs: int, workdir: Path) -> dict:
+def training(model: str, device: str, epochs: int, workdir: Path, dataset: str = "tox21") -> dict:
     progress = workdir / f"train-{model}-{device}.jsonl"
-    command = [sys.executable, "-m", "molapp.train", "--dataset", "tox21", "--split", "scaffold", "--model", model,
+    command = [sys.executable, "-m", "molapp.train", "--dataset", dataset, "--split", "scaffold", "--model", model,
                "--device", device, "--max-epochs", str(epochs), "--no-early-stopping", "--out", str(workdir / f"train-{model}-{device}"),
                "--progress", str(progress)]
     seconds = run(command)
     epochs_seen = [json.loads(line) for line in progress.read_text().splitlines() if '"epoch"' in line]
     epoch_ends = [e["seconds"] for e in epochs_seen if "seconds" in e and "epoch" in e]
     per_epoch = np.diff([0.0, *epoch_ends])
-    return {"model": model, "device": device, "epochs": len(epoch_ends), "wall_seconds": round(seconds, 1),
+    return {"model": model, "dataset": dataset, "device": device, "epochs": len(epoch_ends), "wall_seconds": round(seconds, 1),
             "seconds_per_epoch": [round(float(s), 2) for s in per_epoch],
             # the first epoch carries the one-off costs (CUDA context, kernel choice); later ones are the steady state
             "steady_seconds_per_epoch": round(float(np.median(per_epoch[1:] if len(per_epoch) > 1 else per_epoch)), 2)}
@@ -164,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-throughput", type=int, default=41127, help="first N SMILES of hiv.csv (all of it by default)")
     parser.add_argument("--train-epochs", type=int, default=3)
     parser.add_argument("--train-models", nargs="*", default=["graphmem", "memgnn"])
+    parser.add_argument("--train-dataset", default="tox21", help="trained on its canonical scaffold split")
     parser.add_argument("--no-cpu-comparison", action="store_true", help="time the device only")
-    parser.add_argument("--commit", default=None, help="the code's commit, where the copy it runs from is not a git checkout")
+    parser.add_argument("--commit", default=None, help="the code's commit, where the copy it runs from is not its git checkout")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         record[part].append(result)
         print(json.dumps(result), flush=True)
         record["provenance"] = provenance(time.time() - start)
-        if args.commit and record["provenance"]["commit"] == "unknown":
+        if args.commit:  # a copy of the tree sent to a GPU machine may carry a stale .git, or none
             record["provenance"]["commit"] = args.commit
         out.write_text(json.dumps(record, indent=1) + "\n")
 
@@ -200,12 +201,12 @@ def main(argv: list[str] | None = None) -> int:
             for checkpoint in args.throughput_checkpoints:
                 save("stages", stages(checkpoint, many[: args.n_stages], args.device))
         for model in args.train_models:
-            save("training", training(model, args.device, args.train_epochs, workdir))
+            save("training", training(model, args.device, args.train_epochs, workdir, args.train_dataset))
         if device.type != "cpu" and not args.no_cpu_comparison:
             for checkpoint in args.throughput_checkpoints:
                 save("throughput", throughput(checkpoint, smiles_file, args.n_throughput, "cpu", workdir))
             for model in args.train_models:
-                save("training", training(model, "cpu", 1, workdir))
+                save("training", training(model, "cpu", 1, workdir, args.train_dataset))
     print(f"wrote {out}")
     return 0
 

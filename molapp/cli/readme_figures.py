@@ -108,7 +108,62 @@ def train_presets() -> str:
                                 "`bench/chemprop_reference.py`, one thread).")
 
 
-BLOCKS = {"featurizer-speed": featurizer_speed, "transfer-comparison": transfer_comparison,
+def _name(checkpoint: str) -> str:
+    return Path(checkpoint).name
+
+
+def gpu_check() -> str:
+    """The GPU path on the one GPU machine lent so far (bench/gpu_check.py): parity with the CPU, throughput, training."""
+    files = sorted(RESULTS.glob("gpu-check-*.json"))
+    if not files:
+        return "Not measured yet: `python bench/gpu_check.py` on a machine with a CUDA GPU."
+    records = {path.name: json.loads(path.read_text()) for path in files}
+    parity = [(name, row) for name, r in records.items() for row in r["parity"]]
+    lines = []
+    if parity:
+        name, first = parity[0][0], records[parity[0][0]]
+        worst = max(parity, key=lambda item: item[1]["prediction"])[1]
+        explained = max(v for _, row in parity for molecule in row["explanation"].values() for v in molecule.values())
+        same = all(row["same_rows_failed"] for _, row in parity)
+        lines.append(f"- **Same answers on the GPU.** {len(parity)} checkpoints, every model kind "
+                     f"({', '.join(sorted({row['model'] for _, row in parity}))}), scored the same "
+                     f"{parity[0][1]['molecules']:,} SMILES of hiv.csv on the GPU and on the CPU: "
+                     f"{'the same rows failed, and ' if same else 'DIFFERENT rows failed; '}"
+                     f"the largest difference of a prediction is {worst['prediction']:.1e} ({_name(worst['checkpoint'])}), "
+                     f"of any explanation array (attention, clusters, gate, task dependency, embedding, members, "
+                     f"descriptor contributions) {explained:.1e} (`bench/results/{name}`, {describe(first)}).")
+    throughput = sorted(((name, row) for name, r in records.items() for row in r["throughput"]),
+                        key=lambda item: (item[1]["molecules"], item[1]["checkpoint"], item[1]["device"] != "cuda"))
+    if throughput:
+        lines.append("- **The predict CLI end to end** (read, standardize, featurize, score, write; every row back), "
+                     f"{records[throughput[0][0]]['device']} with {records[throughput[0][0]]['cpus']} CPU cores:\n")
+        lines.append("  | SMILES (hiv.csv, repeated) | checkpoint | device | seconds | molecules/s | file |")
+        lines.append("  |---:|---|---|---:|---:|---|")
+        for name, row in throughput:
+            where = "GPU" if row["device"] == "cuda" else f"CPU, {records[name]['cpus']} cores"
+            lines.append(f"  | {row['molecules']:,} | {_name(row['checkpoint'])} | {where} | {row['seconds']:.1f} "
+                         f"| {row['molecules_per_second']:,} | `{name}` |")
+    stages = [(name, row) for name, r in records.items() for row in r.get("stages", [])]
+    for name, row in stages:
+        alone = ", ".join(f"{m['molecules_per_second']:,}/s at batch {m['batch_size']}" for m in row["model_only"])
+        lines.append(f"- **Where the time goes** ({_name(row['checkpoint'])}, {row['molecules']:,} SMILES, `{name}`): "
+                     f"standardization and featurization on {row['workers']} processes, graphs handed back to one, "
+                     f"{row['featurize_molecules_per_second']:,}/s; the model alone on the GPU {alone}.")
+    training = [(name, row) for name, r in records.items() for row in r["training"]]
+    if training:
+        cases = []
+        for model in dict.fromkeys(row["model"] for _, row in training):
+            per = {row["device"]: row for _, row in training if row["model"] == model}
+            if "cuda" in per and "cpu" in per:
+                cases.append(f"{model} {per['cuda']['steady_seconds_per_epoch']:.1f} s per epoch on the GPU against "
+                             f"{per['cpu']['steady_seconds_per_epoch']:.1f} s on the {records[training[0][0]]['cpus']} cores")
+        dataset = training[0][1].get("dataset", "tox21")
+        lines.append(f"- **Training** on {dataset}'s scaffold split (`python -m molapp.train --device cuda`, `{training[0][0]}`): "
+                     + "; ".join(cases) + ".")
+    return "\n".join(lines)
+
+
+BLOCKS = {"gpu-check": gpu_check, "featurizer-speed": featurizer_speed, "transfer-comparison": transfer_comparison,
           "ensemble-members": ensemble_members, "provenance-summary": provenance_summary, "train-presets": train_presets}
 
 
