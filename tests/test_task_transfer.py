@@ -116,3 +116,34 @@ def test_learns_rules_scored_on_held_out_molecules(kind, rule_parts):
     result = train([group], 2, ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification", config, torch.device("cpu"), kind=kind)
     assert all(np.isfinite(h["loss"]) for h in result.history)
     assert result.metrics["test"]["rules"]["mean"] > 0.8
+
+
+def test_stage_one_pool_takes_each_atoms_max_over_itself_and_its_neighbours():
+    from molapp.nn.gcn import neighbourhood_max, normalized_adjacency
+
+    # propane's chain 0-1-2 and a lone atom 3: features chosen so that each atom's max comes from a different place
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    h = torch.tensor([[5.0, 0.0], [1.0, 1.0], [0.0, 7.0], [-2.0, -3.0]])
+    edges, _ = normalized_adjacency(edge_index, 4)
+    pooled = neighbourhood_max(h, edges)
+    assert torch.equal(pooled, torch.tensor([[5.0, 1.0], [5.0, 7.0], [1.0, 7.0], [-2.0, -3.0]]))
+
+
+def test_transfer_with_the_slides_pooling_is_its_own_variant(tmp_path):
+    from molapp.models.registry import model_spec
+
+    pooled = TaskTransferModel(TaskTransferConfig(ATOM_DIM, num_tasks=3, hidden=16, layers=2, transfer_dim=8, attention_dim=4,
+                                                  dropout=0.0, neighbourhood_pool=True)).eval()
+    plain = make_model("transfer")
+    pooled.load_state_dict(plain.state_dict())  # the pool has no parameters: same weights, different arithmetic
+    batch = batch_of(SMILES)
+    assert not torch.allclose(pooled(batch).logits, plain(batch).logits)
+    card = Card("transfer", MolGraphFeaturizer.version, ["a", "b", "c"], "classification")
+    save_checkpoint(tmp_path / "ck", PredictionModel(pooled, Sigmoid()), card)
+    loaded, loaded_card = load_checkpoint(tmp_path / "ck")
+    assert loaded_card.config["neighbourhood_pool"] is True
+    assert torch.equal(pooled(batch).logits, loaded.network(batch).logits)
+    spec = model_spec("transfer")
+    assert spec.ablation_suffix(loaded_card.config, {}) == "-pool"
+    assert spec.ablation_suffix({}, {}) == ""  # a card from before the option: the model without the pool
+    assert TrainConfig().neighbourhood_pool is False and "neighbourhood_pool" in {h.name for h in spec.hyperparameters}

@@ -78,8 +78,9 @@ def benchmark_name(card: Card) -> str:
     "-descriptors" when it also reads descriptors (a different model from the paper's),
     "-sqrt" or "-unweighted" when trained with positive weights other than the default
     balanced ones (`molapp.metrics.positive_weights`), and "-fixedN" when trained a
-    fixed N epochs without early stopping (a deployment recipe's split models). An ablation of
-    the paper's design adds the kind's own suffix (`ModelSpec.ablation_suffix`, e.g. "-gat")."""
+    fixed N epochs without early stopping (a deployment recipe's split models). A variant of
+    the kind adds its own suffix (`ModelSpec.ablation_suffix`: MemGNN's "-gat", an ablation of
+    the paper's design; the transfer model's "-pool", the slides' Stage I pooling)."""
     hyperparameters = card.hyperparameters
     ablation = MODEL_KINDS[card.model].ablation_suffix(card.config, hyperparameters) if card.model in MODEL_KINDS else ""
     weighting = hyperparameters.get("positive_weighting", "balanced")

@@ -107,7 +107,8 @@ class ModelSpec:
     `summary`: one line about the architecture, from the card's config. `rank`: the kind's
     place in lists and the ladder's tables, from the plainest model to the most elaborate.
     `ablation_suffix`: from the card's config and hyper-parameters, what its benchmark name
-    adds for an ablation of the paper's design (e.g. MemGNN's "-gat"); "" for the design itself."""
+    adds for a variant: an ablation of the paper's design (e.g. MemGNN's "-gat"; "" for the
+    design itself), or the transfer model's "-pool" (see `molapp.models.task_transfer`)."""
 
     name: str
     title: str

@@ -2,7 +2,10 @@
 Graph Knowledge Transfer", slides: "Backbone model (multi-task)" and "Model detail"):
 
 * Stage I — one residual GCN node encoder per task, X_i (`molapp.nn.gcn.GCNEncoder`; all
-  share the batch's normalized adjacency).
+  share the batch's normalized adjacency). The slides' Pool(v), the max over each atom's
+  neighbourhood after every layer, is `neighbourhood_pool`: off by default, because the
+  shipped checkpoint and the benchmark runs named "transfer" were trained without it (it was
+  missed at first); runs with it are named "transfer-pool".
 * Stage II — every task's node embeddings are transferred to every other task and merged
   per target task by node-level attention and learned task-dependency weights
   (`molapp.nn.task_transfer.TaskTransfer`, whose docstring lists the choices made where
@@ -45,6 +48,7 @@ class TaskTransferConfig:
     attention_dim: int = 16  # d'' of W_Q, W_K
     set2set_steps: int = 3
     dropout: float = 0.1
+    neighbourhood_pool: bool = False  # Stage I's Pool(v) after every GCN layer (the slides)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,7 +72,8 @@ class TaskTransferModel(nn.Module):
         super().__init__()
         self.config = config
         k, d = config.num_tasks, config.hidden
-        self.encoders = nn.ModuleList(GCNEncoder(config.atom_dim, d, config.layers, config.dropout) for _ in range(k))
+        self.encoders = nn.ModuleList(GCNEncoder(config.atom_dim, d, config.layers, config.dropout, config.neighbourhood_pool)
+                                      for _ in range(k))
         self.transfer = TaskTransfer(k, d, config.transfer_dim, config.attention_dim)
         self.readout = Set2Set(2 * d, processing_steps=config.set2set_steps)
         # Per-task heads 4d → d → 1, held as stacked weights so the queried ones run at once.
@@ -111,8 +116,15 @@ class TaskTransferModel(nn.Module):
 
 
 def summary(config: Mapping) -> str:
-    return (f"task transfer · {config['num_tasks']} GCN ×{config['layers']} encoders · hidden {config['hidden']} · "
+    pool = " + max pool" if config.get("neighbourhood_pool") else ""
+    return (f"task transfer · {config['num_tasks']} GCN{pool} ×{config['layers']} encoders · hidden {config['hidden']} · "
             f"transfer {config['transfer_dim']} · attention {config['attention_dim']} · Set2Set ×{config['set2set_steps']}")
+
+
+def variant_suffix(config: Mapping, hyperparameters: Mapping) -> str:
+    """The benchmark name's suffix: "-pool" with Stage I's pooling. Unlike MemGNN's ablations
+    this one marks the slides' design, since the name "transfer" already means without it."""
+    return "-pool" if config.get("neighbourhood_pool") else ""
 
 
 SPECS = (
@@ -123,11 +135,14 @@ SPECS = (
             model_field(TaskTransferConfig, "transfer_dim", "d' of the S_i, T_j transfer factors"),
             model_field(TaskTransferConfig, "attention_dim", "d'' of the node-attention W_Q, W_K"),
             model_field(TaskTransferConfig, "set2set_steps", "Set2Set processing steps"),
+            model_field(TaskTransferConfig, "neighbourhood_pool", "Stage I's Pool(v) after every GCN layer: each atom's state "
+                        "becomes the max over itself and its neighbours (the slides)"),
         ),
         summary=summary, embedding="Set2Set readout of the first task's merged atom states", explanation="task_transfer",
         # Every task's encoder runs on every batch (the transfer's sources): smaller batches.
         cpu_batch_size=lambda num_queries: 16,
         # Its n × n node attention pads each molecule to the batch's largest: batches of similar-size molecules.
         ladder_flags=("--hidden", "64", "--max-epochs", "30", "--patience", "8", "--size-pools", "32"),
+        ablation_suffix=variant_suffix,
     ),
 )
