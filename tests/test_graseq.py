@@ -40,14 +40,16 @@ def test_forward_backward_every_variant(variant, tiny_dataset):
     model = make_model(variant, num_tasks=2).train()
     batch = collate(tiny_dataset.graphs[:8])
     out = model(batch, torch.tensor([1]), return_embedding=True, return_fusion=True, kl_weight=0.3)
-    assert out.logits.shape == (8, 1)
-    assert out.embedding.shape == out.graph_embedding.shape == out.sequence_embedding.shape == (8, 16)
+    config = model.config
+    assert out.logits.shape == (8, 1) and out.embedding.shape == (8, 16)
+    for reads, readout in ((config.reads_graph, out.graph_embedding), (config.reads_sequence, out.sequence_embedding)):
+        assert readout.shape == (8, 16) if reads else readout is None
     assert out.auxiliary_loss.dim() == 0 and torch.isfinite(out.auxiliary_loss)
-    if "r" in variant:
+    if variant in ("r", "rf"):
         assert out.auxiliary_loss > 0 and out.reconstruction_loss > 0 and out.kl_loss >= 0
     else:
         assert out.auxiliary_loss == 0 and out.reconstruction_loss is None
-    assert (out.gate is None) == ("f" not in variant)
+    assert (out.gate is None) == (variant not in ("f", "rf"))
     (out.logits.sum() + out.auxiliary_loss).backward()
     unused = {"head.3.bias", "head.3.weight"}  # only task 1's row is queried; task 0's gets a zero gradient
     for name, p in model.named_parameters():
@@ -78,6 +80,35 @@ def test_without_fusion_the_molecule_is_the_sequence_readout():
     out = make_model("plain")(batch_of(SMILES), return_embedding=True, return_fusion=True)
     assert out.gate is None
     assert torch.equal(out.embedding, out.sequence_embedding)
+
+
+def test_the_single_reading_models_read_only_their_own_input():
+    """GraphSAGE alone ignores the SMILES order; the BiLSTM alone ignores the bonds (its atoms
+    pass no messages); either two-reading model depends on both."""
+    batch = batch_of(SMILES)
+    shuffled = batch.clone()
+    shuffled.smiles_order = torch.cat([torch.flip(batch.smiles_order[a:b], [0])  # each molecule's sequence read backwards
+                                       for a, b in zip(batch.ptr[:-1].tolist(), batch.ptr[1:].tolist())])
+    unbonded = batch.clone()
+    unbonded.edge_index = batch.edge_index[:, :0]
+    unbonded.edge_type = batch.edge_type[:0]
+    with torch.no_grad():
+        outputs = {variant: [make_model(variant)(b).logits for b in (batch, shuffled, unbonded)] for variant in ("graph", "sequence", "f")}
+    graph, sequence, both = outputs["graph"], outputs["sequence"], outputs["f"]
+    assert torch.equal(graph[0], graph[1]) and not torch.allclose(graph[0], graph[2])
+    assert torch.equal(sequence[0], sequence[2]) and not torch.allclose(sequence[0], sequence[1])
+    assert not torch.allclose(both[0], both[1]) and not torch.allclose(both[0], both[2])
+    assert not make_model("graph").config.reconstruction  # "graph" holds an r: flags come from the variant, not its letters
+
+
+def test_variants_have_their_own_benchmark_names_and_map_views():
+    from molapp.models.registry import model_spec
+
+    spec = model_spec("graseq")
+    assert [spec.ablation_suffix({"variant": v}, {}) for v in VARIANTS] == ["-plain", "", "-r", "-rf", "-graph", "-sequence"]
+    assert spec.embedding_views({"variant": "rf"}) == ("", "graph", "sequence")
+    assert spec.embedding_views({"variant": "sequence"}) == ("",)
+    assert spec.summary({"variant": "graph", "hidden": 16, "graph_layers": 2, "lstm_hidden": 8}).startswith("GraphSAGE alone")
 
 
 def test_graphsage_node_states_are_unit_vectors():

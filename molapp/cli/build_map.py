@@ -28,7 +28,7 @@ import torch
 from molapp.data.dataset import load_dataset
 from molapp.explain.embedding_map import SPLITS, EmbeddingMap, fit_coordinates, reduce_for_map
 from molapp.inference.predictor import Predictor, predict_graphs
-from molapp.models.registry import explanation_kind, has_attention
+from molapp.models.registry import has_attention, model_spec
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     query = predictor.tasks.index(query_task) if query_task else None
     name = "+".join(card.datasets)
     # GraSeq: also its graph-only and sequence-only embeddings, each its own map (paper Fig. 4).
-    views = ["", "graph", "sequence"] if explanation_kind(card.model) == "fusion" else [""]
+    views = model_spec(card.model).embedding_views(card.config)
     for view in views:
         predicted = predict_graphs(predictor.model, graphs, batch_size=predictor.batch_size, embedding_view=view, query=query)
         predictions, embeddings = predicted.values, predicted.embeddings

@@ -12,6 +12,13 @@ node states read in canonical-SMILES order, and task heads on the molecule's vec
   self-supervised task (Eq. 6–11), trained with L = L_label + α L_vae (Eq. 13).
 * ``rf`` — GraSeq-RF: both the fusion layer and the reconstruction.
 
+and the single-reading models Table 4 compares them with:
+
+* ``graph`` — GraphSAGE alone: h_M = h_G (no sequence encoder).
+* ``sequence`` — the BiLSTM alone over the atoms in canonical-SMILES order (the paper's
+  Seq2seq reads SMILES characters): its inputs are each atom's features, linearly
+  embedded, with no message passing, so the molecule reaches it only as a sequence.
+
 h_G and h_S are readouts of the node and sequence states (mean over the molecule's atoms;
 the paper "concatenates all h_v and h_s", which needs a fixed atom count). The
 reconstruction loss (`auxiliary_loss`) is computed in training mode only, unless asked for:
@@ -34,14 +41,15 @@ from molapp.featurizers.graph import SMILES_VOCAB
 from molapp.models.spec import Hyperparameter, ModelSpec, TrainingHooks, model_field
 from molapp.nn.graseq import FusionGate, GraphEncoder, SequenceEncoder, VariationalSmilesDecoder
 
-VARIANTS = ("plain", "f", "r", "rf")
+VARIANTS = ("plain", "f", "r", "rf", "graph", "sequence")
+DEFAULT_VARIANT = "f"
 
 
 @dataclass(frozen=True)
 class GraSeqConfig:
     atom_dim: int
     num_tasks: int
-    variant: str = "f"  # "plain", "f" (fusion gate), "r" (reconstruction), "rf" (both)
+    variant: str = DEFAULT_VARIANT  # "plain", "f" (fusion gate), "r" (reconstruction), "rf" (both); "graph", "sequence" (one reading)
     hidden: int = 64  # d: GraphSAGE output, h_G, h_S, h_M
     graph_layers: int = 3  # GraphSAGE layers K
     lstm_hidden: int = 32  # per direction; h_s is 2·lstm_hidden wide (projected to d if that differs)
@@ -56,11 +64,20 @@ class GraSeqConfig:
 
     @property
     def fusion(self) -> bool:
-        return "f" in self.variant
+        return self.variant in ("f", "rf")
 
     @property
     def reconstruction(self) -> bool:
-        return "r" in self.variant
+        return self.variant in ("r", "rf")
+
+    @property
+    def reads_graph(self) -> bool:
+        """Whether GraphSAGE passes messages (all but the sequence-only model)."""
+        return self.variant != "sequence"
+
+    @property
+    def reads_sequence(self) -> bool:
+        return self.variant != "graph"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +90,8 @@ class GraSeqOutput:
     training mode, else a zero tensor; `reconstruction_loss` and `kl_loss` its two parts
     (detached, per token), None when it was not computed. When asked: `embedding` h_M
     [B, d]; with `return_fusion`, `graph_embedding` h_G [B, d], `sequence_embedding` h_S
-    [B, d] and `gate` F [B, d] (None for the variants without the fusion layer)."""
+    [B, d] and `gate` F [B, d] (None for the variants without the fusion layer; h_G or h_S
+    None for the model without that reading)."""
 
     logits: Tensor
     auxiliary_loss: Tensor
@@ -93,10 +111,11 @@ class GraSeq(nn.Module):
         super().__init__()
         self.config = config
         d = config.hidden
-        self.graph_encoder = GraphEncoder(config.atom_dim, d, config.graph_layers)
-        self.sequence_encoder = SequenceEncoder(d, config.lstm_hidden)
+        # The sequence-only model's tokens: each atom's features embedded alone.
+        self.graph_encoder = GraphEncoder(config.atom_dim, d, config.graph_layers) if config.reads_graph else nn.Linear(config.atom_dim, d)
+        self.sequence_encoder = SequenceEncoder(d, config.lstm_hidden) if config.reads_sequence else None
         encoder_size = 2 * config.lstm_hidden
-        self.sequence_projection = nn.Linear(encoder_size, d) if encoder_size != d else nn.Identity()
+        self.sequence_projection = (nn.Linear(encoder_size, d) if encoder_size != d else nn.Identity()) if config.reads_sequence else None
         self.fusion = FusionGate(d) if config.fusion else None
         self.decoder = (
             VariationalSmilesDecoder(d, encoder_size, config.decoder_hidden, config.latent, config.vocab_size) if config.reconstruction else None
@@ -116,16 +135,22 @@ class GraSeq(nn.Module):
         """`task_ids` [Q]: indices of the tasks asked for (default: all, in order).
         `kl_weight`: β, the KL term's weight in the reconstruction loss. `reconstruct`:
         run the decoder (R variants); default: in training mode only."""
-        nodes = self.graph_encoder(batch.x, batch.edge_index, batch.edge_type)  # [N, d], Eq. 1–2
-        num_molecules = batch.num_graphs
-        graph = scatter(nodes, batch.batch, dim=0, dim_size=num_molecules, reduce="mean")  # h_G [B, d]
-        states, mask = self.sequence_encoder(nodes, batch.smiles_order, batch.batch)  # [B, n, 2·lstm], Eq. 3
-        pooled = states.sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
-        sequence = self.sequence_projection(pooled)  # h_S [B, d]
+        config = self.config
+        if config.reads_graph:
+            nodes = self.graph_encoder(batch.x, batch.edge_index, batch.edge_type)  # [N, d], Eq. 1–2
+            graph = scatter(nodes, batch.batch, dim=0, dim_size=batch.num_graphs, reduce="mean")  # h_G [B, d]
+        else:
+            nodes, graph = self.graph_encoder(batch.x), None  # atom tokens [N, d]
+        sequence = states = mask = None
+        if config.reads_sequence:
+            states, mask = self.sequence_encoder(nodes, batch.smiles_order, batch.batch)  # [B, n, 2·lstm], Eq. 3
+            pooled = states.sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
+            sequence = self.sequence_projection(pooled)  # h_S [B, d]
+        gate = None
         if self.fusion is not None:
             molecule, gate = self.fusion(graph, sequence)  # h_M, F: Eq. 4–5
         else:
-            molecule, gate = sequence, None
+            molecule = graph if sequence is None else sequence
         outputs = self.head(molecule)  # Eq. 12
         logits = outputs if task_ids is None else outputs.index_select(1, task_ids)
 
@@ -161,8 +186,25 @@ class GraSeqTraining(TrainingHooks):
 
 
 def summary(config: Mapping) -> str:
-    variant = "GraSeq" + ("" if config["variant"] == "plain" else "-" + config["variant"].upper())
-    return f"{variant} · hidden {config['hidden']} · GraphSAGE ×{config['graph_layers']} · BiLSTM {config['lstm_hidden']}×2"
+    variant = config["variant"]
+    if variant == "graph":
+        return f"GraphSAGE alone (GraSeq's graph reading) · hidden {config['hidden']} · ×{config['graph_layers']}"
+    if variant == "sequence":
+        return f"BiLSTM alone (GraSeq's sequence reading) · hidden {config['hidden']} · {config['lstm_hidden']}×2"
+    name = "GraSeq" + ("" if variant == "plain" else "-" + variant.upper())
+    return f"{name} · hidden {config['hidden']} · GraphSAGE ×{config['graph_layers']} · BiLSTM {config['lstm_hidden']}×2"
+
+
+def variant_suffix(config: Mapping, hyperparameters: Mapping) -> str:
+    """The benchmark name's suffix: none for GraSeq-F (molapp's GraSeq, the paper's best on
+    BBBP), "-<variant>" for the others."""
+    variant = config.get("variant", DEFAULT_VARIANT)
+    return "" if variant == DEFAULT_VARIANT else f"-{variant}"
+
+
+def embedding_views(config: Mapping) -> tuple[str, ...]:
+    """The model's own embedding, and where it reads both, the graph's and the sequence's (paper Fig. 4)."""
+    return ("", "graph", "sequence") if config.get("variant", DEFAULT_VARIANT) not in ("graph", "sequence") else ("",)
 
 
 SPECS = (
@@ -171,8 +213,8 @@ SPECS = (
         hyperparameters=(
             model_field(GraSeqConfig, "hidden", "d: GraphSAGE output, h_G, h_S, h_M"),
             model_field(GraSeqConfig, "dropout"),
-            model_field(GraSeqConfig, "variant", '"plain", "f" (fusion gate), "r" (SMILES reconstruction), "rf"; -F is the paper\'s best on BBBP',
-                        choices=VARIANTS),
+            model_field(GraSeqConfig, "variant", '"plain", "f" (fusion gate), "r" (SMILES reconstruction), "rf"; -F is the paper\'s best on BBBP; '
+                        '"graph" or "sequence": one reading alone (Table 4\'s GraphSAGE and Seq2seq rows)', choices=VARIANTS),
             model_field(GraSeqConfig, "graph_layers", "GraphSAGE layers"),
             model_field(GraSeqConfig, "lstm_hidden", "BiLSTM width per direction"),
             Hyperparameter("reconstruction_weight", 1.0, "α of L = L_label + α·L_aux (GraSeq-R/-RF: reconstruction + β·KL)"),
@@ -180,6 +222,6 @@ SPECS = (
         ),
         summary=summary, embedding="fused graph and sequence embedding", explanation="fusion",
         explanation_outputs={"return_fusion": True}, ladder_flags=("--max-epochs", "100", "--patience", "20"),
-        training_hooks=GraSeqTraining,
+        training_hooks=GraSeqTraining, ablation_suffix=variant_suffix, embedding_views=embedding_views,
     ),
 )

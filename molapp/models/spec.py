@@ -87,6 +87,10 @@ def no_ablation(config: Mapping, hyperparameters: Mapping) -> str:
     return ""
 
 
+def own_embedding(config: Mapping) -> tuple[str, ...]:
+    return ("",)
+
+
 def large_batches(num_queries: int) -> int:
     """Molecules per CPU inference batch for kinds whose cost does not grow with the queries:
     they gain from larger batches up to about 64 (measured per molecule, one thread)."""
@@ -106,6 +110,8 @@ class ModelSpec:
     `fixed_config`: config fields the kind itself sets (MemGNN and GMN share a class).
     `summary`: one line about the architecture, from the card's config. `rank`: the kind's
     place in lists and the ladder's tables, from the plainest model to the most elaborate.
+    `embedding_views`: from the card's config, the embeddings the map shows ("" the model's
+    own; GraSeq's "graph" and "sequence" readings, `molapp.models.batching.EMBEDDING_VIEWS`).
     `ablation_suffix`: from the card's config and hyper-parameters, what its benchmark name
     adds for a variant: an ablation of the paper's design (e.g. MemGNN's "-gat"; "" for the
     design itself), or the transfer model's "-pool" (see `molapp.models.task_transfer`)."""
@@ -126,6 +132,7 @@ class ModelSpec:
     fixed_config: Mapping[str, Any] = field(default_factory=dict)
     training_hooks: Callable[[], TrainingHooks] = TrainingHooks
     ablation_suffix: Callable[[Mapping, Mapping], str] = no_ablation
+    embedding_views: Callable[[Mapping], tuple[str, ...]] = own_embedding
 
     def model_config(self, hyperparameters: Any, **sizes: int) -> dict:
         """The model config (what the card stores as "config") for these hyper-parameters (a

@@ -20,7 +20,7 @@ from molapp.inference.calls import TaskCalls, base_rates, max_f1_threshold
 from molapp.inference.domain import DomainIndex
 from molapp.inference.predictor import Predictor
 from molapp.models.batching import predict_graphs
-from molapp.models.registry import explanation_kind, has_attention
+from molapp.models.registry import has_attention, model_spec
 from molapp.training.evaluate import split_predictions
 from molapp.training.trainer import TaskGroup
 
@@ -69,7 +69,7 @@ def build_panel_map(out: Path, groups: list[TaskGroup], data: UserData | None = 
                 split.append(index)
                 ids.append(f"{group.name}:{data.source_rows[int(row)][0] if data is not None else int(row)}")
                 smiles.append(molecule.canonical_smiles)
-    views = ["", "graph", "sequence"] if explanation_kind(card.model) == "fusion" else [""]
+    views = model_spec(card.model).embedding_views(card.config)
     perplexity = map_perplexity(len(graphs))
     query = 0 if query_task else None
     with torch.inference_mode():
