@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from molapp.chem.standardize import standardize  # noqa: E402
 from molapp.data.featurize import featurize_standardized  # noqa: E402
 from molapp.data.registry import csv_path  # noqa: E402
-from molapp.featurizers.descriptors import molecular_descriptors  # noqa: E402
+from molapp.featurizers.descriptors import DESCRIPTORS_VERSION, molecular_descriptors  # noqa: E402
 from molapp.featurizers.graph import MolGraphFeaturizer  # noqa: E402
 from molapp.inference.predictor import Predictor  # noqa: E402
 from molapp.evaluation.provenance import provenance  # noqa: E402
@@ -118,7 +118,7 @@ def main() -> int:
         featurizer.many(good[k : k + CHUNK], canonical[k : k + CHUNK])
     featurize_given_smiles_seconds = time.perf_counter() - start
 
-    with_descriptors = MolGraphFeaturizer(descriptors=True)
+    with_descriptors = MolGraphFeaturizer(descriptors=DESCRIPTORS_VERSION)
     start = time.perf_counter()
     for k in range(0, len(good), CHUNK):
         with_descriptors.many(good[k : k + CHUNK], canonical[k : k + CHUNK])

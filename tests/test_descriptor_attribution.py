@@ -22,7 +22,7 @@ from molapp.models.card import Card
 from molapp.models.outputs import PlattCalibration, PredictionModel
 from molapp.models.graphmem import GraphMem, GraphMemConfig
 
-featurize = MolGraphFeaturizer(descriptors=True)
+featurize = MolGraphFeaturizer(descriptors=DESCRIPTORS_VERSION)
 TRAINING = ["CCO", "c1ccccc1O", "CC(=O)Oc1ccccc1C(=O)O", "CCN(CC)CC", "ClC(Cl)Cl", "OC(=O)CCC(=O)O"]
 
 

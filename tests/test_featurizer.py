@@ -8,7 +8,7 @@ from rdkit import Chem
 from rdkit.Chem import Descriptors, rdMolDescriptors
 
 from molapp.data.collate import collate
-from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTOR_NAMES
+from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTOR_NAMES, DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_BLOCKS, BOND_BLOCKS, ELEMENTS, MolGraphFeaturizer
 
 featurize = MolGraphFeaturizer()
@@ -188,7 +188,7 @@ def test_many_at_once_equals_one_at_a_time():
 
 def test_descriptors_are_rdkits():
     aspirin = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")
-    graph = MolGraphFeaturizer(descriptors=True)(aspirin)
+    graph = MolGraphFeaturizer(descriptors=DESCRIPTORS_VERSION)(aspirin)
     assert graph.descriptors.shape == (DESCRIPTOR_DIM,) and graph.descriptors.dtype == np.float32
     value = dict(zip(DESCRIPTOR_NAMES, graph.descriptors.tolist()))
     for name in ("MolLogP", "MolMR", "TPSA", "LabuteASA", "ExactMolWt", "FractionCSP3", "NumHDonors", "NumAromaticRings", "Chi0v", "HallKierAlpha"):
@@ -200,15 +200,15 @@ def test_descriptors_are_rdkits():
 
 def test_a_batch_mixing_graphs_with_and_without_descriptors_is_refused():
     mol = Chem.MolFromSmiles("CCO")
-    assert collate([MolGraphFeaturizer(descriptors=True)(mol)] * 2).descriptors.shape == (2, DESCRIPTOR_DIM)
+    assert collate([MolGraphFeaturizer(descriptors=DESCRIPTORS_VERSION)(mol)] * 2).descriptors.shape == (2, DESCRIPTOR_DIM)
     with pytest.raises(ValueError, match="featurize them alike"):
-        collate([featurize(mol), MolGraphFeaturizer(descriptors=True)(mol)])
+        collate([featurize(mol), MolGraphFeaturizer(descriptors=DESCRIPTORS_VERSION)(mol)])
 
 
 def test_descriptor_labels_say_what_the_values_count():
     from molapp.featurizers.descriptors import DESCRIPTOR_LABELS
 
-    ibuprofen = MolGraphFeaturizer(descriptors=True)(Chem.MolFromSmiles("CC(C)Cc1ccc(cc1)C(C)C(=O)O"))
+    ibuprofen = MolGraphFeaturizer(descriptors=DESCRIPTORS_VERSION)(Chem.MolFromSmiles("CC(C)Cc1ccc(cc1)C(C)C(=O)O"))
     value = {DESCRIPTOR_LABELS[n]: v for n, v in zip(DESCRIPTOR_NAMES, ibuprofen.descriptors.tolist())}
     assert set(DESCRIPTOR_LABELS) == set(DESCRIPTOR_NAMES)
     assert value["carbon atoms"] == 13 and value["heavy atoms"] == 15 and value["rotatable bonds"] == 4
@@ -221,8 +221,9 @@ def test_the_descriptor_sets_and_how_a_featurizer_is_told_which():
                                                 all_rdkit_descriptors, descriptor_set)
     from rdkit.Chem import Descriptors
 
-    assert descriptor_set(None) is None and descriptor_set(False) is None
-    assert descriptor_set(True).version == DESCRIPTORS_VERSION == descriptor_set(DESCRIPTORS_VERSION).version  # older cards: True
+    assert descriptor_set(None) is None and descriptor_set(DESCRIPTORS_VERSION).version == DESCRIPTORS_VERSION
+    with pytest.raises(ValueError, match="unknown descriptor set True"):  # one way to name a set: its version
+        descriptor_set(True)
     with pytest.raises(ValueError, match="unknown descriptor set 'rdkit-descriptors-v9'"):
         descriptor_set("rdkit-descriptors-v9")
     aspirin = Chem.MolFromSmiles("CC(=O)Oc1ccccc1C(=O)O")

@@ -10,6 +10,7 @@ import torch
 from rdkit import Chem
 
 from molapp.data.collate import collate
+from molapp.featurizers.descriptors import DESCRIPTORS_VERSION
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS, MolGraphFeaturizer
 from molapp.models.registry import model_spec
 from molapp.training.trainer import TrainConfig
@@ -19,7 +20,7 @@ from molapp.training.trainer import TrainConfig
 KINDS = [("graphmem", "f"), ("graphmem", "descriptors"), ("memgnn", "f"), ("gmn", "f"), ("graseq", "plain"), ("graseq", "rf"), ("gcn", "f"), ("transfer", "f")]
 SMILES = ["CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CCO", "C", "c1ccc2ccccc2c1"]
 featurize = MolGraphFeaturizer()
-featurize_with_descriptors = MolGraphFeaturizer(descriptors=True)
+featurize_with_descriptors = MolGraphFeaturizer(descriptors=DESCRIPTORS_VERSION)
 
 
 def small_model(kind: str, variant: str) -> torch.nn.Module:

@@ -240,7 +240,7 @@ def test_graphmem_with_descriptors_trains_saves_and_predicts_through_every_path(
     table = triage.score(predictor, DomainIndex.load(tmp_path / "ck"), rows, workers=1)
     assert np.allclose(table[["has_N", "aromatic"]].to_numpy(dtype=float), direct, atol=1e-5)
 
-    with pytest.raises(ValueError, match="descriptors=True"):  # a graph without them cannot be read
+    with pytest.raises(ValueError, match="featurize with the card.s descriptor set"):  # a graph without them cannot be read
         result.model(collate([m.graph for m in featurize_smiles(["CCO"])]))
 
 

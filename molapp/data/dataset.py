@@ -96,7 +96,7 @@ def read_labels(name: str, data_dir: str | Path | None = None) -> tuple[DatasetS
     return spec, frame[spec.smiles_column].fillna("").astype(str).tolist(), labels
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, workers: int = 1, descriptors: bool | str | None = None) -> LabelledMolecules:
+def load_dataset(name: str, data_dir: str | Path | None = None, workers: int = 1, descriptors: str | None = None) -> LabelledMolecules:
     """`descriptors`: the graphs also carry the whole-molecule descriptors."""
     spec, smiles, labels = read_labels(name, data_dir)
     molecules = featurize_smiles(smiles, workers=workers, descriptors=descriptors)

@@ -23,7 +23,7 @@ from molapp.featurizers.graph import MolGraph, MolGraphFeaturizer
 _featurizers: dict[str | None, MolGraphFeaturizer] = {}
 
 
-def _featurizer(descriptors: bool | str | None) -> MolGraphFeaturizer:
+def _featurizer(descriptors: str | None) -> MolGraphFeaturizer:
     """One featurizer per descriptor set (none, the 70, all of RDKit's), made once per process."""
     chosen = descriptor_set(descriptors)
     version = chosen.version if chosen else None
@@ -51,7 +51,7 @@ class FeaturizedMolecule:
         return "; ".join(self.changes)
 
 
-def featurize_standardized(records: Sequence[StandardizedMolecule], descriptors: bool | str | None = None) -> list[FeaturizedMolecule]:
+def featurize_standardized(records: Sequence[StandardizedMolecule], descriptors: str | None = None) -> list[FeaturizedMolecule]:
     """The graphs of molecules `standardize` returned, featurized together (their canonical
     SMILES, just written, give the featurizer the SMILES atom order without writing it
     again). Failed records stay failed, with their reason."""
@@ -89,15 +89,15 @@ def standardize_row(row: InputRow) -> StandardizedMolecule:
     return StandardizedMolecule(row.smiles, error=row.error) if row.error else standardize(row.smiles)
 
 
-def featurize_rows(rows: Sequence[InputRow], descriptors: bool | str | None = None) -> list[FeaturizedMolecule]:
+def featurize_rows(rows: Sequence[InputRow], descriptors: str | None = None) -> list[FeaturizedMolecule]:
     return featurize_standardized([standardize_row(r) for r in rows], descriptors)
 
 
-def _featurize_chunk(smiles: Sequence[str], descriptors: bool | str | None = None) -> list[FeaturizedMolecule]:
+def _featurize_chunk(smiles: Sequence[str], descriptors: str | None = None) -> list[FeaturizedMolecule]:
     return featurize_standardized([standardize(s) for s in smiles], descriptors)
 
 
-def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256, descriptors: bool | str | None = None) -> list[FeaturizedMolecule]:
+def featurize_smiles(smiles: Sequence[str], workers: int = 1, chunk: int = 256, descriptors: str | None = None) -> list[FeaturizedMolecule]:
     """Featurize in input order; `workers` > 1 spreads chunks over that many processes."""
     pieces = [list(smiles[i : i + chunk]) for i in range(0, len(smiles), chunk)]
     featurize_chunk = partial(_featurize_chunk, descriptors=descriptors)

@@ -118,7 +118,7 @@ class UserData:
     smiles_column: str
     targets: list[str]
 
-    def labelled(self, workers: int = 1, descriptors: bool | str | None = None) -> LabelledMolecules:
+    def labelled(self, workers: int = 1, descriptors: str | None = None) -> LabelledMolecules:
         molecules = featurize_smiles(self.smiles, workers=workers, descriptors=descriptors)
         return LabelledMolecules(self.spec, np.arange(len(self.smiles)), list(self.smiles), self.labels, molecules)
 

@@ -12,6 +12,7 @@ say which (`kind`, `describe`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -107,8 +108,6 @@ def kind(record: dict) -> str:
 def provenance_counts(results_dir: Path) -> dict[str, int]:
     """Results files by `kind`, and, of the "landed" ones, how many name a command of their
     own ("landed, own command") or a reconstructed one ("landed, command reconstructed")."""
-    import json
-
     counts = dict.fromkeys([*KINDS, "landed, own command", "landed, command reconstructed"], 0)
     for path in Path(results_dir).glob("*.json"):
         record = json.loads(path.read_text())

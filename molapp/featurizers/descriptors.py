@@ -146,12 +146,11 @@ DESCRIPTOR_SETS: dict[str, DescriptorSet] = {
 DESCRIPTOR_SET_CHOICES = {"rdkit-70": DESCRIPTORS_VERSION, "rdkit-all": ALL_RDKIT_DESCRIPTORS_VERSION}
 
 
-def descriptor_set(descriptors: bool | str | None) -> DescriptorSet | None:
-    """The set a featurizer computes for `descriptors`: none for None or False; the 70 for
-    True; else the set of that version (a card's `descriptors`)."""
-    if not descriptors:
+def descriptor_set(descriptors: str | None) -> DescriptorSet | None:
+    """The set a featurizer computes for `descriptors`, a set's version (a card's
+    `descriptors`, e.g. DESCRIPTORS_VERSION for the 70); none for None."""
+    if descriptors is None:
         return None
-    version = DESCRIPTORS_VERSION if descriptors is True else descriptors
-    if version not in DESCRIPTOR_SETS:
-        raise ValueError(f"unknown descriptor set {version!r}; this version of molapp knows {', '.join(DESCRIPTOR_SETS)}")
-    return DESCRIPTOR_SETS[version]
+    if descriptors not in DESCRIPTOR_SETS:
+        raise ValueError(f"unknown descriptor set {descriptors!r}; this version of molapp knows {', '.join(DESCRIPTOR_SETS)}")
+    return DESCRIPTOR_SETS[descriptors]

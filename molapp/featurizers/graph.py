@@ -17,7 +17,7 @@ RDKit writes them in the canonical SMILES, and `smiles_tokens` is that SMILES to
 into the fixed vocabulary `SMILES_VOCAB` (what its decoder reconstructs).
 
 A model that also reads whole-molecule descriptors (`molapp.featurizers.descriptors`)
-gets them in `MolGraph.descriptors` from a featurizer built with `descriptors=True`.
+gets them in `MolGraph.descriptors` from a featurizer built with `descriptors=<a set's version>`.
 """
 
 from __future__ import annotations
@@ -251,8 +251,9 @@ def _one_hot(table: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
 
 
 class MolGraphFeaturizer:
-    """Callable: RDKit `Mol` → `MolGraph` (see there for shapes); with `descriptors=True`
-    each graph also carries the molecule's descriptors.
+    """Callable: RDKit `Mol` → `MolGraph` (see there for shapes); with `descriptors` (a
+    descriptor set's version, `molapp.featurizers.descriptors`) each graph also carries the
+    molecule's descriptors of that set.
 
     Dative and other unusual bond types count as single bonds.
     """
@@ -262,7 +263,7 @@ class MolGraphFeaturizer:
     bond_dim = BOND_DIM
     num_relations = NUM_RELATIONS
 
-    def __init__(self, descriptors: bool | str | None = None) -> None:
+    def __init__(self, descriptors: str | None = None) -> None:
         # which descriptors each graph carries (`molapp.featurizers.descriptors.descriptor_set`)
         self.descriptor_set = descriptor_set(descriptors)
 

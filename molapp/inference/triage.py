@@ -54,7 +54,7 @@ def _properties(mol: Chem.Mol | None) -> dict | None:
         return None
 
 
-def prepare(rows: Sequence[InputRow], descriptors: bool | str | None = None) -> PreparedChunk:
+def prepare(rows: Sequence[InputRow], descriptors: str | None = None) -> PreparedChunk:
     """Standardize and featurize each row (with the descriptors when the model reads them),
     then fingerprint and describe the standardized molecules themselves (no second parse of
     their SMILES)."""

@@ -203,7 +203,7 @@ class Card:
     @property
     def reads_descriptors(self) -> bool:
         """Whether the model reads whole-molecule descriptors besides the graph (its inputs
-        must then be featurized with `descriptors=True`)."""
+        must then be featurized with `descriptors=card.descriptors`)."""
         return self.config.get("descriptor_dim", 0) > 0
 
 

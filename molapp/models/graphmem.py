@@ -95,7 +95,7 @@ class GraphMem(nn.Module):
         """z(d) [B, D]."""
         descriptors = getattr(batch, "descriptors", None)
         if descriptors is None:
-            raise ValueError("this GraphMem reads molecular descriptors: featurize with descriptors=True")
+            raise ValueError("this GraphMem reads molecular descriptors: featurize with the card's descriptor set (descriptors=card.descriptors)")
         return ((descriptors - self.descriptor_mean) / self.descriptor_std).clamp(-5.0, 5.0)
 
     def controller_start(self, batch: Batch, task_ids: Tensor, num_graphs: int) -> Tensor:

@@ -9,7 +9,7 @@ from molapp.data.dataset import LabelledMolecules, load_dataset
 from molapp.training.trainer import TaskGroup
 
 
-def build_groups(names: list[str], split: str, data_dir: str | None, workers: int, descriptors: bool | str | None = None,
+def build_groups(names: list[str], split: str, data_dir: str | None, workers: int, descriptors: str | None = None,
                  targets: list[str] | None = None) -> tuple[list[TaskGroup], list[str], list[str], dict]:
     """`targets`: train on these tasks of a single dataset only (e.g. one NCI-60 assay), and
     on the molecules measured in at least one of them."""

@@ -29,7 +29,7 @@ def split_source(split: str, seed: int) -> str:
     return f"generated {split} split, 80/10/10" + (f", seed {seed}" if split == "random" else "") + " (molapp.data.splits)"
 
 
-def user_groups(data: UserData, split: str, seed: int = 0, workers: int = 1, descriptors: bool | str | None = None
+def user_groups(data: UserData, split: str, seed: int = 0, workers: int = 1, descriptors: str | None = None
                 ) -> tuple[list[TaskGroup], list[str], list[str], dict]:
     """What `molapp.training.groups.build_groups` returns for a registry dataset, for the
     user's data: one group, its tasks, its task type, where its split came from."""
