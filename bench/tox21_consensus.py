@@ -12,8 +12,10 @@ show how much selecting on test would flatter it).
     MOLAPP_DATA=../shared/data OMP_NUM_THREADS=1 .venv/bin/python bench/tox21_consensus.py --split random
 
 Graph families come from the ladder's checkpoints (`bench/work/<model>-tox21-<split>-seed<k>`,
-written by `bench/ladder.py`; whichever seeds are there); the fingerprint and descriptor
-families are retrained here with `molapp.baselines` (their ladder runs keep no model).
+written by `bench/ladder.py`; whichever seeds are there), else from the shipped split model
+`checkpoints/<model>-tox21-<split>` where there is one; the fingerprint and descriptor
+families (desc-rf-all: a random forest on all of RDKit's descriptors) are retrained here with
+`molapp.baselines` (their ladder runs keep no model).
 Writes `bench/results/consensus-tox21-<split>.json`.
 """
 
@@ -36,7 +38,7 @@ from scipy.stats import rankdata  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from bench.ladder import featurize_dataset, split_arrays  # noqa: E402
-from molapp.baselines import fit_predict  # noqa: E402
+from molapp.baselines import FEATURES, fit_predict  # noqa: E402
 from molapp.models.checkpoint import load_checkpoint  # noqa: E402
 from molapp.training.evaluate import checkpoint_groups, split_predictions  # noqa: E402
 from molapp.metrics import per_task_metrics  # noqa: E402
@@ -45,7 +47,7 @@ from molapp.evaluation.provenance import provenance  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
 GRAPH_FAMILIES = ["graseq", "gcn", "memgnn", "gmn", "transfer"]
-FINGERPRINT_FAMILIES = {"desc-rf": (0, 1, 2), "ecfp-rf": (0, 1, 2), "ecfp-gb": (0,)}  # family → seeds retrained here
+FINGERPRINT_FAMILIES = {"desc-rf": (0, 1, 2), "desc-rf-all": (0, 1, 2), "ecfp-rf": (0, 1, 2), "ecfp-gb": (0,)}  # family → seeds retrained here
 GRAPHMEM_WEIGHTS = (1, 2, 3)
 
 
@@ -88,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     tasks, labels = reference["tasks"], {part: reference[f"{part}_labels"] for part in ("valid", "test")}
     members: dict[str, list[dict[str, np.ndarray]]] = {"graphmem": [reference]}
     sources: dict[str, list[str]] = {"graphmem": [str(graphmem.relative_to(ROOT) if graphmem.is_relative_to(ROOT) else graphmem)]}
-    directories = {family: sorted(WORK.glob(f"{family}-tox21-{args.split}-seed*")) for family in GRAPH_FAMILIES}
+    shipped = {family: ROOT / "checkpoints" / f"{family}-tox21-{args.split}" for family in GRAPH_FAMILIES}
+    directories = {family: sorted(WORK.glob(f"{family}-tox21-{args.split}-seed*")) or ([shipped[family]] if shipped[family].exists() else [])
+                   for family in GRAPH_FAMILIES}
     with tqdm(total=sum(map(len, directories.values())) + sum(map(len, FINGERPRINT_FAMILIES.values())), desc="predictions") as bar:
         for family, found in directories.items():
             for directory in found:
@@ -97,12 +101,12 @@ def main(argv: list[str] | None = None) -> int:
                     if not np.array_equal(np.isnan(predicted[f"{part}_labels"]), np.isnan(labels[part])):
                         raise ValueError(f"{directory}: its {part} molecules differ from GraphMem's")
                 members.setdefault(family, []).append(predicted)
-                sources.setdefault(family, []).append(str(directory.relative_to(ROOT)))
+                sources.setdefault(family, []).append(str(directory.relative_to(ROOT) if directory.is_relative_to(ROOT) else directory))
                 bar.update()
-        features = featurize_dataset("tox21", args.data_dir, {"ecfp", "descriptors"})
+        features = featurize_dataset("tox21", args.data_dir, {FEATURES[family] for family in FINGERPRINT_FAMILIES})
         parts = features.data.split(args.split, args.data_dir)
         for family, seeds in FINGERPRINT_FAMILIES.items():
-            data = split_arrays(features, parts, "descriptors" if family.startswith("desc") else "ecfp")
+            data = split_arrays(features, parts, FEATURES[family])
             for seed in seeds:
                 result = fit_predict(family, data, "classification", seed)
                 members.setdefault(family, []).append({"valid": result.valid, "test": result.test})
