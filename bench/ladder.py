@@ -93,7 +93,7 @@ def featurize_dataset(name: str, data_dir: str | None, kinds: set[str]) -> Featu
     """Only the kinds of features asked for ("ecfp", "descriptors", "all-descriptors"): ECFP
     of HIV's 41k molecules is not worth computing for desc-rf alone."""
     start = time.perf_counter()
-    data = load_dataset(name, data_dir, descriptors="descriptors" in kinds)
+    data = load_dataset(name, data_dir, descriptors=DESCRIPTORS_VERSION if "descriptors" in kinds else None)
     ok = [i for i, m in enumerate(data.molecules) if m.ok]
     bits = described = all_described = None
     if "all-descriptors" in kinds:  # of the standardized molecule, as the 70 are
