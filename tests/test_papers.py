@@ -76,6 +76,22 @@ def test_graseq_variants_need_three_seeds_everywhere_and_pick_each_groups_best_o
     assert _claims(tmp_path, "graseq")[best + " on BBBP and BACE"].verdict == NOT_REPRODUCED
 
 
+def test_the_transfer_claim_reads_the_slides_design_when_the_file_has_it(tmp_path):
+    def row(method, target, sd):
+        return {"method": method + " [here]", "target": target, "helping": 0.7, "target_std": sd, "helping_std": 0.01}
+
+    table = [row("GCN single-task", 0.60, 0.01), row("GCN multi-task", 0.62, 0.01), row("Transfer (ours)", 0.61, 0.01),
+             {"method": "Our multi-task [slides]", "target": 0.78, "helping": 0.92}]
+    record = {"target_task": "SR-ARE", "helping_task": "SR-MMP", "seeds": "0,1,2", "config": {"max_epochs": 100, "patience": 20},
+              "table": table}
+    _write(tmp_path, "transfer-experiment-tox21.json", record)
+    (claim,) = _claims(tmp_path, "transfer").values()
+    assert claim.verdict == NOT_REPRODUCED and any("without Stage I's pooling" in d for d in claim.departures)
+    _write(tmp_path, "transfer-experiment-tox21.json", {**record, "table": [*table, row("Transfer + Stage I pool (ours)", 0.66, 0.01)]})
+    (claim,) = _claims(tmp_path, "transfer").values()
+    assert claim.verdict == REPRODUCED and not any("pooling" in d for d in claim.departures)  # 0.66 against 0.62, four sds
+
+
 def test_memgnn_ablations_need_three_seeds_and_follow_the_comparison_rule(tmp_path):
     gat = "Ablation: e-GAT query network beats plain GAT (bond features in the attention)"
     _seeds(tmp_path, "memgnn", "esol", "random", [0.58, 0.59, 0.60])
