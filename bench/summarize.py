@@ -184,10 +184,10 @@ def tox21_section(records: list[dict], reference: dict) -> list[str]:
             "per-task positive weight is √(negatives/positives) instead of negatives/positives (`--positive-weighting sqrt`);",
             "unweighted BCE: weight 1 (`--positive-weighting unweighted`), better still on valid on the random split, where the",
             "shipped checkpoints use it; on the scaffold split neither beat the balanced weights on valid, and those ship.",
-            "The consensus row averages the GraphMem ensemble's per-task ranks with the ladder's other models' (families and",
-            "GraphMem's weight chosen on valid among all combinations): what combining architectures would give, measured, not",
-            "shipped. The GraphMem ensemble it names is the one it was run with (`graphmem-balanced-…`, shipped before the",
-            "√-weighted and then the unweighted one).", "",
+            "The consensus row averages the GraphMem ensemble's per-task ranks with other families' (the ladder's graph models, or",
+            "the shipped split model where their checkpoints are not on the machine, and fingerprint and descriptor forests",
+            "retrained on the split; families and GraphMem's weight chosen on valid among all combinations): what combining",
+            "architectures would give, measured, not shipped. Each row names the GraphMem ensemble it was run with.", "",
             "| split | model | seeds | test ROC-AUC | target | Chemprop D-MPNN (run here) | meets target? |",
             "|---|---|---|---|---|---|---|", *rows, *descriptor_variants()]
 
