@@ -91,8 +91,10 @@ def test_each_landing_commit_is_the_one_that_added_the_files_present_figures():
     """The commit exists, has the file with the same figures (the provenance block aside), its
     date is the commit's, and its parent had other figures or no such file: the content landed
     there, not in a later commit that only rewrote the provenance block (as the backfill's do)."""
-    landed = {name: r["provenance"]["landed_in"] for name, r in _records().items() if "landed_in" in r["provenance"]}
-    assert len(landed) >= 695  # every file from before provenance was recorded
+    records = _records()
+    landed = {name: r["provenance"]["landed_in"] for name, r in records.items() if "landed_in" in r["provenance"]}
+    unrecorded = {name for name, r in records.items() if r["provenance"].get("recorded") is False}
+    assert set(landed) == unrecorded and len(landed) > 600  # every file from before provenance was recorded (fewer as runs are redone)
     dates = dict(line.split() for line in _git("log", "--no-walk=unsorted", "--format=%H %cs",
                                                *sorted({l["commit"] for l in landed.values()})).splitlines())
     names = sorted(landed)
@@ -167,11 +169,14 @@ def test_a_transfer_experiment_command_gives_the_files_own_settings(dataset):
     block = record["provenance"]
     args = transfer_experiment.build_parser().parse_args(shlex.split(block["command"])[2:])
     assert shlex.split(block["command"])[:2] == ["python", "bench/transfer_experiment.py"]
-    assert (args.dataset, args.seeds) == (dataset, record["seeds"])
+    assert dataset in args.dataset.split(",") and args.seeds == record["seeds"]  # a run's own command may write several files
     config = record["config"]
     assert (args.hidden, args.max_epochs, args.patience, args.size_pools) == (
         config["hidden"], config["max_epochs"], config["patience"], config["size_pools"])
-    assert block["command_source"].startswith("reconstructed: bench/transfer_experiment.py")
+    if "landed_in" in block:  # a file from before provenance was recorded: the command is the backfill's reconstruction
+        assert args.dataset == dataset and block["command_source"].startswith("reconstructed: bench/transfer_experiment.py")
+    else:
+        assert block["commit"] and "torch" in block["packages"]
 
 
 def test_the_backfill_check_passes_and_a_second_run_would_change_nothing(capsys):
