@@ -17,9 +17,11 @@ SEEDS=${SEEDS:-0 1 2}
 VARIANTS=${VARIANTS:-graph sequence plain r rf}
 mkdir -p "$WORK"
 
-for seed in $SEEDS; do
-  for case in bbbp:scaffold bace:scaffold tox21:random; do
-    dataset=${case%%:*} split=${case##*:}
+# Case by case, every seed of one before the next: each case's comparison is complete as soon
+# as its own runs are.
+for case in bbbp:scaffold bace:scaffold tox21:random; do
+  dataset=${case%%:*} split=${case##*:}
+  for seed in $SEEDS; do
     for variant in $VARIANTS; do
       out="$WORK/graseq-$variant-$dataset-$split-seed$seed"
       [ -f "$out/card.json" ] && continue
