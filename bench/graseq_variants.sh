@@ -3,7 +3,8 @@
 # patience 20; bench/ladder.py) on BBBP and BACE (scaffold split) and Tox21 (random split):
 # GraSeq, -R, -RF and the single readings (GraphSAGE alone, the BiLSTM alone). GraSeq-F, molapp's
 # GraSeq, and the GCN are the ladder's graseq-* and gcn-* files on the same cases.
-#   bench/graseq_variants.sh             # every run not done yet (a run whose checkpoint exists is skipped)
+#   bench/graseq_variants.sh             # every run not done yet (a run whose checkpoint exists is skipped;
+#                                        one killed midway carries on from its last saved epoch)
 #   SEEDS="0" bench/graseq_variants.sh   # some seeds
 # One thread per run; Tox21's R variants are the long ones (their SMILES decoder). Results:
 # bench/results/graseq-<variant>-<dataset>-<split>-seed<k>.json (names from ModelSpec.ablation_suffix);

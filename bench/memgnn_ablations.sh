@@ -5,7 +5,8 @@
 # clustering loss (Fig. 4), GMN on the adjacency matrix or its normalization instead of RWR
 # (4.4.2). The design's own figures are the ladder's memgnn-* and gmn-* files. For Fig. 4's
 # question the ESOL runs with and without the loss are counted by bench/cluster_groups.py.
-#   bench/memgnn_ablations.sh            # every run not done yet (a run whose checkpoint exists is skipped)
+#   bench/memgnn_ablations.sh            # every run not done yet (a run whose checkpoint exists is skipped;
+#                                        one killed midway carries on from its last saved epoch)
 #   SEEDS="0" bench/memgnn_ablations.sh  # some seeds
 # One thread per run; about 7 h on one core for three seeds. Results: bench/results/
 # <benchmark name>-<dataset>-<split>-seed<k>.json (names from ModelSpec.ablation_suffix);

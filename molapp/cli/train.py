@@ -53,6 +53,7 @@ from molapp.models.card import Card
 from molapp.models.checkpoint import read_card, save_checkpoint
 from molapp.models.outputs import PredictionModel, uncalibrated_output
 from molapp.models.registry import MODEL_KINDS, benchmark_name
+from molapp.training import resume
 from molapp.training.calibration import calibrate_for_checkpoint
 from molapp.training.groups import build_groups
 from molapp.training.presets import PRESETS
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write the embedding map and calls (a complete app panel); always on with --data")
     parser.add_argument("--model", choices=list(MODEL_KINDS), default="graphmem")
     parser.add_argument("--split", choices=list(SPLIT_KINDS), default="scaffold", help="a canonical split, or all: every labelled row (deployment)")
-    parser.add_argument("--out", required=True, help="checkpoint directory to write")
+    parser.add_argument("--out", required=True, help="checkpoint directory to write; a run interrupted there with the same "
+                        "settings carries on from its last saved epoch (training_state.pt, saved at most once a minute)")
     parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs (default: $MOLAPP_DATA)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -203,7 +205,7 @@ def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: st
     progress.phase("training", device=device.type, max_epochs=config.max_epochs, metric="roc_auc" if task_type == "classification" else "rmse")
     try:
         result = train(groups, len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, task_type, config, device, kind=args.model,
-                       on_epoch=progress.epoch)
+                       on_epoch=progress.epoch, state_file=resume.state_path(args.out))
     except ValueError as exc:  # e.g. a validation part that can't be scored
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -259,6 +261,7 @@ def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: st
         model, card.calibration, held_out = calibration.model, calibration.report, calibration.test
     out = save_checkpoint(args.out, model, card)
     domain.save(out)
+    resume.state_path(out).unlink(missing_ok=True)  # finished: nothing left to carry on
     if held_out is None:
         print(f"wrote {out}: trained on all {len(train_smiles)} labelled molecules for {result.epochs} epochs", file=sys.stderr)
         return 0

@@ -178,6 +178,12 @@ class MemoryNetworkTraining(TrainingHooks):
         loss = clustering_phase(model, [graph for graphs in train_graphs for graph in graphs], config, self.optimizer, rng, device)
         return f"  clustering KL {loss:.4f}"
 
+    def state_dict(self) -> dict:
+        return {"clustering_optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["clustering_optimizer"])
+
 
 def clustering_phase(model: MemoryNetwork, graphs: Sequence[MolGraph], config, optimizer: torch.optim.Optimizer,
                      rng: np.random.Generator, device: torch.device) -> float:

@@ -82,6 +82,14 @@ class TrainingHooks:
         """After each epoch's batches, before validation; returns a note for the epoch's log line."""
         return ""
 
+    def state_dict(self) -> dict:
+        """What an interrupted run needs of these hooks to carry on exactly (tensors, numbers,
+        strings, lists, dicts: `molapp.training.resume`), e.g. an optimizer of their own."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restores `state_dict()`'s output, after `start`."""
+
 
 def no_ablation(config: Mapping, hyperparameters: Mapping) -> str:
     return ""

@@ -16,6 +16,7 @@ start (GraphMem's descriptors), parameters the batches leave alone and an epoch-
 (MemGNN's and GMN's memory keys and clustering), forward options per epoch (GraSeq's KL
 weight β). A model whose output carries an `auxiliary_loss` (GraSeq-R/-RF: SMILES
 reconstruction + β·KL) trains on L = L_label + reconstruction_weight · auxiliary (Eq. 13).
+Given a `state_file`, a run is resumable (`molapp.training.resume`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, make_dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,6 +40,7 @@ from molapp.metrics import POSITIVE_WEIGHTINGS, better, masked_loss, per_task_me
 from molapp.models.outputs import PredictionModel, uncalibrated_output
 from molapp.models.registry import model_hyperparameters, model_spec
 from molapp.models.spec import Hyperparameter
+from molapp.training import resume
 
 # The options of every kind's training (the kinds' own come from their specs).
 TRAINING_OPTIONS = (
@@ -164,10 +167,13 @@ def epoch_batches(sizes: np.ndarray, batch_size: int, size_pools: int, rng: np.r
 
 def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int, num_relations: int,
           task_type: str, config: TrainConfig, device: torch.device, kind: str = "graphmem",
-          on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+          on_epoch: Callable[[dict], None] | None = None, state_file: Path | None = None,
+          save_every_s: float = 60.0) -> TrainResult:
     """`on_epoch`, when given, is called after every epoch with that epoch's history entry
     (epoch, loss, valid score, …) plus `max_epochs`, `seconds` since the start and `best_epoch`:
-    how a background job reports its progress."""
+    how a background job reports its progress. `state_file`, when given, makes the run
+    resumable (`molapp.training.resume`): an interrupted run's state there is carried on, and
+    the state is saved there after an epoch, at most every `save_every_s` seconds."""
     set_seed(config.seed)
     start = time.time()
     metric = "roc_auc" if task_type == "classification" else "rmse"
@@ -206,9 +212,24 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
     warmup_steps = batches_per_epoch * config.warmup_epochs
     best_score, best_state, best_epoch, step = None, None, 0, 0
     epochs_run = 0
-
     history: list[dict] = []
-    for epoch in range(1, config.max_epochs + 1):
+
+    settings = {"kind": kind, "config": config.to_dict(), "num_tasks": num_tasks,
+                "sizes": [[len(g.train), len(g.valid), len(g.test)] for g in groups]}
+    saved = resume.load_state(state_file, settings) if state_file is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        hooks.load_state_dict(saved["hooks"])
+        best_score, best_epoch, step, epochs_run = saved["best_score"], saved["best_epoch"], saved["step"], saved["epoch"]
+        best_state, history = saved["best_model"], saved["history"]
+        rng.bit_generator.state = saved["numpy_random"]
+        resume.restore_random_state(saved["torch_random"], device)
+        start -= saved["seconds"]
+        tqdm.write(f"carrying on from epoch {epochs_run} ({state_file})")
+    last_save = time.time()
+
+    for epoch in range(epochs_run + 1, config.max_epochs + 1):
         model.train()
         forward_options = hooks.forward_options(epoch, config)
         running_auxiliary = 0.0
@@ -260,6 +281,13 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
             on_epoch({**history[-1], "max_epochs": config.max_epochs, "seconds": time.time() - start, "best_epoch": best_epoch})
         if epoch - best_epoch >= config.patience:
             break
+        if state_file is not None and time.time() - last_save >= save_every_s:
+            resume.save_state(state_file, {
+                "settings": settings, "epoch": epoch, "step": step, "seconds": time.time() - start,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "hooks": hooks.state_dict(),
+                "best_score": best_score, "best_epoch": best_epoch, "best_model": best_state, "history": history,
+                "numpy_random": rng.bit_generator.state, "torch_random": resume.random_state(device)})
+            last_save = time.time()
 
     if config.early_stopping:
         if best_state is None:
