@@ -9,7 +9,10 @@ without and with Stage I's neighbourhood max pooling (the slides' Pool(v)).
 Their numbers (multi-task model "Our", target / helping test ROC-AUC): Tox21 0.7762 /
 0.9233, SIDER 0.6569 / 0.8037.
 
-    python bench/transfer_experiment.py --dataset tox21 --seeds 0,1,2 --max-epochs 30 --patience 8 --threads 1
+    python bench/transfer_experiment.py --dataset tox21 --seeds 0,1,2 --max-epochs 100 --patience 20 --threads 1
+
+Each finished run's record is kept in --work-dir and an unfinished run saves its state there:
+the same command, killed and started again, carries on.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import torch  # noqa: E402
 from molapp.data.dataset import LabelledMolecules  # noqa: E402
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, NUM_RELATIONS  # noqa: E402
 from molapp.training.groups import build_groups  # noqa: E402
+from molapp.training import resume  # noqa: E402
 from molapp.training.trainer import TaskGroup, TrainConfig, train  # noqa: E402
 from molapp.evaluation.provenance import provenance  # noqa: E402
 
@@ -65,7 +69,17 @@ def hide_labels(data: LabelledMolecules, fractions: dict[str, float], seed: int)
     return dataclasses.replace(data, labels=labels)
 
 
-def run(name: str, data_dir: str | None, seed: int, config: TrainConfig) -> list[dict]:
+def run_stem(name: str, method: str, tasks: list[str], seed: int) -> str:
+    """The file stem of one training run in the work folder."""
+    slug = "-".join(method.lower().replace("(ours)", "").replace("+", "").split())
+    return f"{name}-{slug}-{'-'.join(tasks)}-seed{seed}"
+
+
+def run(name: str, data_dir: str | None, seed: int, config: TrainConfig, work_dir: Path) -> list[dict]:
+    """Every plan's record for one seed. A finished run's record is kept in `work_dir` and reused
+    when its settings match; an unfinished one carries on from its saved state
+    (`molapp.training.resume`): the experiment takes hours, and a killed process loses at
+    most a minute of it."""
     target, helping = SETTINGS[name]
     (group,), _, _, _ = build_groups([name], "scaffold", data_dir, 1)
     train_part = hide_labels(group.train, {target: TARGET_FRACTION, helping: HELPING_FRACTION}, seed=1000 + seed)
@@ -78,19 +92,28 @@ def run(name: str, data_dir: str | None, seed: int, config: TrainConfig) -> list
              ("Transfer + Stage I pool (ours)", "transfer", [target, helping])]
     for method, kind, tasks in plans:
         pooled = dataclasses.replace(config, seed=seed, neighbourhood_pool="pool" in method)
+        stem = work_dir / run_stem(name, method, tasks, seed)
+        finished = stem.with_suffix(".json")
+        if finished.exists() and (record := json.loads(finished.read_text()))["config"] == pooled.to_dict():
+            print(f"== {method} on {tasks}: done before ({finished})", file=sys.stderr)
+            records.append(record)
+            continue
         sub = TaskGroup(name, list(range(len(tasks))), columns(train_part, tasks, True), columns(group.valid, tasks, False),
                         columns(group.test, tasks, False))
         print(f"== {method} on {tasks} ({len(sub.train)} training molecules)", file=sys.stderr)
         result = train([sub], len(tasks), ATOM_DIM, BOND_DIM, NUM_RELATIONS, "classification",
-                       pooled, torch.device("cpu"), kind=kind)
+                       pooled, torch.device("cpu"), kind=kind, state_file=stem / resume.STATE_FILE)
         test, valid = result.metrics["test"][name], result.metrics["valid"][name]
         record = {"method": method, "model": kind, "tasks": tasks, "seed": seed, "train_molecules": len(sub.train),
                   "test": {t: test[t] for t in tasks}, "valid": {t: valid[t] for t in tasks},
                   "epochs": result.epochs, "best_epoch": result.best_epoch, "train_seconds": round(result.train_seconds, 1)}
         if kind == "transfer":
             record["task_dependency"] = result.model.task_dependency().detach().cpu().tolist()
+        finished.parent.mkdir(parents=True, exist_ok=True)
+        finished.write_text(json.dumps({**record, "config": pooled.to_dict()}, indent=2) + "\n")
+        (stem / resume.STATE_FILE).unlink(missing_ok=True)
         records.append(record)
-    return records
+    return [{k: v for k, v in r.items() if k != "config"} for r in records]
 
 
 def table(name: str, records: list[dict]) -> list[dict]:
@@ -121,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--size-pools", type=int, default=32, help="batches of similar-size molecules (see molapp.training.trainer)")
     parser.add_argument("--out-dir", default="bench/results")
+    parser.add_argument("--work-dir", default="bench/work/transfer", help="each run's record and an unfinished run's saved state")
     return parser
 
 
@@ -130,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(hidden=args.hidden, max_epochs=args.max_epochs, patience=args.patience, size_pools=args.size_pools)
     for name in [n.strip() for n in args.dataset.split(",") if n.strip()]:
         start = time.time()
-        records = [r for seed in (int(s) for s in args.seeds.split(",")) for r in run(name, args.data_dir, seed, config)]
+        records = [r for seed in (int(s) for s in args.seeds.split(",")) for r in run(name, args.data_dir, seed, config, Path(args.work_dir))]
         rows = table(name, records)
         target, helping = SETTINGS[name]
         out = Path(args.out_dir) / f"transfer-experiment-{name}.json"
