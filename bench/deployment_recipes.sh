@@ -58,6 +58,7 @@ build() {  # dataset[/model-or-variant]: the deployment panel <model>-<dataset>-
     members+="${members:+,}$WORK/$stem-all-seed$s"; estimate+="${estimate:+,}$WORK/$stem-$split-seed$s"
   done
   local ensemble="$WORK/$stem-$split-recipe-ensemble" panel="checkpoints/$model-${1%%/*}-deployment"
+  if [ "$seeds" = 1 ]; then ensemble=$estimate; fi  # a recipe of one member: its split run is the estimate
   [ -f "$ensemble/card.json" ] ||
     $PY -m molapp.cli.ensemble --out "$ensemble" --members "$estimate" --results-dir bench/results
   $PY -m molapp.cli.ensemble --out "$panel" --results-dir bench/results --members "$members" --estimate "$ensemble"

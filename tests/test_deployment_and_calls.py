@@ -4,6 +4,7 @@ percentiles, measured labels)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -92,6 +93,32 @@ def test_deployment_refuses_a_missing_or_foreign_estimate(deployment, tmp_path):
                               "--data-dir", str(DATA)]) == 0
     assert ensemble_cli.main(["--members", members, "--out", str(tmp_path / "b"), "--data-dir", str(DATA),
                               "--estimate", str(tmp_path / "wider")]) == 2
+
+
+@pytest.mark.slow
+def test_a_recipe_of_one_member_is_a_deployment_model_estimated_by_its_split_run(deployment, tmp_path):
+    out = tmp_path / "one"
+    assert ensemble_cli.main(["--members", str(deployment / "all0"), "--out", str(out), "--data-dir", str(DATA),
+                              "--estimate", str(deployment / "scaffold0")]) == 0
+    card, split_run = read_card(out), read_card(deployment / "scaffold0")
+    assert card.ensemble_size == 1 and card.split == "all" and card.metrics == split_run.metrics
+    assert card.estimate["scaffold"].checkpoint == "scaffold0"
+    # one split-run member is no ensemble at all
+    assert ensemble_cli.main(["--members", str(deployment / "scaffold0"), "--out", str(tmp_path / "x"), "--data-dir", str(DATA)]) == 2
+
+
+def test_a_run_whose_early_stopping_never_fired_is_the_fixed_epoch_recipe():
+    from molapp.cli.ensemble import recipe_hyperparameters
+
+    card = read_card(CHECKPOINTS / "graphmem-tox21-deployment")
+    fixed = dataclasses.replace(card, seed=0, epochs_run=25, best_epoch=25,
+                                hyperparameters={**card.hyperparameters, "early_stopping": False, "max_epochs": 25, "patience": 6, "seed": 0})
+    ran_out = dataclasses.replace(fixed, seed=1, hyperparameters={**fixed.hyperparameters, "early_stopping": True, "seed": 1})
+    stopped = dataclasses.replace(ran_out, best_epoch=19)  # kept an earlier epoch's weights: another training
+    short = dataclasses.replace(ran_out, epochs_run=20, best_epoch=20)  # stopped before max_epochs
+    assert recipe_hyperparameters(ran_out) == recipe_hyperparameters(fixed)
+    assert recipe_hyperparameters(stopped) != recipe_hyperparameters(fixed)
+    assert recipe_hyperparameters(short) != recipe_hyperparameters(fixed)
 
 
 def test_max_f1_threshold_picks_the_best_cut():

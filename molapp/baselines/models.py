@@ -170,22 +170,34 @@ def fit_svm(data: Split3, task_type: str, seed: int) -> BaselineResult:
 # ---------------------------------------------------------------- random forest, gradient boosting
 
 
-def fit_rf(data: Split3, task_type: str, seed: int) -> BaselineResult:
+def random_forest(task_type: str, seed: int, task: int, min_samples_leaf: int = 1) -> RandomForestClassifier | RandomForestRegressor:
+    """The baselines' forest for task `task` (unfitted): `RF_TREES` trees, √features per split
+    for classification (class-balanced per bootstrap sample), 30 % for regression."""
+    if task_type == "classification":
+        return RandomForestClassifier(RF_TREES, max_features="sqrt", min_samples_leaf=min_samples_leaf,
+                                      class_weight="balanced_subsample", n_jobs=1, random_state=seed + 1000 * task)
+    return RandomForestRegressor(RF_TREES, max_features=0.3, min_samples_leaf=min_samples_leaf, n_jobs=1,
+                                 random_state=seed + 1000 * task)
+
+
+def fit_rf(data: Split3, task_type: str, seed: int, min_samples_leaf: int = 1,
+           fitted: list | None = None) -> BaselineResult:
+    """`fitted`, when given, receives each task's fitted forest (None for a task not trained)."""
     start = time.perf_counter()
-    max_features = "sqrt" if task_type == "classification" else 0.3
+    forests = [None] * data.y_train.shape[1]
 
     def fit_task(rows: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        forests[k] = forest = random_forest(task_type, seed, k, min_samples_leaf).fit(
+            data.x_train[rows], y.astype(int) if task_type == "classification" else y)
         if task_type == "classification":
-            model = RandomForestClassifier(RF_TREES, max_features=max_features, min_samples_leaf=1, class_weight="balanced_subsample",
-                                           n_jobs=1, random_state=seed + 1000 * k).fit(data.x_train[rows], y.astype(int))
-            return model.predict_proba(data.x_valid)[:, 1], model.predict_proba(data.x_test)[:, 1]
-        model = RandomForestRegressor(RF_TREES, max_features=max_features, min_samples_leaf=1, n_jobs=1,
-                                      random_state=seed + 1000 * k).fit(data.x_train[rows], y)
-        return model.predict(data.x_valid), model.predict(data.x_test)
+            return forest.predict_proba(data.x_valid)[:, 1], forest.predict_proba(data.x_test)[:, 1]
+        return forest.predict(data.x_valid), forest.predict(data.x_test)
 
     valid, test, notes = per_task(data, task_type, fit_task)
-    hyper = {"n_estimators": RF_TREES, "max_features": max_features, "min_samples_leaf": 1,
-             "class_weight": "balanced_subsample" if task_type == "classification" else None}
+    if fitted is not None:
+        fitted.extend(forests)
+    hyper = {"n_estimators": RF_TREES, "max_features": "sqrt" if task_type == "classification" else 0.3,
+             "min_samples_leaf": min_samples_leaf, "class_weight": "balanced_subsample" if task_type == "classification" else None}
     return BaselineResult(valid, test, time.perf_counter() - start, hyper, notes)
 
 

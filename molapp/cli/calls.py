@@ -33,12 +33,16 @@ from molapp.models.outputs import PredictionModel
 from molapp.training.evaluate import checkpoint_groups, split_predictions
 
 
-def approved_drug_predictions(predictor: Predictor, data_dir: str | None) -> np.ndarray:
-    """The checkpoint's predictions for ClinTox's FDA-approved molecules, sorted per task [n, T]."""
+def approved_drugs(data_dir: str | None, descriptors: str | None = None) -> list:
+    """ClinTox's FDA-approved molecules that standardize and featurize (`APPROVED_SOURCE`)."""
     spec, smiles, labels = read_labels("clintox", data_dir)
     approved = [s for s, flag in zip(smiles, labels[:, spec.tasks.index("FDA_APPROVED")]) if flag == 1]
-    molecules = [m for m in featurize_smiles(approved, descriptors=predictor.descriptors) if m.ok]
-    return np.sort(predictor.predict_molecules(molecules).values, axis=0)
+    return [m for m in featurize_smiles(approved, descriptors=descriptors) if m.ok]
+
+
+def approved_drug_predictions(predictor: Predictor, data_dir: str | None) -> np.ndarray:
+    """The checkpoint's predictions for ClinTox's FDA-approved molecules, sorted per task [n, T]."""
+    return np.sort(predictor.predict_molecules(approved_drugs(data_dir, predictor.descriptors)).values, axis=0)
 
 
 def valid_thresholds(predictor: Predictor, valid_from: Path, data_dir: str | None) -> np.ndarray:

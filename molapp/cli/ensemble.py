@@ -16,7 +16,9 @@ A deployment ensemble (members trained with `--split all`, on every labelled row
 held-out molecules of its own: `--estimate` names ensembles of the same recipe on canonical
 splits (scaffold first: the split closest to new chemistry), whose figures become the card's
 `metrics` (with `estimate` saying whence) and whose test predictions, made through the
-deployment model's uncalibrated output, feed the Models page's curves.
+deployment model's uncalibrated output, feed the Models page's curves. A recipe of one
+member is a deployment model of one (`--members` names one checkpoint, `--estimate` the
+recipe's split run).
 """
 
 from __future__ import annotations
@@ -48,7 +50,19 @@ SAME = ["model", "dataset", "tasks", "task_type", "split", "featurizer", "config
 
 
 RECIPE = ["model", "dataset", "tasks", "task_type", "featurizer", "config"]  # what a deployment model shares with its estimate
-RECIPE_HYPERPARAMETERS_EXCEPT = ("seed",)
+
+
+def recipe_hyperparameters(card: Card) -> dict:
+    """The hyper-parameters that make a recipe: all but the seed. A run with early stopping
+    that ran all its epochs and kept the last one trained exactly as a fixed number of epochs
+    does (the same steps, schedule and kept weights), so it counts as that recipe; patience
+    means nothing without early stopping."""
+    recipe = {k: v for k, v in card.hyperparameters.items() if k != "seed"}
+    if recipe.get("early_stopping") and card.best_epoch == card.epochs_run == recipe.get("max_epochs"):
+        recipe["early_stopping"] = False
+    if recipe.get("early_stopping") is False:
+        recipe.pop("patience", None)
+    return recipe
 
 
 def member_summary(directory: Path, card: Card) -> MemberSummary:
@@ -68,8 +82,7 @@ def deployment_estimate(card: Card, member_card: Card, output: nn.Module, estima
     for directory in estimates:
         model, source = load_checkpoint(directory)
         differing = [key for key in RECIPE if getattr(source, key) != getattr(member_card, key)]
-        ours, theirs = ({k: v for k, v in c.hyperparameters.items() if k not in RECIPE_HYPERPARAMETERS_EXCEPT} for c in (member_card, source))
-        if differing or ours != theirs:
+        if differing or recipe_hyperparameters(member_card) != recipe_hyperparameters(source):
             raise ValueError(f"{directory} is not the same recipe (differs in {', '.join(differing) or 'hyperparameters'})")
         card.estimate[source.split] = EstimateSource(directory.name, source.ensemble_size, source.command,
                                                      source.metrics["valid"]["mean"], source.metrics["test"]["mean"])
@@ -86,7 +99,8 @@ def deployment_estimate(card: Card, member_card: Card, output: nn.Module, estima
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m molapp.cli.ensemble", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--members", required=True, help="comma-separated checkpoint directories (two or more)")
+    parser.add_argument("--members", required=True, help="comma-separated checkpoint directories (two or more; "
+                        "one deployment member is a deployment model of one)")
     parser.add_argument("--out", required=True, help="new checkpoint directory")
     parser.add_argument("--data-dir", default=None, help="folder with the MoleculeNet CSVs and splits/ (default: $MOLAPP_DATA)")
     parser.add_argument("--results-dir", default=None, help="write ensemble-<out's name>.json here")
@@ -97,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     directories = [Path(d.strip()) for d in args.members.split(",") if d.strip()]
     out = Path(args.out)
-    if len(directories) < 2:
-        parser.error("an ensemble needs at least two --members")
+    if not directories:
+        parser.error("--members names no checkpoint")
     if out.exists() and any(out.iterdir()):
         parser.error(f"{out} exists and is not empty; give a new directory")
     try:
@@ -108,11 +122,15 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"the members differ in {', '.join(differing)}; an ensemble is one model trained with different seeds")
         if len({card.seed for card in cards}) < len(cards):
             raise ValueError("two members have the same seed: they are the same model")
+        if len(cards) == 1 and not cards[0].is_deployment:
+            raise ValueError("an ensemble needs at least two members (one is enough only for a deployment model, "
+                             "trained with --split all, given its --estimate)")
         loaded = [load_checkpoint(d)[0] for d in directories]
         # the members' mean raw output, through their uncalibrated output (regression: the
         # training labels' scale, the same for every member); a classifier is calibrated below
         output = copy.deepcopy(loaded[0].output) if loaded[0].task_type == "regression" else Sigmoid()
-        ensemble = PredictionModel(Ensemble([m.network for m in loaded]), output).eval()
+        network = Ensemble([m.network for m in loaded]) if len(loaded) > 1 else loaded[0].network
+        ensemble = PredictionModel(network, output).eval()
         deployment = cards[0].is_deployment
         estimates = [Path(d.strip()) for d in args.estimate.split(",") if d.strip()]
         if deployment != bool(estimates):
@@ -150,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     for m in members:
         scores = ", ".join(f"{part} {metric} {getattr(m, part):.4f}" for part in ("test", "valid") if getattr(m, part) is not None)
         print(f"  member seed {m.seed}: {scores or 'trained on every row'}", file=sys.stderr)
-    what = f"deployment ensemble of {len(members)}, estimated" if deployment else f"ensemble of {len(members)},"
+    what = f"deployment {'ensemble of ' + str(len(members)) if len(members) > 1 else 'model'}, estimated" if deployment else f"ensemble of {len(members)},"
     print(f"wrote {out}: {what} test {metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
         summary = {"benchmark": "deployment" if deployment else "ensemble", "checkpoint": out.name, "model": benchmark_name(cards[0]),

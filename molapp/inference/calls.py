@@ -45,6 +45,19 @@ def max_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(s[int(np.argmax(f1))])
 
 
+def percentile_among(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per column, percent of `reference` [m, Q] (sorted per column) below each of `values`
+    [n, Q], ties counting half; NaN where the value is NaN or there is no reference."""
+    out = np.full(values.shape, np.nan, dtype=np.float32)
+    if len(reference) == 0:  # no approved drugs were at hand when the checkpoint was built
+        return out
+    for q in range(values.shape[1]):
+        below = np.searchsorted(reference[:, q], values[:, q], side="left")
+        not_above = np.searchsorted(reference[:, q], values[:, q], side="right")
+        out[:, q] = np.where(np.isnan(values[:, q]), np.nan, 100.0 * (below + not_above) / (2 * len(reference)))
+    return out
+
+
 def base_rates(labels: np.ndarray) -> np.ndarray:
     """Fraction of actives among the measured molecules, per task [T] (NaN where none)."""
     measured = (~np.isnan(labels)).sum(0)
@@ -74,15 +87,7 @@ class TaskCalls:
     def percentile(self, values: np.ndarray, tasks: list[str]) -> np.ndarray:
         """Percent of approved drugs predicted below each value [n, Q] (ties count half),
         NaN where the value is."""
-        out = np.full(values.shape, np.nan, dtype=np.float32)
-        for q, column in enumerate(self.columns(tasks)):
-            reference = self.approved[:, column]
-            if len(reference) == 0:  # no approved drugs were at hand when the checkpoint was built
-                continue
-            below = np.searchsorted(reference, values[:, q], side="left")
-            not_above = np.searchsorted(reference, values[:, q], side="right")
-            out[:, q] = np.where(np.isnan(values[:, q]), np.nan, 100.0 * (below + not_above) / (2 * len(reference)))
-        return out
+        return percentile_among(self.approved[:, self.columns(tasks)], values)
 
     def lift(self, values: np.ndarray, tasks: list[str]) -> np.ndarray:
         """Prediction over the task's base rate [n, Q] (NaN for regression)."""
