@@ -66,3 +66,18 @@ def test_a_dry_run_records_every_step_and_feeds_the_readme_block(tmp_path, monke
     block = readme_figures.gpu_check()
     assert "2 checkpoints, every model kind (gmn, graphmem)" in block and "| 30 | gmn-esol-random | CPU" in block
     assert "Training** on bbbp's scaffold split" in block
+    assert "What follows" not in block  # a CPU dry run has no GPU rate to project from
+
+
+def test_the_readme_block_projects_from_the_gpu_rows_only(tmp_path, monkeypatch):
+    row = {"checkpoint": "checkpoints/graphmem-tox21-scaffold", "molecules": 1_000_000}
+    record = {"device": "NVIDIA X", "cpus": 16, "parity": [], "training": [],
+              "throughput": [{**row, "device": "cuda", "seconds": 125.0, "molecules_per_second": 8_000},
+                             {**row, "device": "cpu", "seconds": 100.0, "molecules_per_second": 10_000}],
+              "stages": [{**row, "molecules": 40_000, "workers": 16, "featurize_molecules_per_second": 9_000,
+                          "model_only": [{"batch_size": 512, "molecules_per_second": 40_000}, {"batch_size": 2048, "molecules_per_second": 45_000}]}]}
+    (tmp_path / "gpu-check-x.json").write_text(json.dumps(record))
+    monkeypatch.setattr(readme_figures, "RESULTS", tmp_path)
+    block = readme_figures.gpu_check()
+    # 10⁸ / 8,000 per second = 3.5 h (the CPU row's 10,000/s is not a GPU rate); 45,000 / 9,000 = 5 nodes
+    assert "GPU rate measured (8,000/s" in block and "take 3.5 hours" in block and "graphmem-tox21-scaffold 5." in block

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -149,6 +150,16 @@ def gpu_check() -> str:
         lines.append(f"- **Where the time goes** ({_name(row['checkpoint'])}, {row['molecules']:,} SMILES, `{name}`): "
                      f"standardization and featurization on {row['workers']} processes, graphs handed back to one, "
                      f"{row['featurize_molecules_per_second']:,}/s; the model alone on the GPU {alone}.")
+    on_gpu = [(name, row) for name, row in throughput if row["device"] == "cuda"]
+    if on_gpu and stages:
+        name, fastest = max(on_gpu, key=lambda item: item[1]["molecules_per_second"])
+        keep_busy = "; ".join(
+            f"{_name(row['checkpoint'])} {math.ceil(max(m['molecules_per_second'] for m in row['model_only']) / row['featurize_molecules_per_second'])}"
+            for _, row in stages)
+        lines.append(f"- **What follows:** at the fastest end-to-end GPU rate measured ({fastest['molecules_per_second']:,}/s, "
+                     f"{fastest['molecules']:,} SMILES, `{name}`), 10⁸ molecules take {1e8 / fastest['molecules_per_second'] / 3600:.1f} hours "
+                     f"on one such node. The model alone, at its best batch size, would keep up with the featurization of this many "
+                     f"such nodes: {keep_busy}.")
     training = [(name, row) for name, r in records.items() for row in r["training"]]
     if training:
         cases = []
