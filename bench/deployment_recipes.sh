@@ -31,6 +31,13 @@ recipe() {  # dataset[/model] -> "model split epochs seeds extra-flags"
   esac
 }
 
+map_flags() {  # dataset -> build_map's flags: the map of a many-task panel follows one task, on a sample
+  case "$1" in
+    nci60_balanced) echo "--task AID83 --max-molecules 6000" ;;  # as the split panel's map
+    *) echo "" ;;
+  esac
+}
+
 results_dir() {  # split -> where its results file goes: a split run's figures are benchmark figures
   if [ "$1" = all ]; then echo "$WORK/results"; else echo bench/results; fi
 }
@@ -63,7 +70,8 @@ build() {  # dataset[/model-or-variant]: the deployment panel <model>-<dataset>-
     $PY -m molapp.cli.ensemble --out "$ensemble" --members "$estimate" --results-dir bench/results
   $PY -m molapp.cli.ensemble --out "$panel" --results-dir bench/results --members "$members" --estimate "$ensemble"
   $PY -m molapp.cli.calls --checkpoint "$panel" --valid-from "$ensemble"
-  $PY -m molapp.cli.build_map --checkpoint "$panel"
+  # shellcheck disable=SC2046
+  $PY -m molapp.cli.build_map --checkpoint "$panel" $(map_flags "${1%%/*}")
 }
 
 if [ "$1" = build ]; then build "$2"; exit; fi

@@ -33,3 +33,21 @@ def test_joint_behind_is_not_reproduced_and_a_missing_family_is_not_tested(tmp_p
     claim = summarize(tmp_path)["claim"]
     assert claim["verdict"] == "not reproduced" and claim["assays_improved"] == 0
     assert "joint not better" in claim["summary"]
+
+
+def test_the_readme_names_the_seed_best_on_valid_and_the_deployment_estimate(tmp_path, monkeypatch):
+    import json
+
+    from molapp.cli import readme_figures
+
+    for seed, (valid, test) in enumerate([(0.84, 0.83), (0.86, 0.82), (0.85, 0.87)]):
+        (tmp_path / f"nci60-graphmem-joint-random-seed{seed}.json").write_text(json.dumps({"seed": seed, "valid": valid, "test": test}))
+    monkeypatch.setattr(readme_figures, "RESULTS", tmp_path)
+    block = readme_figures.nci60_panels()
+    assert "seed 1 (valid ROC-AUC 0.860, against 0.840, 0.850; its test ROC-AUC 0.820)" in block  # valid decides, not test
+    assert "Deployment panel" not in block
+    (tmp_path / "deployment-mt-graphmem-nci60_balanced-deployment.json").write_text(json.dumps({
+        "checkpoint": "mt-graphmem-nci60_balanced-deployment", "members": [{"seed": 0}],
+        "estimate": {"random": {"checkpoint": "mt-graphmem-nci60_balanced-random-seed0", "valid": 0.84, "test": 0.83}}}))
+    block = readme_figures.nci60_panels()
+    assert "1 member;" in block and "random-split run's (`mt-graphmem-nci60_balanced-random-seed0`" in block and "test 0.830" in block

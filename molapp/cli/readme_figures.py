@@ -174,7 +174,28 @@ def gpu_check() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"gpu-check": gpu_check, "featurizer-speed": featurizer_speed, "transfer-comparison": transfer_comparison,
+def nci60_panels() -> str:
+    """Which NCI-60 seed ships as the split panel (the best on valid), and the deployment panel's estimate."""
+    seeds = sorted((json.loads(p.read_text()) for p in RESULTS.glob("nci60-graphmem-joint-random-seed*.json")), key=lambda r: r["seed"])
+    if not seeds:
+        return "Not run yet: `python bench/nci60_multitask.py graphs`."
+    best = max(seeds, key=lambda r: r["valid"])
+    lines = [f"- **Split panel** `mt-graphmem-nci60-random`: of the {len(seeds)} seeds of the joint runs "
+             f"(`bench/results/nci60-graphmem-joint-random-seed*.json`), the one best on valid: seed {best['seed']} "
+             f"(valid ROC-AUC {best['valid']:.3f}, against " + ", ".join(f"{r['valid']:.3f}" for r in seeds if r is not best)
+             + f"; its test ROC-AUC {best['test']:.3f})."]
+    deployment = RESULTS / "deployment-mt-graphmem-nci60_balanced-deployment.json"
+    if deployment.exists():
+        record = json.loads(deployment.read_text())
+        (split, estimate), = record["estimate"].items()
+        lines.append(f"- **Deployment panel** `{record['checkpoint']}`: the same recipe trained on every labelled row, "
+                     f"{len(record['members'])} member{'s' if len(record['members']) != 1 else ''}; its figures are its recipe's "
+                     f"{split}-split run's (`{estimate['checkpoint']}`, chosen by the recipe, not by valid): valid {estimate['valid']:.3f}, "
+                     f"test {estimate['test']:.3f} (`bench/results/{deployment.name}`).")
+    return "\n".join(lines)
+
+
+BLOCKS = {"nci60-panels": nci60_panels, "gpu-check": gpu_check, "featurizer-speed": featurizer_speed, "transfer-comparison": transfer_comparison,
           "ensemble-members": ensemble_members, "provenance-summary": provenance_summary, "train-presets": train_presets}
 
 
