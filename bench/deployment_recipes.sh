@@ -4,6 +4,7 @@
 # thread per run. The recipe — model, hyper-parameters, a fixed number of epochs, the
 # ensemble size — is fixed beforehand from the split runs' valid curves, never from test.
 #   bench/deployment_recipes.sh bace      # then: bench/deployment_recipes.sh build bace
+#   bench/deployment_recipes.sh joint     # MT-GraphMem on the six MoleculeNet sets at once
 #   bench/deployment_recipes.sh bbbp/graseq split-only   # a rival recipe's split runs, to compare on valid
 #   SEEDS="0 1" bench/deployment_recipes.sh tox21/all-descriptors split-only   # some of its seeds
 # Runs land in bench/work/deploy/; `build` assembles checkpoints/<model>-<dataset>-deployment
@@ -26,6 +27,9 @@ recipe() {  # dataset[/model] -> "model split epochs seeds extra-flags"
     # the split runs are bench/nci60_multitask.py's (best epoch 25 of 25 on every seed: early
     # stopping never fired, so they are this recipe's runs); one member for now (69 min per run)
     nci60_balanced) echo "mt-graphmem random 25 1 --hops 10 --positive-weighting unweighted" ;;
+    # the six MoleculeNet sets jointly; the split run is the shipped checkpoints/mt-graphmem-scaffold
+    # (best epoch 25 of 25: early stopping never fired)
+    joint)         echo "mt-graphmem scaffold 25 1" ;;
     tox21/all-descriptors) echo "graphmem scaffold 30 3 --descriptors --descriptor-set rdkit-all --positive-weighting unweighted" ;;
     *) echo "no recipe for $1" >&2; exit 2 ;;
   esac
@@ -38,6 +42,10 @@ map_flags() {  # dataset -> build_map's flags: the map of a many-task panel foll
   esac
 }
 
+datasets() {  # recipe key -> the train CLI's --dataset
+  if [ "${1%%/*}" = joint ]; then echo "tox21,hiv,bace,bbbp,clintox,sider"; else echo "${1%%/*}"; fi
+}
+
 results_dir() {  # split -> where its results file goes: a split run's figures are benchmark figures
   if [ "$1" = all ]; then echo "$WORK/results"; else echo bench/results; fi
 }
@@ -47,7 +55,7 @@ train() {  # dataset[/model-or-variant] split seed
   local out
   out="$WORK/$(run_name "$1" "$model")-$2-seed$3"
   [ -f "$out/card.json" ] && return 0
-  $PY -m molapp.train --dataset "${1%%/*}" --model "$model" $extra --no-early-stopping --max-epochs "$epochs" \
+  $PY -m molapp.train --dataset "$(datasets "$1")" --model "$model" $extra --no-early-stopping --max-epochs "$epochs" \
       --threads 1 --split "$2" --seed "$3" --out "$out" --results-dir "$(results_dir "$2")" > "$out.log" 2>&1
 }
 
