@@ -17,7 +17,7 @@ RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
 from molapp.baselines import BASELINES  # noqa: E402
-from molapp.evaluation.leaderboard import leaderboard, read_results  # noqa: E402
+from molapp.evaluation.leaderboard import RESULT_FIELDS, leaderboard, read_results  # noqa: E402
 from molapp.models.registry import ladder_models  # noqa: E402
 from molapp.evaluation.provenance import describe, kind, landing, provenance_sentence, reconstructed  # noqa: E402
 
@@ -86,8 +86,10 @@ LOWER_IS_BETTER = {"rmse"}
 
 
 def load_records(results_dir: Path = RESULTS) -> list[dict]:
-    """Every run's results file (`<model>-<dataset>-<split>-seed<k>.json`)."""
-    return [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*-seed*.json"))]
+    """Every run's results file (`<model>-<dataset>-<split>-seed<k>.json`; files of other
+    benchmarks named alike, such as a run's cluster counts, lack a run's fields and are skipped)."""
+    records = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*-seed*.json"))]
+    return [r for r in records if all(field in r for field in RESULT_FIELDS)]
 
 
 def ladder_section(results_dir: Path = RESULTS) -> list[str]:
