@@ -203,7 +203,22 @@ def tox21_section(records: list[dict], reference: dict) -> list[str]:
             "must fit the size bound as arrays (`molapp/models/forest.py`); the forests' sizes and valid figures alone are in",
             "`consensus-tox21-<split>-approved-percentile.json` (`alone`).", "",
             "| split | model | seeds | test ROC-AUC | target | Chemprop D-MPNN (run here) | meets target? |",
-            "|---|---|---|---|---|---|---|", *rows, *descriptor_variants()]
+            "|---|---|---|---|---|---|---|", *rows, *consensus_bounds(), *descriptor_variants()]
+
+
+def consensus_bounds() -> list[str]:
+    """What the deployable consensus's forest size bound costs: the choice on valid under each bound."""
+    lines = []
+    for path in sorted(RESULTS.glob("consensus-tox21-*-approved-percentile.json")):
+        study = json.loads(path.read_text())
+        alone = study["alone"]["graphmem"]
+        lines += ["", f"Deployable consensus on the {study['split']} split by forest size bound (each forest at most that many MB as "
+                  f"arrays; the GraphMem ensemble alone: valid {alone['valid']:.3f}, test {alone['test']:.3f}; `{path.name}`):", "",
+                  "| bound | chosen on valid | largest forest | valid | test |", "|---|---|---|---|---|"]
+        for bound, c in study["selected_on_valid_by_forest_bound"].items():
+            lines.append(f"| {bound if bound == 'none' else bound + ' MB'} | {' + '.join(c['families'])} (GraphMem ×{c['graphmem_weight']}) | "
+                         f"{c['largest_forest_mb']:g} MB | {c['valid']:.3f} | {c['test']:.3f} |")
+    return lines
 
 
 def deployment_section(records: list[dict]) -> list[str]:
