@@ -37,7 +37,8 @@ recipe() {  # dataset[/model] -> "model split epochs seeds extra-flags"
 
 map_flags() {  # dataset -> build_map's flags: the map of a many-task panel follows one task, on a sample
   case "$1" in
-    nci60_balanced) echo "--task AID83 --max-molecules 6000" ;;  # as the split panel's map
+    nci60_balanced) echo "--task AID83 --max-molecules 6000" ;;  # as the split panels' maps
+    joint) echo "--max-molecules 6000" ;;
     *) echo "" ;;
   esac
 }

@@ -266,3 +266,15 @@ def test_server_configuration_and_input_bounds(app):
     assert config["server"]["maxUploadSize"] == 50 and config["client"]["toolbarMode"] == "viewer"
     assert config["client"]["showErrorDetails"] == "none"
     assert app.text_input(key=state.SMILES_TEXT).max_chars == 2000
+
+
+def test_a_deployment_model_of_one_member_says_how_it_was_trained_and_shows_its_estimates_split(app):
+    """The NCI-60 deployment panel: one MT-GraphMem trained on every row, estimated by its recipe's
+    random-split run; the Models page opens on that split, not on an empty scaffold leaderboard."""
+    choose_panel(app, "NCI-60", "MT-GraphMem", "deployment")
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    assert app.radio(key=state.MODELS_SPLIT).value == "random"
+    assert any("**Trained** on every labelled row with `python -m molapp.train" in m.value and "--split all" in m.value
+               for m in app.markdown)
+    assert not any("**Ensemble** of 1" in m.value for m in app.markdown)

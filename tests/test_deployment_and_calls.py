@@ -119,6 +119,18 @@ def test_a_run_whose_early_stopping_never_fired_is_the_fixed_epoch_recipe():
     assert recipe_hyperparameters(ran_out) == recipe_hyperparameters(fixed)
     assert recipe_hyperparameters(stopped) != recipe_hyperparameters(fixed)
     assert recipe_hyperparameters(short) != recipe_hyperparameters(fixed)
+    # a card from before an option existed trained as the option's old behaviour
+    before = {k: v for k, v in fixed.hyperparameters.items() if k not in ("early_stopping", "positive_weighting", "size_pools", "descriptors")}
+    old_card = dataclasses.replace(ran_out, hyperparameters={**before, "descriptor_set": None, "seed": 1})
+    assert recipe_hyperparameters(old_card) == recipe_hyperparameters(dataclasses.replace(
+        fixed, hyperparameters={**fixed.hyperparameters, "positive_weighting": "balanced", "size_pools": 0, "descriptors": False}))
+    # a descriptor set means nothing to a model that reads no descriptors (older cards name none)
+    plain = dataclasses.replace(fixed, hyperparameters={**fixed.hyperparameters, "descriptors": False, "descriptor_set": "rdkit-70"})
+    older = dataclasses.replace(plain, hyperparameters={**plain.hyperparameters, "descriptor_set": None})
+    assert recipe_hyperparameters(plain) == recipe_hyperparameters(older)
+    reading = dataclasses.replace(plain, hyperparameters={**plain.hyperparameters, "descriptors": True})
+    assert recipe_hyperparameters(reading) != recipe_hyperparameters(dataclasses.replace(
+        reading, hyperparameters={**reading.hyperparameters, "descriptor_set": "rdkit-all"}))
 
 
 def test_max_f1_threshold_picks_the_best_cut():
@@ -189,14 +201,14 @@ def test_predict_cli_writes_approved_drug_percentiles(deployment, tmp_path):
 
 
 def test_every_moleculenet_panel_has_a_deployment_panel_of_its_own_recipe():
-    """Each MoleculeNet dataset with a shipped split panel also ships a deployment panel:
-    trained on every row, its estimate an ensemble of the same size from the same recipe on
-    a canonical split, with its calls and map beside it. (NCI-60's is not built yet.)"""
+    """Each dataset (or joint set of datasets) with a shipped split panel also ships a
+    deployment panel: trained on every row, its estimate a model of the same size from the
+    same recipe on a canonical split, with its calls and map beside it."""
     cards = {p.parent.name: read_card(p.parent) for p in CHECKPOINTS.glob("*/card.json")}
-    single = {c.dataset for c in cards.values() if isinstance(c.dataset, str) and not c.is_deployment}
-    deployments = {c.dataset: (name, c) for name, c in cards.items() if c.is_deployment}
-    assert single - set(deployments) <= {"nci60_balanced"}
-    for dataset, (name, card) in deployments.items():
+    split_panels = {tuple(c.datasets) for c in cards.values() if not c.is_deployment}
+    deployments = {tuple(c.datasets): (name, c) for name, c in cards.items() if c.is_deployment}
+    assert split_panels <= set(deployments)
+    for datasets, (name, card) in deployments.items():
         split, estimate = next(iter(card.estimate.items()))
         assert split in ("random", "scaffold") and estimate.ensemble_size == card.ensemble_size == len(card.members)
         assert card.metrics["test"]["mean"] == pytest.approx(estimate.test)

@@ -51,7 +51,9 @@ def leaderboard(panel: Panel) -> None:
         # previous panel's (a Tox21 leaderboard above an ESOL card).
         st.session_state[state.MODELS_BOARD_PANEL] = panel.path.name
         st.session_state[state.MODELS_DATASET] = home if home in datasets else datasets[0]
-        st.session_state[state.MODELS_SPLIT] = "random" if panel.card.split == "random" else "scaffold"  # a deployment panel's estimate is its scaffold split
+        # a deployment panel's figures are its estimate's, on the split its card names first
+        split = next(iter(panel.card.estimate or {}), "scaffold") if panel.is_deployment else panel.card.split
+        st.session_state[state.MODELS_SPLIT] = "random" if split == "random" else "scaffold"
     left, right = st.columns(2)
     dataset = left.selectbox("Dataset", datasets, format_func=lambda d: DATASET_TITLES.get(d, (d,))[0], key=state.MODELS_DATASET)
     split = right.radio("Split", ["scaffold", "random"], horizontal=True, key=state.MODELS_SPLIT)
@@ -105,7 +107,7 @@ def overview() -> None:
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption("Figures are on the canonical MoleculeNet splits; `bench/reproduce.py --evaluate` re-scores them. A deployment panel "
-               "(trained on every labelled row) shows its recipe's split ensemble's figures (the split its card names), as an estimate.")
+               "(trained on every labelled row) shows its recipe's split models' figures (the split its card names), as an estimate.")
 
 
 def card(panel: Panel) -> None:
@@ -126,7 +128,10 @@ def card(panel: Panel) -> None:
         estimate(card)
     if card.is_user_data:  # a panel trained on the user's own file
         user_data_note(card)
-    if card.members:  # an ensemble: each member's own training run
+    if card.members and len(card.members) == 1:  # a deployment model of one member: its own training run
+        st.markdown(f"{source}  \n**Trained** on every labelled row with `{card.members[0].command}` in "
+                    f"{card.train_seconds / 60:.0f} min on {machine}; assembled with `{card.command}`.")
+    elif card.members:  # an ensemble: each member's own training run
         st.markdown(f"{source}  \n**Ensemble** of {len(card.members)} members trained with different seeds "
                     f"({card.train_seconds / 60:.0f} min in all on {machine}), combined with `{card.command}`.")
         members = pd.DataFrame([dataclasses.asdict(m) for m in card.members])

@@ -52,16 +52,28 @@ SAME = ["model", "dataset", "tasks", "task_type", "split", "featurizer", "config
 RECIPE = ["model", "dataset", "tasks", "task_type", "featurizer", "config"]  # what a deployment model shares with its estimate
 
 
+# What a run trained with before each of these options existed (a card from then does not name
+# them): early stopping always, balanced positive weights, no size pools, no descriptors.
+BEFORE_THE_OPTION = {"early_stopping": True, "positive_weighting": "balanced", "size_pools": 0, "descriptors": False}
+
+
+def recipe_config(card: Card) -> dict:
+    """The model config, with a descriptor width of 0 where a card from before descriptors names none."""
+    return {"descriptor_dim": 0, **card.config} if card.model in ("graphmem", "mt-graphmem") else dict(card.config)
+
+
 def recipe_hyperparameters(card: Card) -> dict:
     """The hyper-parameters that make a recipe: all but the seed. A run with early stopping
     that ran all its epochs and kept the last one trained exactly as a fixed number of epochs
     does (the same steps, schedule and kept weights), so it counts as that recipe; patience
-    means nothing without early stopping."""
-    recipe = {k: v for k, v in card.hyperparameters.items() if k != "seed"}
+    means nothing without early stopping, nor a descriptor set to a model that reads none."""
+    recipe = {**BEFORE_THE_OPTION, **{k: v for k, v in card.hyperparameters.items() if k != "seed"}}
     if recipe.get("early_stopping") and card.best_epoch == card.epochs_run == recipe.get("max_epochs"):
         recipe["early_stopping"] = False
     if recipe.get("early_stopping") is False:
         recipe.pop("patience", None)
+    if not recipe.get("descriptors"):
+        recipe.pop("descriptor_set", None)
     return recipe
 
 
@@ -81,14 +93,16 @@ def deployment_estimate(card: Card, member_card: Card, output: nn.Module, estima
     held_out = None
     for directory in estimates:
         model, source = load_checkpoint(directory)
-        differing = [key for key in RECIPE if getattr(source, key) != getattr(member_card, key)]
+        differing = [key for key in RECIPE if key != "config" and getattr(source, key) != getattr(member_card, key)]
+        differing += ["config"] if recipe_config(source) != recipe_config(member_card) else []
         if differing or recipe_hyperparameters(member_card) != recipe_hyperparameters(source):
             raise ValueError(f"{directory} is not the same recipe (differs in {', '.join(differing) or 'hyperparameters'})")
         card.estimate[source.split] = EstimateSource(directory.name, source.ensemble_size, source.command,
                                                      source.metrics["valid"]["mean"], source.metrics["test"]["mean"])
         if held_out is None:
             card.metrics = source.metrics
-            card.metrics_from = (f"an estimate: the same recipe's {source.split}-split ensemble ({directory.name}); "
+            what = "ensemble" if source.ensemble_size > 1 else "run"
+            card.metrics_from = (f"an estimate: the same recipe's {source.split}-split {what} ({directory.name}); "
                                  "this model was trained on every labelled row, test rows included")
             # Regression: the estimate's own target scale (fitted on its train rows) is part of its model;
             # classification: the deployment's uncalibrated output, as the deployment predicts.
