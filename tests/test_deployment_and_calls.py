@@ -108,7 +108,7 @@ def test_a_recipe_of_one_member_is_a_deployment_model_estimated_by_its_split_run
 
 
 def test_a_run_whose_early_stopping_never_fired_is_the_fixed_epoch_recipe():
-    from molapp.cli.ensemble import recipe_hyperparameters
+    from molapp.cli.ensemble import recipe_config, recipe_hyperparameters
 
     card = read_card(CHECKPOINTS / "graphmem-tox21-deployment")
     fixed = dataclasses.replace(card, seed=0, epochs_run=25, best_epoch=25,
@@ -124,6 +124,9 @@ def test_a_run_whose_early_stopping_never_fired_is_the_fixed_epoch_recipe():
     old_card = dataclasses.replace(ran_out, hyperparameters={**before, "descriptor_set": None, "seed": 1})
     assert recipe_hyperparameters(old_card) == recipe_hyperparameters(dataclasses.replace(
         fixed, hyperparameters={**fixed.hyperparameters, "positive_weighting": "balanced", "size_pools": 0, "descriptors": False}))
+    without_width = dataclasses.replace(old_card, config={k: v for k, v in fixed.config.items() if k != "descriptor_dim"})
+    assert recipe_config(without_width) == recipe_config(dataclasses.replace(fixed, config={**fixed.config, "descriptor_dim": 0}))
+    assert recipe_config(without_width) != recipe_config(fixed)  # the shipped one reads 70 descriptors
     # a descriptor set means nothing to a model that reads no descriptors (older cards name none)
     plain = dataclasses.replace(fixed, hyperparameters={**fixed.hyperparameters, "descriptors": False, "descriptor_set": "rdkit-70"})
     older = dataclasses.replace(plain, hyperparameters={**plain.hyperparameters, "descriptor_set": None})

@@ -39,7 +39,7 @@ from molapp.models.card import Card, EstimateSource, MemberSummary
 from molapp.models.checkpoint import load_checkpoint, read_card, save_checkpoint
 from molapp.models.ensemble import Ensemble
 from molapp.models.outputs import PredictionModel, Sigmoid
-from molapp.models.registry import benchmark_name
+from molapp.models.registry import benchmark_name, model_spec
 from molapp.training.calibration import calibrate_for_checkpoint
 from molapp.evaluation.provenance import provenance
 from molapp.evaluation.split_predictions import SplitPredictions
@@ -59,7 +59,10 @@ BEFORE_THE_OPTION = {"early_stopping": True, "positive_weighting": "balanced", "
 
 def recipe_config(card: Card) -> dict:
     """The model config, with a descriptor width of 0 where a card from before descriptors names none."""
-    return {"descriptor_dim": 0, **card.config} if card.model in ("graphmem", "mt-graphmem") else dict(card.config)
+    config = dict(card.config)
+    if "descriptor_dim" in {f.name for f in dataclasses.fields(model_spec(card.model).config_class)}:
+        config.setdefault("descriptor_dim", 0)
+    return config
 
 
 def recipe_hyperparameters(card: Card) -> dict:
