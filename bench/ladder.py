@@ -43,13 +43,13 @@ from molapp.featurizers.descriptors import (ALL_RDKIT_DESCRIPTOR_NAMES, ALL_RDKI
 from molapp.data.dataset import LabelledMolecules, load_dataset  # noqa: E402
 from molapp.data.registry import DATASETS, split_path  # noqa: E402
 from molapp.data.dataset import SplitMolecules  # noqa: E402
-from molapp.models.registry import MODEL_KINDS  # noqa: E402
+from molapp.models.registry import MODEL_KINDS, trainable_kinds  # noqa: E402
 from molapp.evaluation.provenance import provenance  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
 FINGERPRINT_MODELS = list(BASELINES)  # ecfp-svm, ecfp-rf, ecfp-gb, mt-nn, desc-rf
-GRAPH_EPOCHS: dict[str, list[str]] = {kind: list(spec.ladder_flags) for kind, spec in MODEL_KINDS.items()}
+GRAPH_EPOCHS: dict[str, list[str]] = {kind: list(spec.ladder_flags) for kind, spec in trainable_kinds().items()}
 JOINT_DATASETS = ["tox21", "hiv", "bace", "bbbp", "clintox", "sider"]  # a joint kind (mt-graphmem) trains on these together
 
 

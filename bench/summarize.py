@@ -185,6 +185,13 @@ def tox21_section(records: list[dict], reference: dict) -> list[str]:
                         f"on percentiles among approved drugs, forests ≤ {study['max_forest_mb']:g} MB, chosen on valid (valid "
                         f"{chosen['valid']:.3f}; `{study['provenance']['command']}`, not shipped) | – | {chosen['test']:.3f} | ≥ {target} | "
                         f"{chemprop} | {'yes' if chosen['test'] >= target else 'no'} |")
+        for path in sorted(RESULTS.glob("assembled-*.json")):  # molapp.cli.consensus of split models: a shipped consensus's estimate
+            built = json.loads(path.read_text())
+            if (built["dataset"], built["split"]) == ("tox21", split):
+                sources = " + ".join(m["checkpoint"] for m in built["members"])
+                rows.append(f"| {split} | consensus as shipped (`checkpoints/consensus-tox21-deployment`'s estimate): {sources}, "
+                            f"calibrated mean approved-drug percentile (valid {built['valid']:.3f}; `{built['provenance']['command']}`) | – | "
+                            f"{built['test']:.3f} | ≥ {target} | {chemprop} | {'yes' if built['test'] >= target else 'no'} |")
     if not rows:
         return []
     return ["", "## Tox21 against the targets", "",
@@ -213,7 +220,8 @@ def consensus_bounds() -> list[str]:
         study = json.loads(path.read_text())
         alone = study["alone"]["graphmem"]
         lines += ["", f"Deployable consensus on the {study['split']} split by forest size bound (each forest at most that many MB as "
-                  f"arrays; the GraphMem ensemble alone: valid {alone['valid']:.3f}, test {alone['test']:.3f}; `{path.name}`):", "",
+                  f"arrays; the GraphMem ensemble alone: valid {alone['valid']:.3f}, test {alone['test']:.3f}; `{path.name}`; sizes as "
+                  "measured then, 14 bytes a node: `molapp/models/forest.py` has stored 8 since, so the same forests are 43 % smaller):", "",
                   "| bound | chosen on valid | largest forest | valid | test |", "|---|---|---|---|---|"]
         for bound, c in study["selected_on_valid_by_forest_bound"].items():
             lines.append(f"| {bound if bound == 'none' else bound + ' MB'} | {' + '.join(c['families'])} (GraphMem ×{c['graphmem_weight']}) | "
@@ -227,6 +235,8 @@ def deployment_section(records: list[dict]) -> list[str]:
     if not recipe:
         return []
     deployments = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("deployment-*.json"))]
+    deployments = [e for e in deployments if e["model"] != "consensus"]  # the consensus panel has its own rows below
+    assembled = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("assembled-*.json"))]
     lines = ["", "## Tox21 deployment recipe beside Chemprop (issue 26)", "",
              f"The recipe (`{DEPLOYMENT_RECIPE}`), fixed before any of these runs: GraphMem reading the 70 RDKit descriptors,",
              "unweighted BCE, 30 epochs with no early stopping (the last weights kept), an ensemble of seeds. The shipped deployment",
@@ -253,6 +263,10 @@ def deployment_section(records: list[dict]) -> list[str]:
             if ensemble.exists():
                 e = json.loads(ensemble.read_text())
                 lines.append(f"| {split} | rival recipe: {what}, ensemble of {len(e['members'])} | – | {e['valid']:.3f} | {e['test']:.3f} |")
+        for built in (b for b in assembled if (b["dataset"], b["split"]) == ("tox21", split)):
+            sources = " + ".join(m["checkpoint"] for m in built["members"])
+            lines.append(f"| {split} | consensus panel's estimate: {sources} (`{built['checkpoint']}`) | – | {built['valid']:.3f} | "
+                         f"**{built['test']:.3f}** |")
         for model, title in PEERS:
             peers = [r for r in records if (r["model"], r["dataset"], r["split"]) == (model, "tox21", split)]
             if peers:
@@ -264,6 +278,14 @@ def deployment_section(records: list[dict]) -> list[str]:
         source = ran(e, RESULTS / f"deployment-{e['checkpoint']}.json")
         lines += ["", f"Shipped: `{e['checkpoint']}`, {len(e['members'])} members trained on every labelled row "
                   f"({source}); its figures are {e['metrics_from']}."]
+    consensus = RESULTS / "deployment-consensus-tox21-deployment.json"
+    if consensus.exists():
+        e = json.loads(consensus.read_text())
+        lines += ["", f"Shipped beside it: `{e['checkpoint']}`, the consensus panel: {', '.join(m['checkpoint'] for m in e['members'])} "
+                  f"(GraphMem and MemGNN trained on every labelled row, the forest fitted on every labelled row; each source's score "
+                  f"its percentile among ClinTox's approved drugs, their mean Platt-calibrated; {ran(e, consensus)}); its figures are "
+                  f"{e['metrics_from']}. Its members were chosen on the scaffold split's validation molecules "
+                  "(the deployable consensus study under Tox21 against the targets: the smallest choice within 0.002 of the best valid)."]
     return lines + descriptor_set_lines(records)
 
 
@@ -337,7 +359,9 @@ def deployment_panels_section(checkpoints: Path = ROOT / "checkpoints") -> list[
         rivals = [c for c in cards if c.get("dataset") == e["dataset"] and c.get("split") == split]
         against = ", ".join(f"{c['model']}{' ×' + str(c['ensemble_size']) if c.get('ensemble_size', 1) > 1 else ''} "
                             f"{c['metrics']['valid']['mean']:.3f}" for c in rivals) or "–"
-        lines.append(f"| `{e['checkpoint']}` | `{recipe_flags(e['members'][0]['command'])}` | {len(e['members'])} | "
+        recipe = (f"consensus of {', '.join(m['checkpoint'] for m in e['members'])} (`bench/deployment_recipes.sh consensus`)"
+                  if e["model"] == "consensus" else f"`{recipe_flags(e['members'][0]['command'])}`")
+        lines.append(f"| `{e['checkpoint']}` | {recipe} | {len(e['members'])} | "
                      f"{split} split, ×{estimate['ensemble_size']} | {metric.get(e['metric'], e['metric'])} | "
                      f"{estimate['valid']:.3f} | {estimate['test']:.3f} | {against} |")
     return lines

@@ -278,3 +278,28 @@ def test_a_deployment_model_of_one_member_says_how_it_was_trained_and_shows_its_
     assert any("**Trained** on every labelled row with `python -m molapp.train" in m.value and "--split all" in m.value
                for m in app.markdown)
     assert not any("**Ensemble** of 1" in m.value for m in app.markdown)
+
+
+def test_the_consensus_panel_says_what_it_combines_and_whose_attention_it_shows(app):
+    """The Tox21 consensus: its predictions are its own (the panel's, not its GraphMem's), the
+    explanation is its GraphMem member's attention and says so, with no descriptor chart (its
+    forests have no gradient); the Models page lists its graph members and its forest."""
+    choose_panel(app, "Tox21", "Consensus", "deployment")
+    app.text_input(key=state.SMILES_TEXT).input(CAFFEINE).run()
+    assert not app.exception and not app.error
+    assert any("consensus of GraphMem (ensemble of 3), MemGNN, a random forest on RDKit's whole descriptor list" in i.value
+               for i in app.info)
+    assert "Why: where GraphMem looked" in [s.value for s in app.subheader]
+    assert not any("Whole-molecule descriptors" in m.value for m in app.markdown)
+    from molapp.inference.predictor import Predictor
+
+    predictor = Predictor.load(ROOT / "checkpoints" / "consensus-tox21-deployment", "cpu")
+    shown = results_frame(app)
+    task = shown["task"].iloc[0]
+    expected = float(predictor.predict([CAFFEINE], [task]).values[0, 0])
+    assert shown["probability"].iloc[0] == pytest.approx(expected, abs=1e-5)
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    assert any("**Consensus** of 2 trained graph models and 1 random forest fitted" in m.value for m in app.markdown)
+    members = next(d.value for d in app.dataframe if "checkpoint" in d.value.columns and "train_seconds" in d.value.columns)
+    assert members["checkpoint"].tolist() == ["graphmem-tox21-deployment", "memgnn-tox21-all-seed0", "desc-rf-all-leaf10"]

@@ -156,6 +156,20 @@ def test_memgnn_clusters(page):
     page.screenshot(path=str(ARTIFACTS / "clusters.png"), full_page=True)
 
 
+def test_consensus_panel_says_whose_attention_it_shows(page):
+    choose_panel(page, "Tox21", "Consensus")
+    paste(page, "CC(C)(c1ccc(O)cc1)c1ccc(O)cc1")  # bisphenol A
+    page.get_by_text("Why: where GraphMem looked", exact=True).wait_for(timeout=60_000)
+    main = page.locator("[data-testid='stMain']")
+    text = main.inner_text()
+    assert "This panel is a consensus of GraphMem (ensemble of 3), MemGNN, a random forest on RDKit's whole descriptor list" in text
+    assert "the consensus's GraphMem member's prediction was" in text and "Whole-molecule descriptors" not in text
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stImage\"] img').length >= 2")
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "consensus.png"), full_page=True)
+
+
 def test_map_shows_the_molecule_among_known_compounds(page):
     choose_panel(page, "ESOL", "MemGNN", "random split")
     paste(page, "CC(=O)Oc1ccccc1C(=O)O")  # the molecule the map places among the panel's

@@ -78,3 +78,14 @@ def test_forests_of_unequal_size_are_refused(data):
     x_train, _, labels, _ = data
     with pytest.raises(ValueError, match="same number of trees"):
         Forest.from_sklearn([RandomForestClassifier(3).fit(x_train, labels[:, 0]), RandomForestClassifier(4).fit(x_train, labels[:, 1])])
+
+
+def test_a_tree_too_large_for_its_offsets_is_refused_not_wrapped():
+    """Right children are stored as int16 offsets: a tree of more than 32,767 nodes (one leaf
+    per distinct noisy target here) would wrap around, so it is refused with what to do."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40_000, 3)).astype(np.float32)
+    tree = RandomForestRegressor(1, bootstrap=False, random_state=0).fit(x, rng.normal(size=40_000))
+    assert tree.estimators_[0].tree_.node_count > 32_767
+    with pytest.raises(ValueError, match="larger leaves"):
+        Forest.from_sklearn([tree])

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZES = dict(atom_dim=ATOM_DIM, bond_dim=BOND_DIM, num_relations=NUM_RELATIONS, num_tasks=3)
 
 
-@pytest.mark.parametrize("kind", list(registry.MODEL_KINDS))
+@pytest.mark.parametrize("kind", list(registry.trainable_kinds()))
 def test_the_default_flags_build_the_config_dataclass_default_model(kind):
     """The one source of a kind's defaults: TrainConfig's (and so the CLI's) defaults make
     exactly the model its config dataclass makes with no hyper-parameter given."""

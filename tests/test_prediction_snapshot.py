@@ -3,7 +3,7 @@ refactors of the model, trainer or inference code must not change a shipped mode
 The snapshot (tests/fixtures/shipped_predictions.safetensors) holds, per checkpoint, its values
 on tiny_molecules.smi, an ensemble's member spread, one explanation (bisphenol A, with an
 ensemble's member values) and, for the models reading descriptors, the descriptor chart of the
-fifth task. It was recorded with the code before the typed card (issue 28 item 2);
+fifth task (a consensus: its GraphMem member's attention, no descriptor chart). It was recorded with the code before the typed card (issue 28 item 2);
 mt-graphmem-nci60-random's entries with main's code at 3de8d80, before the typed card was merged.
 
 A checkpoint added to checkpoints/ gets its entries with
@@ -32,6 +32,7 @@ from safetensors.numpy import load_file, save_file
 from molapp.chem.io import read_smiles_file
 from molapp.explain.explanation import explain, explain_descriptors
 from molapp.inference.predictor import Predictor
+from molapp.models.registry import descriptors_added
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS = ROOT / "checkpoints"
@@ -60,7 +61,7 @@ def outputs(directory: Path) -> dict[str, np.ndarray]:
     out[f"{name}/explain"] = explanation.values
     if explanation.member_values is not None:
         out[f"{name}/explain_members"] = explanation.member_values
-    if predictor.descriptors:
+    if descriptors_added(predictor.card):  # a network reading descriptors directly (not a consensus's forests)
         task = predictor.tasks[min(4, len(predictor.tasks) - 1)]  # a Tox21 panel: its fifth task
         reading = explain_descriptors(predictor, explanation.canonical_smiles, task)
         out[f"{name}/descriptor_contributions"] = reading.table.sort_values("descriptor")["contribution"].to_numpy()

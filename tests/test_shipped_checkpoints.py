@@ -11,7 +11,7 @@ import pytest
 from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.inference.predictor import Predictor
 from molapp.models.checkpoint import load_checkpoint, read_card
-from molapp.models.registry import MODEL_KINDS
+from molapp.models.registry import MODEL_KINDS, is_assembled
 from molapp.training.calibration import mean_calibration_error
 from molapp.metrics import per_task_metrics
 from molapp.training.evaluate import evaluate_checkpoint
@@ -119,14 +119,18 @@ def test_shipped_probabilities_are_calibrated(directory):
 @pytest.mark.parametrize("directory", DEPLOYMENT, ids=lambda p: p.name)
 def test_a_deployment_card_says_where_its_figures_come_from(directory):
     """Trained on every row, it carries its recipe's split figures (the first estimate's as
-    `metrics`), no calibration (no rows were left to fit one on), and the estimate model's
-    test-split predictions, made through the deployment's uncalibrated output, that score as
-    the estimate says (the Models page's ROC curves and reliability plot)."""
+    `metrics`), no calibration (no rows were left to fit one on) — but a consensus carries its
+    split consensus's, whose percentile scale it shares — and the estimate model's test-split
+    predictions, made through the deployment's own output, that score as the estimate says
+    (the Models page's ROC curves and reliability plot)."""
     card = read_card(directory)
     first = next(iter(card.estimate.values()))
     assert card.metrics["test"]["mean"] == first.test and card.metrics["valid"]["mean"] == first.valid
-    assert "every labelled row" in card.metrics_from and card.calibration is None
-    assert card.output == ("sigmoid" if card.task_type == "classification" else "target_scale")  # uncalibrated
+    assert "every labelled row" in card.metrics_from
+    if is_assembled(card.model):
+        assert card.output == "platt" and card.calibration.fitted_on == f"valid of {first.checkpoint}"
+    else:
+        assert card.calibration is None and card.output == ("sigmoid" if card.task_type == "classification" else "target_scale")
     assert all(size["valid"] == size["test"] == 0 for size in card.sizes.values())  # every dataset of a joint model
     held_out = SplitPredictions.load(directory)
     scores = per_task_metrics(held_out.labels, held_out.predictions, card.tasks, card.task_type)

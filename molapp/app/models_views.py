@@ -22,7 +22,7 @@ from molapp.evaluation.leaderboard import leaderboard as leaderboard_table
 from molapp.evaluation.leaderboard import metric_of, read_results
 from molapp.evaluation.split_predictions import SplitPredictions, expected_calibration_error, reliability, roc
 from molapp.models.card import Card
-from molapp.models.registry import architecture_summary
+from molapp.models.registry import architecture_summary, is_assembled
 
 METRIC_NAMES = {"roc_auc": "ROC-AUC", "rmse": "RMSE"}
 
@@ -128,7 +128,16 @@ def card(panel: Panel) -> None:
         estimate(card)
     if card.is_user_data:  # a panel trained on the user's own file
         user_data_note(card)
-    if card.members and len(card.members) == 1:  # a deployment model of one member: its own training run
+    if is_assembled(card.model):  # a consensus: its graph members' own runs, and the forests it fitted
+        forests = len(card.config["forests"])
+        st.markdown(f"{source}  \n**Consensus** of {len(card.config['members'])} trained graph models and "
+                    f"{forests} random forest{'s' if forests != 1 else ''} fitted on the same rows, assembled with `{card.command}` "
+                    f"({card.train_seconds / 60:.0f} min of training in all on {machine}).")
+        members = pd.DataFrame([dataclasses.asdict(m) for m in card.members])
+        shown = [c for c in ("checkpoint", "test", "valid", "train_seconds", "command") if members[c].notna().any()]
+        st.dataframe(members[shown], hide_index=True,
+                     column_config={"test": st.column_config.NumberColumn(format="%.3f"), "valid": st.column_config.NumberColumn(format="%.3f")})
+    elif card.members and len(card.members) == 1:  # a deployment model of one member: its own training run
         st.markdown(f"{source}  \n**Trained** on every labelled row with `{card.members[0].command}` in "
                     f"{card.train_seconds / 60:.0f} min on {machine}; assembled with `{card.command}`.")
     elif card.members:  # an ensemble: each member's own training run

@@ -10,7 +10,7 @@ from pathlib import Path
 from molapp.jobs.home import panels_dir
 from molapp.models.card import Card
 from molapp.models.checkpoint import read_card
-from molapp.models.registry import model_title
+from molapp.models.registry import descriptors_added, is_assembled, model_title
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ class Panel:
         from my_screen.csv (GraphMem, scaffold split)'."""
         card = self.card
         count = len(card.tasks)
-        model = model_title(card.model) + (" + descriptors" if card.reads_descriptors else "")
+        model = model_title(card.model) + (" + descriptors" if descriptors_added(card) else "")
         if card.ensemble_size > 1:
             model += f" ensemble of {card.ensemble_size}"
         if self.is_user:
@@ -88,14 +88,16 @@ SPLIT_ORDER = {"all": 0, "scaffold": 1, "random": 2}  # deployment panels first:
 
 def list_panels(directory: Path | None = None, user_home: Path | None = None) -> list[Panel]:
     """Shipped checkpoints, single-dataset panels first, deployment panels before split
-    models, datasets in DATASET_TITLES's order (Tox21 first); then the user's panels
-    (MOLAPP_HOME/panels), by name."""
+    models, datasets in DATASET_TITLES's order (Tox21 first), a trained model before a
+    consensus of the same data (a consensus computes all of RDKit's descriptors, several times
+    slower to featurize: the trained model is the default for a screen); then the user's
+    panels (MOLAPP_HOME/panels), by name."""
     directory = directory or checkpoint_dir()
     panels = [Panel(p.parent, read_card(p.parent)) for p in sorted(directory.glob("*/card.json"))]
     dataset_order = {name: k for k, name in enumerate(DATASET_TITLES)}  # Tox21 first: the app's flagship panel
     shipped = sorted(panels, key=lambda p: (not isinstance(p.card.dataset, str), SPLIT_ORDER.get(p.card.split, 3),
                                             dataset_order.get(p.card.dataset, len(dataset_order)) if isinstance(p.card.dataset, str) else 0,
-                                            p.path.name))
+                                            is_assembled(p.card.model), p.path.name))
     return shipped + list_user_panels(user_home)
 
 

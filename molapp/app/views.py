@@ -22,7 +22,7 @@ from molapp.explain.clusters import atom_label, clusters as find_clusters, funct
 from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer,
                                    molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
-from molapp.models.registry import explanation_kind, model_title
+from molapp.models.registry import descriptors_added, explanation_kind, is_assembled, model_title
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
 INPUT_MODES = ["Paste SMILES", "Draw", "Examples"]
@@ -223,7 +223,10 @@ def top_atoms(result: Explanation, weights: np.ndarray, count: int = 8) -> pd.Da
 
 
 def _whose(settings: Settings) -> str:
-    """Whose prediction an explanation belongs to: the panel's, or, for an ensemble, its first member's."""
+    """Whose prediction an explanation belongs to: the panel's, or, for an ensemble, its first
+    member's; for a consensus, its GraphMem member's."""
+    if is_assembled(settings.panel.card.model):
+        return "the consensus's GraphMem member's prediction was"
     return "the ensemble's first member's prediction was" if settings.panel.card.ensemble_size > 1 else "the predictions above were"
 
 
@@ -241,7 +244,7 @@ def attention(settings: Settings, result: Explanation) -> None:
     st.subheader("Why: where GraphMem looked")
     descriptors = (f" The controller also started from {settings.panel.card.config['descriptor_dim']} whole-molecule RDKit "
                    "descriptors (logP, TPSA, charge surface areas, ring and atom counts), which the attention does not show."
-                   if settings.panel.card.reads_descriptors else "")
+                   if descriptors_added(settings.panel.card) else "")
     st.caption("Attention p of the controller over the atoms (memory cells) at each reasoning step, for a task query. "
                f"These are the weights {_whose(settings)} computed with. Uniform attention would give every atom 1/N.{descriptors}")
     labels = {t: settings.panel.task_label(t) for t in result.tasks}
@@ -265,7 +268,7 @@ def attention(settings: Settings, result: Explanation) -> None:
     with viewer:
         st.markdown(f"**3D — {task}, {step}** (sphere colour and size: attention)")
         viewer_3d(result, attention_spheres(weights), height=360)
-    if settings.panel.card.reads_descriptors:
+    if descriptors_added(settings.panel.card):
         descriptor_reading(settings, result, task)
 
 
@@ -409,10 +412,28 @@ def dependency_figure(settings: Settings, matrix: np.ndarray) -> go.Figure:
     return figure
 
 
+def consensus(settings: Settings) -> None:
+    """What a consensus's predictions and explanation are: its sources, and whose attention follows."""
+    card = settings.panel.card
+    graph = card.config["members"]
+    sources = ", ".join([model_title(m["kind"]) + (f" (ensemble of {m['ensemble_size']})" if m["ensemble_size"] > 1 else "") for m in graph]
+                        + [f"a random forest on {FOREST_READS[f['features']]}" for f in card.config["forests"]])
+    first = graph[0]
+    whose = f"its GraphMem's (the first of that ensemble's {first['ensemble_size']} models)" if first["ensemble_size"] > 1 else "its GraphMem's"
+    st.info(f"This panel is a consensus of {sources}. Each one's score becomes its percentile among ClinTox's approved drugs; "
+            f"the predictions above are the calibrated mean of those percentiles. The explanation below is {whose}: "
+            "the forests have no attention to show.")
+
+
+FOREST_READS = {"rdkit-all": "RDKit's whole descriptor list", "ecfp": "ECFP4 fingerprints"}  # a consensus forest's features, in words
+
+
 def why(settings: Settings, result: Explanation) -> None:
     """The explanation the panel's model has: attention, clusters, fusion gate or task dependencies."""
     members = settings.panel.card.ensemble_size
-    if members > 1 and explanation_kind(settings.panel.card.model) != "none":
+    if is_assembled(settings.panel.card.model):
+        consensus(settings)
+    elif members > 1 and explanation_kind(settings.panel.card.model) != "none":
         first = settings.panel.card.members[0]
         alone = f"; alone, it scores {first.test:.3f} on the test split" if first.test is not None else ""  # a deployment member has no test rows
         st.info(f"This checkpoint is an ensemble of {members} models trained with different seeds: the predictions above "

@@ -22,8 +22,9 @@ def _fmt(value: float | None) -> str:
 
 def _calibration(card: Card, directory: Path) -> str:
     """Classification: the test split's calibration error, mean over tasks, raw → calibrated;
-    a deployment model (uncalibrated) its estimate's test predictions' raw error."""
-    if card.split == "all" and card.task_type == "classification":
+    a deployment model (uncalibrated) its estimate's test predictions' raw error; a deployment
+    consensus carries its estimate's calibration, and its report."""
+    if card.split == "all" and card.task_type == "classification" and card.calibration is None:
         return f"{mean_calibration_error(SplitPredictions.load(directory)):.3f} (uncalibrated)"
     if card.calibration is None:
         return ""

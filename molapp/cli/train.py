@@ -52,7 +52,7 @@ from molapp.jobs.progress import ProgressLog
 from molapp.models.card import Card
 from molapp.models.checkpoint import read_card, save_checkpoint
 from molapp.models.outputs import PredictionModel, uncalibrated_output
-from molapp.models.registry import MODEL_KINDS, benchmark_name
+from molapp.models.registry import benchmark_name, trainable_kinds
 from molapp.training import resume
 from molapp.training.calibration import calibrate_for_checkpoint
 from molapp.training.groups import build_groups
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--progress", default=None, help="append one JSON line per epoch (and per phase) to this file")
     parser.add_argument("--panel", action="store_true",
                         help="also write the embedding map and calls (a complete app panel); always on with --data")
-    parser.add_argument("--model", choices=list(MODEL_KINDS), default="graphmem")
+    parser.add_argument("--model", choices=list(trainable_kinds()), default="graphmem")
     parser.add_argument("--split", choices=list(SPLIT_KINDS), default="scaffold", help="a canonical split, or all: every labelled row (deployment)")
     parser.add_argument("--out", required=True, help="checkpoint directory to write; a run interrupted there with the same "
                         "settings carries on from its last saved epoch (training_state.pt, saved at most once a minute)")
@@ -106,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         return train_on_file(parser, args, argv, start)
 
     names = [n.strip().lower() for n in args.dataset.split(",") if n.strip()]
-    spec = MODEL_KINDS[args.model]
+    spec = trainable_kinds()[args.model]
     if not spec.joint and len(names) > 1:
-        parser.error(f"several datasets are joint training: use --model {' or '.join(k for k, s in MODEL_KINDS.items() if s.joint)}")
+        parser.error(f"several datasets are joint training: use --model {' or '.join(k for k, s in trainable_kinds().items() if s.joint)}")
     if args.descriptors and all(option.name != "descriptors" for option in spec.hyperparameters):
         parser.error(f"--descriptors is for the kinds that read descriptors "
-                     f"({', '.join(k for k, s in MODEL_KINDS.items() if any(o.name == 'descriptors' for o in s.hyperparameters))})")
+                     f"({', '.join(k for k, s in trainable_kinds().items() if any(o.name == 'descriptors' for o in s.hyperparameters))})")
     if args.split == "all" and args.early_stopping:
         parser.error("--split all has no validation rows to stop early on: add --no-early-stopping and a fixed --max-epochs")
     if args.threads:

@@ -26,6 +26,8 @@ from rdkit import Chem
 from rdkit.Chem import Descriptors
 from rdkit.Chem import rdMolDescriptors as rd
 
+from molapp.featurizers.fingerprints import ECFP_BITS, ecfp
+
 # Checkpoints whose model reads descriptors record this; the list is fixed (a change is a new version).
 DESCRIPTORS_VERSION = "rdkit-descriptors-v1"
 
@@ -142,6 +144,33 @@ DESCRIPTOR_SETS: dict[str, DescriptorSet] = {
         {name: f"{DESCRIPTOR_LABELS.get(name, name)} (log-scaled)" for name in ALL_RDKIT_DESCRIPTOR_NAMES},
         log_scaled_rdkit_descriptors),
 }
+
+
+# What the Tox21 consensus reads (`molapp.models.consensus`): the 70 (its GraphMem member's), then
+# RDKit's whole list unscaled and ECFP4 bits (its forests'), the last two of the standardized
+# canonical SMILES re-parsed, exactly as the baselines' forests were fitted and chosen
+# (bench/ladder.py's featurize_dataset).
+CONSENSUS_FEATURES_VERSION = f"consensus-features-v1-{ALL_RDKIT_DESCRIPTORS_VERSION}"
+
+
+def _consensus_features(mols: Sequence[Chem.Mol]) -> np.ndarray:
+    reread = [Chem.MolFromSmiles(Chem.MolToSmiles(mol)) for mol in mols]
+    return np.concatenate([molecular_descriptors(mols), all_rdkit_descriptors(reread), ecfp(reread).astype(np.float32)], axis=1)
+
+
+# Which columns of the consensus features each reader takes: block name → [start, stop).
+CONSENSUS_BLOCKS: dict[str, tuple[int, int]] = {
+    "rdkit-70": (0, DESCRIPTOR_DIM),
+    "rdkit-all": (DESCRIPTOR_DIM, DESCRIPTOR_DIM + len(ALL_RDKIT_DESCRIPTOR_NAMES)),
+    "ecfp": (DESCRIPTOR_DIM + len(ALL_RDKIT_DESCRIPTOR_NAMES), DESCRIPTOR_DIM + len(ALL_RDKIT_DESCRIPTOR_NAMES) + ECFP_BITS),
+}
+_CONSENSUS_NAMES = (*DESCRIPTOR_NAMES, *(f"rdkit:{name}" for name in ALL_RDKIT_DESCRIPTOR_NAMES),
+                    *(f"ECFP4 bit {k}" for k in range(ECFP_BITS)))
+DESCRIPTOR_SETS[CONSENSUS_FEATURES_VERSION] = DescriptorSet(
+    CONSENSUS_FEATURES_VERSION, _CONSENSUS_NAMES,
+    {**DESCRIPTOR_LABELS, **{f"rdkit:{name}": name for name in ALL_RDKIT_DESCRIPTOR_NAMES},
+     **{name: name for name in _CONSENSUS_NAMES if name.startswith("ECFP4")}},
+    _consensus_features)
 # The train CLI's --descriptor-set: the 70 chosen by cost (the default), or all of RDKit's.
 DESCRIPTOR_SET_CHOICES = {"rdkit-70": DESCRIPTORS_VERSION, "rdkit-all": ALL_RDKIT_DESCRIPTORS_VERSION}
 

@@ -57,6 +57,23 @@ def model_spec(kind: str) -> ModelSpec:
     return MODEL_KINDS[kind]
 
 
+def trainable_kinds() -> dict[str, ModelSpec]:
+    """The kinds `python -m molapp.train` trains (all but those assembled from trained models)."""
+    return {kind: spec for kind, spec in MODEL_KINDS.items() if spec.trainable}
+
+
+def is_assembled(kind: str) -> bool:
+    """Assembled from trained models (a consensus), not trained by `python -m molapp.train`."""
+    return kind in MODEL_KINDS and not MODEL_KINDS[kind].trainable
+
+
+def descriptors_added(card: Card) -> bool:
+    """The kind's model with its optional descriptors on (GraphMem's `--descriptors`), whose
+    network reads them directly: the app shows how each moved a prediction. A consensus reads
+    descriptors for its forests and its GraphMem member; it has no such option."""
+    return card.reads_descriptors and card.model in MODEL_KINDS and any(h.name == "descriptors" for h in MODEL_KINDS[card.model].hyperparameters)
+
+
 def build_model(kind: str, config: dict) -> nn.Module:
     return model_spec(kind).build(config)
 
@@ -85,15 +102,15 @@ def benchmark_name(card: Card) -> str:
     ablation = MODEL_KINDS[card.model].ablation_suffix(card.config, hyperparameters) if card.model in MODEL_KINDS else ""
     weighting = hyperparameters.get("positive_weighting", "balanced")
     fixed = "" if hyperparameters.get("early_stopping", True) else f"-fixed{hyperparameters['max_epochs']}"
-    descriptors = ("-descriptors" + ("-all" if card.descriptors == ALL_RDKIT_DESCRIPTORS_VERSION else "")) if card.reads_descriptors else ""
+    descriptors = ("-descriptors" + ("-all" if card.descriptors == ALL_RDKIT_DESCRIPTORS_VERSION else "")) if descriptors_added(card) else ""
     return card.model + ablation + descriptors + ("" if weighting == "balanced" else f"-{weighting}") + fixed
 
 
 def ladder_models() -> list[str]:
-    """The graph models' names in the ladder's tables, plainest first: each kind, then (for a
+    """The graph models' names in the ladder's tables, plainest first: each trainable kind, then (for a
     kind that can read descriptors) the kind with descriptors."""
     names = []
-    for spec in MODEL_KINDS.values():
+    for spec in trainable_kinds().values():
         names += [spec.name] + ([f"{spec.name}-descriptors"] if any(h.name == "descriptors" for h in spec.hyperparameters) else [])
     return names
 

@@ -122,7 +122,9 @@ class ModelSpec:
     own; GraSeq's "graph" and "sequence" readings, `molapp.models.batching.EMBEDDING_VIEWS`).
     `ablation_suffix`: from the card's config and hyper-parameters, what its benchmark name
     adds for a variant: an ablation of the paper's design (e.g. MemGNN's "-gat"; "" for the
-    design itself), or the transfer model's "-pool" (see `molapp.models.task_transfer`)."""
+    design itself), or the transfer model's "-pool" (see `molapp.models.task_transfer`).
+    `trainable`: `python -m molapp.train` trains it (a consensus is assembled from trained
+    models instead, `molapp.cli.consensus`)."""
 
     name: str
     title: str
@@ -141,6 +143,7 @@ class ModelSpec:
     training_hooks: Callable[[], TrainingHooks] = TrainingHooks
     ablation_suffix: Callable[[Mapping, Mapping], str] = no_ablation
     embedding_views: Callable[[Mapping], tuple[str, ...]] = own_embedding
+    trainable: bool = True
 
     def model_config(self, hyperparameters: Any, **sizes: int) -> dict:
         """The model config (what the card stores as "config") for these hyper-parameters (a
