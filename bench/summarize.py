@@ -640,10 +640,12 @@ def main() -> int:
         for path in experiments:
             e = json.loads(path.read_text())
             c = e["config"]
+            # the command that ran, where the file records it; else the flags its configuration implies
+            command = e.get("provenance", {}).get("command") or (
+                f"python bench/transfer_experiment.py --dataset {e['dataset']} --seeds {e['seeds']} --max-epochs {c['max_epochs']} "
+                f"--patience {c['patience']} --hidden {c['hidden']} --size-pools {c.get('size_pools', 0)}")
             lines += ["", f"### {e['dataset']}: target {e['target_task']}, helping {e['helping_task']} "
-                          f"(seeds {e['seeds']}, {c['max_epochs']} epochs max)", "",
-                      f"`python bench/transfer_experiment.py --dataset {e['dataset']} --seeds {e['seeds']} --max-epochs {c['max_epochs']} "
-                      f"--patience {c['patience']} --hidden {c['hidden']} --size-pools {c.get('size_pools', 0)}`", "",
+                          f"(seeds {e['seeds']}, {c['max_epochs']} epochs max)", "", f"`{command}`", "",
                       "| method | target | helping |", "|---|---|---|"]
             for row in e["table"]:
                 spread = {k: f" ± {row[k + '_std']:.3f}" if len(e["seeds"].split(",")) > 1 and k + "_std" in row else "" for k in ("target", "helping")}
