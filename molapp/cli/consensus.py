@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import shutil
 import sys
 import time
@@ -35,11 +34,11 @@ from tqdm import tqdm
 
 from molapp.baselines.models import random_forest
 from molapp.cli.calls import approved_drugs
+from molapp.cli.ensemble import write_record
 from molapp.cli.train import flatten_metrics
 from molapp.data.collate import collate
-from molapp.evaluation.provenance import provenance
 from molapp.featurizers.descriptors import CONSENSUS_BLOCKS, CONSENSUS_FEATURES_VERSION, DESCRIPTORS_VERSION
-from molapp.models.card import CalibrationReport, Card, EstimateSource, MemberSummary
+from molapp.models.card import Card, EstimateSource, MemberSummary
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
 from molapp.models.consensus import Consensus, ConsensusConfig
 from molapp.models.forest import Forest
@@ -212,18 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {out}: consensus of {len(directories)} graph models and {len(forests)} forest{'s' if len(forests) != 1 else ''}"
           f"{', estimated' if args.estimate else ''}: test {card.metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}",
           file=sys.stderr)
-    if args.results_dir:
-        summary = {"benchmark": "deployment" if args.estimate else "consensus", "checkpoint": out.name, "model": "consensus", "dataset": card.dataset, "split": card.split,
-                   "metric": card.metric, "members": [dataclasses.asdict(m) for m in summaries],
-                   "valid": metrics["valid"]["mean"], "test": metrics["test"]["mean"],
-                   "per_task": {t: v for t, v in metrics["test"].items() if t != "mean"},
-                   **({"estimate": card.to_json()["estimate"], "metrics_from": card.metrics_from} if args.estimate else {}),
-                   "provenance": provenance(time.time() - start, command)}
-        # a deployment's record is named as the ensemble CLI's are; a split consensus's apart from
-        # bench/tox21_consensus.py's consensus-<dataset>-<split>*.json
-        path = Path(args.results_dir) / f"{'deployment' if args.estimate else 'assembled'}-{out.name}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(summary, indent=2) + "\n")
+    if args.results_dir:  # a deployment's record is named as the ensemble CLI's are; a split consensus's apart
+        # from bench/tox21_consensus.py's consensus-<dataset>-<split>*.json
+        benchmark, prefix = ("deployment", "deployment") if args.estimate else ("consensus", "assembled")
+        write_record(Path(args.results_dir) / f"{prefix}-{out.name}.json", benchmark, out.name, "consensus", card, start)
     return 0
 
 

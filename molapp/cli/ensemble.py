@@ -188,17 +188,25 @@ def main(argv: list[str] | None = None) -> int:
     what = f"deployment {'ensemble of ' + str(len(members)) if len(members) > 1 else 'model'}, estimated" if deployment else f"ensemble of {len(members)},"
     print(f"wrote {out}: {what} test {metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
-        summary = {"benchmark": "deployment" if deployment else "ensemble", "checkpoint": out.name, "model": benchmark_name(cards[0]),
-                   "dataset": card.dataset, "split": card.split, "metric": metric,
-                   "members": [{k: v for k, v in dataclasses.asdict(m).items() if v is not None} for m in members],
-                   "valid": metrics["valid"]["mean"], "test": metrics["test"]["mean"],
-                   "per_task": {t: v for t, v in metrics["test"].items() if t not in ("mean", "per_dataset")},
-                   **({"estimate": card.to_json()["estimate"], "metrics_from": card.metrics_from} if deployment else {}),
-                   "provenance": provenance(time.time() - start, card.command)}
-        path = Path(args.results_dir) / f"{summary['benchmark']}-{out.name}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(summary, indent=2) + "\n")
+        benchmark = "deployment" if deployment else "ensemble"
+        write_record(Path(args.results_dir) / f"{benchmark}-{out.name}.json", benchmark, out.name, benchmark_name(cards[0]), card, start)
     return 0
+
+
+def write_record(path: Path, benchmark: str, checkpoint: str, model: str, card: Card, start: float) -> Path:
+    """The results file of a checkpoint assembled from trained ones (an ensemble, a deployment
+    model, a consensus): its figures (a deployment's: its estimate's, and whence), its members
+    and the provenance of the command that assembled it (`card.command`)."""
+    metrics = card.metrics
+    summary = {"benchmark": benchmark, "checkpoint": checkpoint, "model": model, "dataset": card.dataset, "split": card.split,
+               "metric": card.metric, "members": [{k: v for k, v in dataclasses.asdict(m).items() if v is not None} for m in card.members],
+               "valid": metrics["valid"]["mean"], "test": metrics["test"]["mean"],
+               "per_task": {t: v for t, v in metrics["test"].items() if t not in ("mean", "per_dataset")},
+               **({"estimate": card.to_json()["estimate"], "metrics_from": card.metrics_from} if card.is_deployment else {}),
+               "provenance": provenance(time.time() - start, card.command)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    return path
 
 
 if __name__ == "__main__":
