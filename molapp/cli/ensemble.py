@@ -53,8 +53,8 @@ RECIPE = ["model", "dataset", "tasks", "task_type", "featurizer", "config"]  # w
 
 
 # What a run trained with before each of these options existed (a card from then does not name
-# them): early stopping always, balanced positive weights, no size pools, no descriptors.
-BEFORE_THE_OPTION = {"early_stopping": True, "positive_weighting": "balanced", "size_pools": 0, "descriptors": False}
+# them): early stopping always, balanced positive weights, no size pools, no descriptors, no pretrained encoder.
+BEFORE_THE_OPTION = {"early_stopping": True, "positive_weighting": "balanced", "size_pools": 0, "descriptors": False, "init_encoder": ""}
 
 
 def recipe_config(card: Card) -> dict:

@@ -51,6 +51,7 @@ from molapp.inference.predictor import resolve_device
 from molapp.jobs.progress import ProgressLog
 from molapp.models.card import Card
 from molapp.models.checkpoint import read_card, save_checkpoint
+from molapp.models.encoder import load_encoder
 from molapp.models.outputs import PredictionModel, uncalibrated_output
 from molapp.models.registry import benchmark_name, trainable_kinds
 from molapp.training import resume
@@ -112,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.descriptors and all(option.name != "descriptors" for option in spec.hyperparameters):
         parser.error(f"--descriptors is for the kinds that read descriptors "
                      f"({', '.join(k for k, s in trainable_kinds().items() if any(o.name == 'descriptors' for o in s.hyperparameters))})")
+    if args.init_encoder:
+        problem = encoder_problem(args)
+        if problem:
+            parser.error(problem)
     if args.split == "all" and args.early_stopping:
         parser.error("--split all has no validation rows to stop early on: add --no-early-stopping and a fixed --max-epochs")
     if args.threads:
@@ -133,6 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     if code == 0 and args.panel and args.split != "all":
         finish_panel(Path(args.out), groups, None, args, progress)
     return code
+
+
+def encoder_problem(args: argparse.Namespace) -> str | None:
+    """Why `--init-encoder` cannot start this run (not a GraphMem, not an encoder, another structure), or None."""
+    if all(option.name != "init_encoder" for option in trainable_kinds()[args.model].hyperparameters):
+        return "--init-encoder starts a GraphMem (or MT-GraphMem) from a pretrained encoder"
+    try:
+        _, encoder = load_encoder(args.init_encoder)
+    except (FileNotFoundError, ValueError) as exc:
+        return str(exc)
+    if (encoder.config["hidden"], encoder.config["hops"]) != (args.hidden, args.hops):
+        return (f"{args.init_encoder} was pretrained with --hidden {encoder.config['hidden']} --hops {encoder.config['hops']}: "
+                "train with the same")
+    return None
 
 
 def descriptor_version(config) -> str | None:

@@ -24,6 +24,7 @@ from torch_geometric.data import Batch
 
 from molapp.featurizers.descriptors import DESCRIPTOR_DIM, DESCRIPTOR_SET_CHOICES
 from molapp.featurizers.graph import MolGraph
+from molapp.models.encoder import initialize_from_encoder
 from molapp.models.spec import Hyperparameter, ModelSpec, TrainingHooks, model_field
 from molapp.nn.graphmem import GraphMemHop, RelationalNeighbourhood
 
@@ -138,9 +139,12 @@ class GraphMem(nn.Module):
 
 
 class GraphMemTraining(TrainingHooks):
-    """Input scaling: z(d) standardizes the descriptors with the training molecules' μ and σ."""
+    """A pretrained encoder, when asked for (`--init-encoder`, `molapp.models.encoder`), and
+    input scaling: z(d) standardizes the descriptors with the training molecules' μ and σ."""
 
     def start(self, model: GraphMem, train_graphs: Sequence[Sequence[MolGraph]], config, device: torch.device) -> None:
+        if config.init_encoder:
+            initialize_from_encoder(model, config.init_encoder)
         if model.config.descriptor_dim:
             descriptors = np.stack([graph.descriptors for graphs in train_graphs for graph in graphs])
             model.set_descriptor_scale(torch.from_numpy(descriptors).to(device))
@@ -168,10 +172,17 @@ HYPERPARAMETERS = (
     # The model's descriptor width is then the data's (`ModelSpec.model_config`: sizes win).
     Hyperparameter("descriptor_set", "rdkit-70", "which descriptors --descriptors reads: the 70 chosen by cost, or all of "
                    "RDKit's, log-scaled", choices=tuple(DESCRIPTOR_SET_CHOICES)),
+    Hyperparameter("init_encoder", "", "start from a pretrained encoder (a folder of python -m molapp.cli.pretrain)"),
 )
+
+
+def pretrained(config: Mapping, hyperparameters: Mapping) -> str:
+    """"-pretrained" for a run that started from a pretrained encoder: another model than the paper's."""
+    return "-pretrained" if hyperparameters.get("init_encoder") else ""
 _SHARED = dict(model_class=GraphMem, config_class=GraphMemConfig, hyperparameters=HYPERPARAMETERS, summary=summary,
                embedding="final controller state h_T", explanation="attention",
-               explanation_outputs={"return_attention": True}, cpu_batch_size=cpu_batch_size, training_hooks=GraphMemTraining)
+               explanation_outputs={"return_attention": True}, cpu_batch_size=cpu_batch_size, training_hooks=GraphMemTraining,
+               ablation_suffix=pretrained)
 SPECS = (
     ModelSpec("graphmem", "GraphMem", rank=50, **_SHARED),
     # GraphMem trained jointly on several datasets: one task query per task of every dataset.
