@@ -72,3 +72,20 @@ def test_split_predictions_round_trip(tmp_path):
     y, p = loaded.measured(1)
     assert y.tolist() == [1.0] and p.tolist() == pytest.approx([0.7])
     assert SplitPredictions.load(tmp_path / "nothing-here") is None
+
+
+def test_a_shipped_consensus_puts_its_split_consensus_on_the_leaderboard(tmp_path):
+    results, shipped = tmp_path / "results", tmp_path / "checkpoints"
+    results.mkdir()
+    write_run(results, "graphmem", "tox21", "scaffold", 0, 0.76)
+    record = {"benchmark": "consensus", "checkpoint": "consensus-tox21-scaffold", "model": "consensus", "dataset": "tox21",
+              "split": "scaffold", "metric": "roc_auc", "valid": 0.81, "test": 0.77,
+              "members": [{"checkpoint": "a", "train_seconds": 60.0}, {"checkpoint": "forest", "train_seconds": 30.0}]}
+    (results / "assembled-consensus-tox21-scaffold.json").write_text(json.dumps(record))
+    (shipped / "graphmem-tox21").mkdir(parents=True)
+    (shipped / "graphmem-tox21" / "card.json").write_text(json.dumps({"model": "graphmem"}))
+    assert list(leaderboard(read_results(results, shipped), "tox21", "scaffold")["model"]) == ["graphmem"]  # no consensus ships
+    (shipped / "consensus-tox21").mkdir()
+    (shipped / "consensus-tox21" / "card.json").write_text(json.dumps({"model": "consensus"}))
+    board = leaderboard(read_results(results, shipped), "tox21", "scaffold").set_index("model")
+    assert list(board.index) == ["consensus", "graphmem"] and board.loc["consensus", "train_minutes"] == pytest.approx(1.5)

@@ -18,7 +18,9 @@ def read_results(directory: str | Path, shipped: str | Path | None = None) -> pd
     """One row per run file: model, dataset, split, seed, metric, test, valid, train_seconds.
     Files of other benchmarks in the folder (no per-run fields) are skipped. With `shipped`
     (the checkpoints folder), each shipped ensemble's summary (`ensemble-<name>.json`) is a
-    row too, as the model "<model> ensemble of M" (one run; its training time the members' sum)."""
+    row too, as the model "<model> ensemble of M" (one run; its training time the members' sum),
+    and, when a consensus panel ships, each consensus of split models (`assembled-<name>.json`,
+    `molapp.cli.consensus`) as the model "consensus"."""
     rows = []
     for path in sorted(Path(directory).glob("*-seed*.json")):
         record = json.loads(path.read_text())
@@ -31,6 +33,11 @@ def read_results(directory: str | Path, shipped: str | Path | None = None) -> pd
             rows.append({"model": f"{record['model']} ensemble of {len(record['members'])}", "dataset": record["dataset"],
                          "split": record["split"], "seed": 0, "metric": record["metric"], "test": record["test"], "valid": record["valid"],
                          "train_seconds": sum(m["train_seconds"] for m in record["members"])})
+    consensus_shipped = shipped and any(json.loads(p.read_text()).get("model") == "consensus" for p in Path(shipped).glob("*/card.json"))
+    for path in sorted(Path(directory).glob("assembled-*.json")) if consensus_shipped else []:
+        record = json.loads(path.read_text())
+        rows.append({"model": "consensus", "dataset": record["dataset"], "split": record["split"], "seed": 0, "metric": record["metric"],
+                     "test": record["test"], "valid": record["valid"], "train_seconds": sum(m["train_seconds"] for m in record["members"])})
     columns = [*RESULT_FIELDS, "valid", "train_seconds"]
     return pd.DataFrame(rows, columns=columns)
 
