@@ -59,6 +59,7 @@ from molapp.featurizers.descriptors import all_rdkit_descriptors  # noqa: E402
 from molapp.featurizers.fingerprints import ecfp_of_smiles  # noqa: E402
 from molapp.inference.calls import percentile_among  # noqa: E402
 from molapp.inference.predictor import Predictor  # noqa: E402
+from molapp.models.consensus import FOREST_FEATURES  # noqa: E402
 from molapp.models.forest import Forest  # noqa: E402
 from molapp.models.checkpoint import load_checkpoint  # noqa: E402
 from molapp.training.evaluate import checkpoint_groups, split_predictions  # noqa: E402
@@ -69,7 +70,7 @@ RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "bench" / "work"
 GRAPH_FAMILIES = ["graseq", "gcn", "memgnn", "gmn", "transfer"]
 FINGERPRINT_FAMILIES = {"desc-rf": (0, 1, 2), "desc-rf-all": (0, 1, 2), "ecfp-rf": (0, 1, 2), "ecfp-gb": (0,)}  # family → seeds retrained here
-SHIPPABLE_FORESTS = ("desc-rf-all", "ecfp-rf")  # forest families with leaf variants (--forest-leaves, --forest-seeds)
+SHIPPABLE_FORESTS = tuple(FOREST_FEATURES)  # the forest families a consensus panel can ship, with leaf variants (--forest-leaves, --forest-seeds)
 GRAPHMEM_WEIGHTS = (1, 2, 3)
 RULES = ("ranks", "approved-percentile")
 

@@ -16,6 +16,7 @@ from molapp.cli import train as train_cli
 from molapp.data.collate import collate
 from molapp.data.dataset import load_dataset, read_labels
 from molapp.data.featurize import featurize_smiles
+from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.explain.explanation import explain
 from molapp.featurizers.descriptors import CONSENSUS_BLOCKS, CONSENSUS_FEATURES_VERSION, all_rdkit_descriptors
 from molapp.featurizers.fingerprints import ecfp_of_smiles
@@ -156,6 +157,10 @@ def test_a_deployment_consensus_carries_its_estimates_calibration_and_figures(bu
     estimate, estimate_card = load_checkpoint(built / "split")
     assert card.split == "all" and card.metrics == estimate_card.metrics and card.estimate["scaffold"].checkpoint == "split"
     assert torch.equal(deployed.output.slope, estimate.output.slope) and card.calibration.fitted_on == "valid of split"
+    # the held-out predictions the Models page draws are the estimate's, through that same calibration
+    shown, measured = SplitPredictions.load(built / "deployment"), SplitPredictions.load(built / "split")
+    np.testing.assert_array_equal(shown.predictions, measured.predictions)
+    np.testing.assert_array_equal(shown.labels, measured.labels)
     # its own members: trained on every row, and its forests fitted on every row
     assert [m.checkpoint for m in card.members][:2] == ["graphmem-all", "gcn-all"]
     rows = card.sizes["bbbp"]["train"]

@@ -22,6 +22,7 @@ from molapp.explain.clusters import atom_label, clusters as find_clusters, funct
 from molapp.explain.depict import (attention_spheres, cluster_colours, cluster_spheres, clusters_svg, conformer,
                                    molecule_svg, three_dmol_url, viewer_html, weights_svg)
 from molapp.inference.predictor import Predictor
+from molapp.models.consensus import FEATURES_IN_WORDS
 from molapp.models.registry import descriptors_added, explanation_kind, is_assembled, model_title
 
 DOMAIN_SIMILARITY_THRESHOLD = 0.35  # below this max Tanimoto (Morgan r2) the molecule is "outside the domain"
@@ -417,15 +418,13 @@ def consensus(settings: Settings) -> None:
     card = settings.panel.card
     graph = card.config["members"]
     sources = ", ".join([model_title(m["kind"]) + (f" (ensemble of {m['ensemble_size']})" if m["ensemble_size"] > 1 else "") for m in graph]
-                        + [f"a random forest on {FOREST_READS[f['features']]}" for f in card.config["forests"]])
+                        + [f"a random forest on {FEATURES_IN_WORDS[f['features']]}" for f in card.config["forests"]])
     first = graph[0]
     whose = f"its GraphMem's (the first of that ensemble's {first['ensemble_size']} models)" if first["ensemble_size"] > 1 else "its GraphMem's"
     st.info(f"This panel is a consensus of {sources}. Each one's score becomes its percentile among ClinTox's approved drugs; "
             f"the predictions above are the calibrated mean of those percentiles. The explanation below is {whose}: "
             "the forests have no attention to show.")
 
-
-FOREST_READS = {"rdkit-all": "RDKit's whole descriptor list", "ecfp": "ECFP4 fingerprints"}  # a consensus forest's features, in words
 
 
 def why(settings: Settings, result: Explanation) -> None:

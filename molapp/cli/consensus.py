@@ -38,18 +38,17 @@ from molapp.cli.ensemble import write_record
 from molapp.cli.train import flatten_metrics
 from molapp.data.collate import collate
 from molapp.featurizers.descriptors import CONSENSUS_BLOCKS, CONSENSUS_FEATURES_VERSION, DESCRIPTORS_VERSION
+from molapp.evaluation.split_predictions import SplitPredictions
 from molapp.models.card import Card, EstimateSource, MemberSummary
 from molapp.models.checkpoint import load_checkpoint, save_checkpoint
-from molapp.models.consensus import Consensus, ConsensusConfig
+from molapp.models.consensus import FOREST_FEATURES, Consensus, ConsensusConfig
 from molapp.models.forest import Forest
 from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.models.registry import explanation_kind, is_assembled
 from molapp.training.calibration import calibrate_for_checkpoint
-from molapp.training.evaluate import checkpoint_groups, split_predictions
 from molapp.training.groups import build_groups
 from molapp.training.trainer import TaskGroup, evaluate
 
-FOREST_FEATURES = {"desc-rf-all": "rdkit-all", "ecfp-rf": "ecfp"}  # forest family → the block of features it reads
 SAME = ["dataset", "tasks", "task_type", "split"]  # what every member must share
 RULE = "mean of the sources' percentiles among ClinTox's approved drugs, Platt-calibrated on valid"
 
@@ -195,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             card.metrics_from = (f"an estimate: the same recipe's {estimate_card.split}-split consensus ({estimate_dir.name}); "
                                  "this model's members were trained on every labelled row, test rows included")
             card.calibration = dataclasses.replace(estimate_card.calibration, fitted_on=f"valid of {estimate_dir.name}")
-            held_out = split_predictions(estimate_model, checkpoint_groups(estimate_card, args.data_dir, args.workers), "test")
+            # The deployment predicts through the estimate's calibration, so the estimate's own test predictions are its.
+            held_out = SplitPredictions.load(estimate_dir)
+            if held_out is None:
+                raise ValueError(f"{estimate_dir} has no test predictions")
         else:
             card.metrics = {part: flatten_metrics(evaluate(model, groups, part), False) for part in ("valid", "test")}
             calibration = calibrate_for_checkpoint(model, groups)

@@ -44,6 +44,10 @@ from molapp.models.outputs import OUTPUT_MODULES, PredictionModel
 from molapp.models.spec import ModelSpec
 
 FEATURE_DIM = DESCRIPTOR_SETS[CONSENSUS_FEATURES_VERSION].dim
+# A forest's family (its name in `bench/tox21_consensus.py` and the consensus CLI) → the block
+# of the consensus features it reads, and each block in words (the Predict page names it).
+FOREST_FEATURES = {"desc-rf-all": "rdkit-all", "ecfp-rf": "ecfp"}
+FEATURES_IN_WORDS = {"rdkit-all": "RDKit's whole descriptor list", "ecfp": "ECFP4 fingerprints"}
 
 
 @dataclass(frozen=True)
