@@ -126,3 +126,58 @@ def test_restricting_to_one_task_keeps_only_its_measured_rows(tmp_path, monkeypa
     assert data.rows.tolist() == [0, 2] and data.labels[:, 0].tolist() == [0.0, 1.0]
     with pytest.raises(ValueError, match="no task 'AID999'"):
         data.restricted_to(["AID999"])
+
+
+def _small_hiv(folder) -> None:
+    """20 molecules, rows 3, 7, 11 and 15 active; a canonical random split of them."""
+    import json
+
+    (folder / "moleculenet").mkdir(parents=True, exist_ok=True)
+    rows = [f"{'C' * (i + 1)}O,CI,{int(i in (3, 7, 11, 15))}" for i in range(20)]
+    (folder / "moleculenet" / "hiv.csv").write_text("smiles,activity,HIV_active\n" + "\n".join(rows) + "\n")
+    (folder / "splits").mkdir(exist_ok=True)
+    (folder / "splits" / "hiv_random.json").write_text(json.dumps({"train": list(range(16)), "valid": [16, 17], "test": [18, 19]}))
+
+
+def test_a_balanced_subset_keeps_every_active_and_as_many_inactives_in_its_sources_split(tmp_path):
+    from molapp.data.dataset import load_dataset
+
+    _small_hiv(tmp_path)
+    data = load_dataset("aids_balanced", tmp_path)
+    labels = data.labels[:, 0]
+    assert len(data) == 8 and labels.sum() == 4 and set(data.rows[labels == 1].tolist()) == {3, 7, 11, 15}
+    assert data.rows.tolist() == load_dataset("aids_balanced", tmp_path).rows.tolist()  # one fixed subset
+    assert all(data.smiles[k] == f"{'C' * (row + 1)}O" for k, row in enumerate(data.rows))  # rows are the source file's
+    split = data.split("random", tmp_path)
+    assert split.source == "canonical (hiv_random.json)"  # the source's canonical split, restricted to the subset
+    assert set(split.train.rows) == {r for r in data.rows if r < 16} and set(split.test.rows) == {r for r in data.rows if r >= 18}
+    assert sorted(data.split("all", tmp_path).train.rows.tolist()) == sorted(data.rows.tolist())
+    assert len(load_dataset("hiv", tmp_path)) == 20  # the source itself is whole
+
+
+def test_targets_can_come_from_several_datasets(tmp_path):
+    from molapp.training.groups import build_groups
+
+    _small_hiv(tmp_path)
+    (tmp_path / "nci60").mkdir()
+    header = "nsc,smiles,AID1,AID33,AID41,AID47,AID81,AID83,AID109,AID123,AID145\n"
+    rows = [f"{i},{'N' * (i % 5 + 1)}C{'C' * i},,,,,{i % 2},{(i + 1) % 2 if i % 3 else ''},,," for i in range(20)]
+    (tmp_path / "nci60" / "nci60_balanced.csv").write_text(header + "\n".join(rows) + "\n")
+    groups, tasks, _, _ = build_groups(["nci60_balanced", "aids_balanced"], "random", str(tmp_path), 1, targets=["AID83", "HIV_active"])
+    assert tasks == ["AID83", "HIV_active"] and [g.task_ids for g in groups] == [[0], [1]]
+    measured = sum(len(getattr(groups[0], part)) for part in ("train", "valid", "test"))
+    assert measured == sum(1 for i in range(20) if i % 3)  # only the molecules measured in AID83
+    with pytest.raises(ValueError, match="aids_balanced has none of the targets"):
+        build_groups(["nci60_balanced", "aids_balanced"], "random", str(tmp_path), 1, targets=["AID83"])
+    with pytest.raises(ValueError, match="no dataset of .* has the task 'AID999'"):
+        build_groups(["nci60_balanced", "aids_balanced"], "random", str(tmp_path), 1, targets=["AID83", "HIV_active", "AID999"])
+
+
+@needs_shared_data
+def test_the_balanced_aids_assay_is_every_active_of_hiv_and_as_many_inactives():
+    from molapp.data.dataset import load_dataset
+
+    _, _, hiv = read_labels("hiv", shared_data_dir())
+    data = load_dataset("aids_balanced", shared_data_dir())
+    assert (data.labels[:, 0] == 1).sum() == (hiv[:, 0] == 1).sum() == 1443 and (data.labels[:, 0] == 0).sum() == 1443
+    assert np.array_equal(data.labels[:, 0], hiv[data.rows, 0])

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--dataset", help="a dataset name, or a comma-separated list for joint training")
     source.add_argument("--data", help="your own CSV or SDF of labelled molecules (with --targets; CSV: --smiles-column)")
     parser.add_argument("--targets", nargs="+", default=None,
-                        help="train on these tasks of the dataset only (default: all); with --data, the target columns (required)")
+                        help="train on these tasks only (default: all), each from the dataset that has it; with --data, the target columns (required)")
     parser.add_argument("--smiles-column", default=None, help="--data CSV: the SMILES column (default: one named smiles, any case)")
     parser.add_argument("--units", nargs="+", default=None, help="--data regression targets: their units, one for all or one per target")
     parser.add_argument("--name", default=None, help="--data: the data set's name on the panel (default: the file's name)")
@@ -307,8 +307,8 @@ def write_results(card: Card, results_dir: Path, by_group: dict, run_provenance:
     with the run's provenance block."""
     results_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    targets = card.targets
     for name in by_group["test"]:
+        targets = [t for t in card.targets or [] if t in by_group["test"][name]]  # this dataset's
         record = {
             "model": benchmark_name(card),
             "dataset": name,

@@ -58,7 +58,7 @@ class LabelledMolecules:
     def split(self, kind: str, data_dir: str | Path | None = None) -> SplitMolecules:
         """These molecules in the parts of the split `kind` of their dataset (`dataset_split`:
         the canonical split file when there is one), each part keeping only molecules that featurized."""
-        parts, source = dataset_split(self.spec.name, kind, self.smiles, data_dir)
+        parts, source = dataset_split(self.spec.name, kind, self.smiles, data_dir, self.rows)
         return SplitMolecules(parts, source, self.subset(parts.train), self.subset(parts.valid), self.subset(parts.test))
 
     @property
@@ -93,11 +93,28 @@ def read_labels(name: str, data_dir: str | Path | None = None) -> tuple[DatasetS
     if missing:
         raise ValueError(f"{spec.filename} lacks the columns {missing}")
     labels = frame[spec.tasks].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32)
+    if spec.balanced_subset_of:
+        labels = balanced_labels(labels)
     return spec, frame[spec.smiles_column].fillna("").astype(str).tolist(), labels
 
 
+def balanced_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """One task's labels [n, 1] as a balanced subset: every active, and as many inactives
+    sampled at random (a fixed seed, so the subset is one set of rows); the rest NaN."""
+    if labels.shape[1] != 1:
+        raise ValueError("a balanced subset is of a single-task dataset")
+    actives, inactives = np.flatnonzero(labels[:, 0] == 1), np.flatnonzero(labels[:, 0] == 0)
+    kept = np.random.default_rng(seed).choice(inactives, size=min(len(actives), len(inactives)), replace=False)
+    balanced = np.full_like(labels, np.nan)
+    balanced[actives, 0], balanced[kept, 0] = 1.0, 0.0
+    return balanced
+
+
 def load_dataset(name: str, data_dir: str | Path | None = None, workers: int = 1, descriptors: str | None = None) -> LabelledMolecules:
-    """`descriptors`: the graphs also carry the whole-molecule descriptors."""
+    """The dataset's rows measured in at least one task (a row measured in none is an example
+    of nothing), featurized. `descriptors`: the graphs also carry the whole-molecule descriptors."""
     spec, smiles, labels = read_labels(name, data_dir)
+    rows = np.flatnonzero(~np.isnan(labels).all(axis=1))
+    smiles, labels = [smiles[i] for i in rows], labels[rows]
     molecules = featurize_smiles(smiles, workers=workers, descriptors=descriptors)
-    return LabelledMolecules(spec, np.arange(len(smiles)), smiles, labels, molecules)
+    return LabelledMolecules(spec, rows, smiles, labels, molecules)

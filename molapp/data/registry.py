@@ -85,6 +85,15 @@ class DatasetSpec:
     task_labels: dict[str, str] = field(default_factory=dict)
     units: str = ""
     sha256: str = ""  # of the file as stored (after gunzip): a download that differs is refused
+    # A balanced subset of another dataset (its name): that dataset's file and canonical
+    # split files, every active kept and as many inactives sampled (`balanced_labels`), the
+    # way the NCI-60 sets were made; "" for a dataset that is its file.
+    balanced_subset_of: str = ""
+
+    @property
+    def split_name(self) -> str:
+        """The name in its canonical split files' names: a subset's rows are its source's."""
+        return self.balanced_subset_of or self.name
 
     def label(self, task: str) -> str:
         """'SR-p53 — p53 DNA-damage response', or the task name alone."""
@@ -104,6 +113,14 @@ DATASETS: dict[str, DatasetSpec] = {
             "hiv", "hiv.csv", f"{_S3}/HIV.csv", "smiles", ["HIV_active"], "classification", "roc_auc",
             "NCI AIDS antiviral screen", {"HIV_active": "inhibits HIV replication (CM/CA)"},
             sha256="b72f0cf00cd1f45ae5c415f21aef10e69187e30dd24029ddb345fbca35b0d798",
+        ),
+        DatasetSpec(
+            # The GraphMem paper's AIDS antiviral assay, balanced as the NCI-60 sets are (the
+            # paper subsampled its inactives too), for its joint-training experiments.
+            "aids_balanced", "hiv.csv", f"{_S3}/HIV.csv", "smiles", ["HIV_active"], "classification", "roc_auc",
+            "NCI AIDS antiviral screen (balanced subset: every active, as many inactives sampled)",
+            {"HIV_active": "inhibits HIV replication (CM/CA)"},
+            sha256="b72f0cf00cd1f45ae5c415f21aef10e69187e30dd24029ddb345fbca35b0d798", balanced_subset_of="hiv",
         ),
         DatasetSpec(
             "bace", "bace.csv", f"{_S3}/bace.csv", "mol", ["Class"], "classification", "roc_auc",
@@ -221,5 +238,5 @@ def _download(spec: DatasetSpec, target: Path) -> None:
 def split_path(name: str, split: str, data_dir: str | Path | None = None) -> Path | None:
     """The canonical split file `<name>_<split>.json` under `data_dir/splits`, if present."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    path = root / "splits" / f"{get_spec(name).name}_{split}.json"
+    path = root / "splits" / f"{get_spec(name).split_name}_{split}.json"
     return path if path.exists() else None

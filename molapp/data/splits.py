@@ -80,16 +80,19 @@ def scaffold_split(smiles: Sequence[str], fractions: tuple[float, float] = (0.8,
     return Split("scaffold", sorted(train), sorted(valid), sorted(test), invalid)
 
 
-def dataset_split(name: str, kind: str, smiles: Sequence[str], data_dir: str | Path | None = None) -> tuple[Split, str]:
-    """The split `kind` of dataset `name` (whose SMILES column is `smiles`) and where it came
-    from: the canonical file when there is one, else generated the same way; "all": every
-    row in train."""
+def dataset_split(name: str, kind: str, smiles: Sequence[str], data_dir: str | Path | None = None,
+                  rows: Sequence[int] | None = None) -> tuple[Split, str]:
+    """The split `kind` of dataset `name` and where it came from: the canonical file when
+    there is one, else generated the same way over `smiles`, the SMILES of its CSV rows `rows`
+    (default: every row, in order); "all": every one of those rows in train."""
     if kind not in SPLIT_KINDS:
         raise ValueError(f"split {kind!r}: choose one of {', '.join(SPLIT_KINDS)}")
+    rows = np.arange(len(smiles)) if rows is None else np.asarray(rows)
     if kind == "all":
-        return Split("all", list(range(len(smiles))), [], [], []), "all rows (deployment)"
+        return Split("all", rows.tolist(), [], [], []), "all rows (deployment)"
     path = split_path(name, kind, data_dir)
     if path is not None:
         return load_canonical_split(path), f"canonical ({path.name})"
-    parts = random_split(len(smiles), seed=0) if kind == "random" else scaffold_split(smiles)
+    generated = random_split(len(smiles), seed=0) if kind == "random" else scaffold_split(smiles)
+    parts = Split(kind, *(rows[list(part)].tolist() for part in (generated.train, generated.valid, generated.test, generated.invalid)))
     return parts, f"generated {kind} (no canonical file found)"

@@ -1,0 +1,53 @@
+"""bench/nci60_fig2.py: the sets of assays the GraphMem paper's Fig. 2 curves need, how each
+is trained, and the verdict on its claim from per-seed curves."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.nci60_fig2 import ORDERS, SHORT, TABLE_II_WORK, WORK, model_dir, summarize, train_command, training_sets
+
+
+def test_every_prefix_of_every_order_is_trained_once():
+    sets = training_sets()
+    assert len(sets) == len(set(sets)) == 11  # 3 singles, 2 pairs with AIDS, then the shared sets of 3 to 8
+    for order in ORDERS.values():
+        assert len(order) == 8 and all(tuple(sorted(order[:k], key=list(SHORT).index)) in sets for k in range(1, 9))
+
+
+def test_each_set_is_trained_in_table_iis_setting_from_the_datasets_that_hold_its_assays():
+    assert model_dir(("AID83",), 1) == TABLE_II_WORK / "graphmem-nci60-AID83-random-seed1"  # Table II's separate run, reused
+    assert model_dir(("HIV_active",), 0).parent == WORK
+    alone = train_command(("HIV_active",), 0)
+    assert alone[alone.index("--dataset") + 1] == "aids_balanced" and alone[alone.index("--model") + 1] == "graphmem"
+    joint = train_command(("HIV_active", "AID83", "AID81"), 2)
+    assert joint[joint.index("--dataset") + 1] == "nci60_balanced,aids_balanced" and joint[joint.index("--model") + 1] == "mt-graphmem"
+    assert joint[joint.index("--targets") + 1: joint.index("--model")] == ["HIV_active", "AID83", "AID81"]
+    assert joint[joint.index("--hops") + 1] == "10" and joint[joint.index("--positive-weighting") + 1] == "unweighted"
+    assert joint[-1].endswith("graphmem-aids+breast+colon-random-seed2")
+
+
+def _seed(directory, seed, curves):
+    record = {"seed": seed, "curves": {name: [{"tasks": k + 1, "f1": f1} for k, f1 in enumerate(points)] for name, points in curves.items()}}
+    (directory / f"nci60-fig2-random-seed{seed}.json").write_text(json.dumps(record))
+
+
+def test_a_dip_when_aids_joins_then_a_rise_with_aids_flat_is_reproduced(tmp_path):
+    dip_then_rise = [0.70, 0.66, 0.72, 0.74, 0.75, 0.76, 0.76, 0.75]
+    for seed in (0, 1):
+        _seed(tmp_path, seed, {"breast": dip_then_rise, "colon": dip_then_rise, "aids": [0.80] + [0.79] * 7})
+    summary = summarize(tmp_path)
+    assert summary["claim"]["verdict"] == "reproduced" and summary["claim"]["seeds"] == 2
+    assert summary["f1"]["breast"][1] == pytest.approx({"tasks": 2, "added": "aids", "mean": 0.66, "sd": 0.0, "seeds": 2})
+    assert (tmp_path / "nci60-fig2-random.json").exists()
+
+
+def test_no_dip_and_a_gain_on_aids_is_partly_reproduced_and_no_seed_is_not_tested(tmp_path):
+    assert summarize(tmp_path)["claim"]["verdict"] == "not tested"
+    rising = [0.70, 0.72, 0.74, 0.75, 0.76, 0.77, 0.78, 0.78]
+    _seed(tmp_path, 0, {"breast": rising, "colon": rising, "aids": [0.70] + [0.80] * 7})
+    claim = summarize(tmp_path)["claim"]
+    assert claim["verdict"] == "partly reproduced" and claim["falls_when_aids_joins"] == {"breast": False, "colon": False}
+    assert claim["rises_as_more_join"] == {"breast": True, "colon": True} and not claim["aids_not_raised"]
