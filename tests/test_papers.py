@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 from molapp.evaluation.papers import NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, paper_claims
@@ -147,6 +149,24 @@ def test_graphmem_joint_claim_reads_the_nci60_summary_and_draws_figure_3(tmp_pat
     assert versus_mtnn.verdict == REPRODUCED  # 0.70 against 0.50: +20 points, more than the paper's +2.3
 
 
+def test_graphmem_figure_2_claim_reads_the_curves_and_draws_them_as_lines(tmp_path):
+    from bench.nci60_fig2 import summarize
+
+    figure_2 = next(c for c in _claims(tmp_path, "graphmem").values() if "AIDS assay joins" in c.claim)
+    assert figure_2.verdict == NOT_TESTED and figure_2.plot is None
+    dip_then_rise = [0.70, 0.66, 0.72, 0.74, 0.75, 0.76, 0.76, 0.75]
+    for seed in (0, 1, 2):
+        curves = {"breast": dip_then_rise, "colon": [f - 0.01 * seed for f in dip_then_rise], "aids": [0.80, 0.78, 0.79, 0.80, 0.79, 0.78, 0.80, 0.79]}
+        _write(tmp_path, f"nci60-fig2-random-seed{seed}.json",
+               {"seed": seed, "curves": {a: [{"tasks": k + 1, "f1": f} for k, f in enumerate(c)] for a, c in curves.items()}})
+    summarize(tmp_path)
+    figure_2 = next(c for c in _claims(tmp_path, "graphmem").values() if "AIDS assay joins" in c.claim)
+    assert figure_2.verdict == REPRODUCED and "(3 seeds)" in figure_2.ours and "breast: breast, aids, colon, leukemia" in figure_2.ours
+    assert figure_2.plot.lines and figure_2.plot.categories == [str(k) for k in range(1, 9)]
+    assert figure_2.plot.series["breast (MCF-7)"] == pytest.approx(dip_then_rise) and figure_2.plot.errors["colon (SW-620)"][0] > 0
+    assert "bench/results/nci60-fig2-random-seed2.json" in figure_2.evidence
+
+
 def test_papers_page_shows_each_paper_with_verdicts(tmp_path, monkeypatch):
     results = tmp_path / "results"
     shutil.copytree(ROOT / "bench" / "results", results)
@@ -168,4 +188,4 @@ def test_readme_papers_block_is_generated_from_the_results_files():
 
     readme = (ROOT / "README.md").read_text()
     block = readme.split(START, 1)[1].split(END, 1)[0].strip()
-    assert block == table(ROOT / "bench" / "results"), "README's papers block is stale: run `make papers-table`"
+    assert block == table(ROOT / "bench" / "results"), "README's papers block is stale: run `make readme`"

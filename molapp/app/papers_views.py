@@ -11,7 +11,7 @@ import streamlit as st
 
 from molapp.app.models_views import results_dir
 from molapp.app.text import escape_markdown
-from molapp.evaluation.papers import NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, RULES, BarPlot, ClaimCheck, Paper, paper_claims
+from molapp.evaluation.papers import NOT_REPRODUCED, NOT_TESTED, PARTLY, REPRODUCED, RULES, ClaimPlot, ClaimCheck, Paper, paper_claims
 
 VERDICT_BADGES = {  # Streamlit markdown colour badges
     REPRODUCED: ":green-badge[reproduced]",
@@ -53,7 +53,7 @@ def _claim(claim: ClaimCheck) -> None:
         paper_column.markdown(f"**Paper:** {escape_markdown(claim.paper_figure)}")
         ours_column.markdown(f"**Ours:** {escape_markdown(claim.ours)}")
         if claim.plot is not None:
-            st.plotly_chart(bar_figure(claim.plot), width="stretch")
+            st.plotly_chart(claim_figure(claim.plot), width="stretch")
         if claim.departures:
             st.markdown("**What differs from the paper:**\n" + "\n".join(f"- {escape_markdown(d)}" for d in claim.departures))
         if claim.command or claim.evidence:
@@ -64,12 +64,15 @@ def _claim(claim: ClaimCheck) -> None:
                     st.markdown(f"- `{path}`")
 
 
-def bar_figure(plot: BarPlot) -> go.Figure:
+def claim_figure(plot: ClaimPlot) -> go.Figure:
     figure = go.Figure()
     for name, values in plot.series.items():
         errors = plot.errors.get(name)
-        figure.add_bar(name=name, x=plot.categories, y=values,
-                       error_y=dict(type="data", array=errors, visible=True) if errors else None)
-    figure.update_layout(title=plot.title, yaxis_title=plot.y_title, barmode="group", height=380,
+        error_y = dict(type="data", array=errors, visible=True) if errors else None
+        if plot.lines:
+            figure.add_scatter(name=name, x=plot.categories, y=values, mode="lines+markers", error_y=error_y)
+        else:
+            figure.add_bar(name=name, x=plot.categories, y=values, error_y=error_y)
+    figure.update_layout(title=plot.title, xaxis_title=plot.x_title or None, yaxis_title=plot.y_title, barmode="group", height=380,
                          margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25))
     return figure

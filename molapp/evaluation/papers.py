@@ -31,14 +31,17 @@ RULES = {
 
 
 @dataclass(frozen=True)
-class BarPlot:
-    """Grouped bars: one group per category, one bar per series, with optional sd whiskers."""
+class ClaimPlot:
+    """One value per category and series, with optional sd whiskers: grouped bars, or (`lines`)
+    one line per series over the categories in order (a curve, as the paper's figure draws it)."""
 
     title: str
     y_title: str
     categories: list[str]
     series: dict[str, list[float]]
     errors: dict[str, list[float]] = field(default_factory=dict)
+    lines: bool = False
+    x_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class ClaimCheck:
     command: str = ""
     evidence: list[str] = field(default_factory=list)  # results files, relative to the repository
     departures: list[str] = field(default_factory=list)
-    plot: BarPlot | None = None
+    plot: ClaimPlot | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def graphmem_claims(results: Results) -> list[ClaimCheck]:
     joint_figure = "Micro-F1 77.8 vs 69.1, Macro-F1 80.3 vs 68.7, mean AUC 92.1 vs 85.9; F1 +10–20 % on each of seven cancer cell lines (Table II, Fig. 3)"
     if table is None or not {"graphmem-joint", "graphmem-separate"} <= set(table["table_ii"]):
         why = "not run yet: `bench/results/nci60-table2-random.json` lacks the joint or separate GraphMem runs"
-        return [ClaimCheck(paper, joint_claim, joint_figure, why, NOT_TESTED, NCI60_COMMAND)]
+        return [ClaimCheck(paper, joint_claim, joint_figure, why, NOT_TESTED, NCI60_COMMAND), figure_2_claim(results)]
     rows, departures = table["table_ii"], table["departures"]
     evidence = ["bench/results/nci60-table2-random.json"]
 
@@ -115,7 +118,7 @@ def graphmem_claims(results: Results) -> list[ClaimCheck]:
 
     assays = list(table["assays"])
     figure_3 = table["figure_3_f1"]
-    plot = BarPlot(
+    plot = ClaimPlot(
         "F1 per cell line, joint vs separate (the paper's Fig. 3)", "test F1",
         [table["assays"][a] for a in assays],
         {"MT-GraphMem (joint)": [figure_3["graphmem-joint"][a]["mean"] for a in assays],
@@ -144,11 +147,34 @@ def graphmem_claims(results: Results) -> list[ClaimCheck]:
     if "mt-nn" in rows:
         checks.append(versus("graphmem-joint", "mt-nn", "Trained jointly, MT-GraphMem beats a multi-task network on fingerprints (MT-NN)",
                              "Micro-F1 77.8 vs 75.5: +2.3 points (Table II)", 0.023))
-    checks.append(ClaimCheck(
-        paper, "F1 on AIDS antiviral, breast and colon falls when the first other assay joins, then rises as more join",
-        "Fig. 2", "not run: needs a model per growing set of assays in the paper's order (AIDS is hiv.csv, outside this "
-        "comparison's data)", NOT_TESTED))
+    checks.append(figure_2_claim(results))
     return checks
+
+
+FIGURE_2_COMMAND = ("python bench/nci60_fig2.py train --seeds 0,1,2 && python bench/nci60_fig2.py score "
+                    "&& python bench/nci60_fig2.py summary")
+
+
+def figure_2_claim(results: Results) -> ClaimCheck:
+    """Fig. 2: F1 of AIDS, breast and colon as assays join the joint training, in the paper's orders."""
+    claim = ("Breast and colon F1 fall when the AIDS assay joins their training, then rise as more assays join; "
+             "joint training does not raise AIDS's F1")
+    paper_figure = "Fig. 2: F1 against the number of jointly trained tasks (1 to 9), for AIDS, breast and colon"
+    summary = results.get("nci60-fig2-random.json")
+    if summary is None or not summary["f1"]:
+        return ClaimCheck("GraphMem", claim, paper_figure, "not run yet: no seed has all of `bench/nci60_fig2.py`'s models "
+                          "(`bench/results/nci60-fig2-random.json`)", NOT_TESTED, FIGURE_2_COMMAND)
+    curves, names = summary["f1"], {"aids": "AIDS antiviral", "breast": "breast (MCF-7)", "colon": "colon (SW-620)"}
+    seeds = summary["claim"]["seeds"]
+    plot = ClaimPlot(f"F1 on the test molecules as assays join ({seeds} seed{'s' if seeds != 1 else ''}; mean ± sd)", "F1",
+                     [str(k + 1) for k in range(max(len(c) for c in curves.values()))],
+                     {names[a]: [p["mean"] for p in c] for a, c in curves.items()},
+                     {names[a]: [p["sd"] if not math.isnan(p["sd"]) else 0.0 for p in c] for a, c in curves.items()},
+                     lines=True, x_title="tasks trained jointly")
+    orders = "; ".join(f"{a}: {', '.join(order)}" for a, order in summary["orders"].items())
+    return ClaimCheck("GraphMem", claim, paper_figure, f"{summary['claim']['summary']} ({seeds} seed{'s' if seeds != 1 else ''}). "
+                      f"Orders: {orders}", summary["claim"]["verdict"], FIGURE_2_COMMAND,
+                      ["bench/results/nci60-fig2-random.json", *summary["files"]], summary["departures"], plot)
 
 
 # --- MemGNN / GMN (Khasahmadi et al.) --------------------------------------------------
@@ -237,7 +263,7 @@ def ablation_claim(results: Results, claim: str, design: str, ablated: str, pape
                           ABLATION_COMMAND, evidence)
     verdict = (REPRODUCED if all(v == "win" for v in verdicts)
                else PARTLY if sum(v != "behind" for v in verdicts) > len(verdicts) / 2 else NOT_REPRODUCED)
-    plot = BarPlot(f"{design} vs {ablated}, test (mean ± sd over 3 seeds)", "test metric (RMSE ↓ ESOL, Lipophilicity; ROC-AUC ↑ BACE)",
+    plot = ClaimPlot(f"{design} vs {ablated}, test (mean ± sd over 3 seeds)", "test metric (RMSE ↓ ESOL, Lipophilicity; ROC-AUC ↑ BACE)",
                    [d for d, _ in ABLATION_DATASETS], series, errors)
     return ClaimCheck("MemGNN", f"Ablation: {claim}", paper_figure, "; ".join(parts), verdict, ABLATION_COMMAND, evidence,
                       ["150 epochs (patience 40), the ladder's budget, against the paper's 2,000",
@@ -293,7 +319,7 @@ def graseq_claims(results: Results) -> list[ClaimCheck]:
     else:
         verdict = NOT_REPRODUCED
     datasets = list(ours)
-    plot = BarPlot("GraSeq vs GCN, test ROC-AUC (mean of seeds)", "ROC-AUC", datasets,
+    plot = ClaimPlot("GraSeq vs GCN, test ROC-AUC (mean of seeds)", "ROC-AUC", datasets,
                    {"GraSeq (ours)": [float(np.mean(ours[d][0])) for d in datasets],
                     "GCN (ours)": [float(np.mean(ours[d][1])) for d in datasets],
                     "GraSeq (paper)": [paper_figures(d, dict(cases)[d])["graseq"].value for d in datasets],
@@ -342,7 +368,7 @@ def graseq_variant_claims(results: Results) -> list[ClaimCheck]:
     files = [f for case in complete for _, names in runs[case].values() for f in names]
     means = {case: {title: float(np.mean(values)) for title, (values, _) in runs[case].items()} for case in complete}
     labels = [f"{d} ({s})" for d, s in complete]
-    plot = BarPlot("GraSeq's variants and single readings, test ROC-AUC (mean of seeds)", "ROC-AUC", labels,
+    plot = ClaimPlot("GraSeq's variants and single readings, test ROC-AUC (mean of seeds)", "ROC-AUC", labels,
                    {title: [means[case][title] for case in complete] for title in {**GRASEQ_VARIANTS, **GRASEQ_READINGS}},
                    {title: [_mean_sd(runs[case][title][0])[1] for case in complete] for title in {**GRASEQ_VARIANTS, **GRASEQ_READINGS}})
     on = [case for case in complete if case[0] in ("bbbp", "bace")]
