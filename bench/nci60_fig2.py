@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import time
@@ -34,18 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from bench.nci60_multitask import RESULTS, SPLIT, mean_sd  # noqa: E402
+from bench.nci60_multitask import WORK as TABLE_II_WORK  # noqa: E402  (its separate runs: the breast and colon models of one task)
 from molapp.evaluation.multitask_f1 import assay_scores, by_assay  # noqa: E402
 from molapp.evaluation.provenance import provenance  # noqa: E402
 from molapp.evaluation.split_predictions import SplitPredictions  # noqa: E402
 from molapp.models.checkpoint import read_card  # noqa: E402
 
-SPLIT = "random"
 WORK = ROOT / "bench" / "work" / "nci60-fig2"
-TABLE_II_WORK = ROOT / "bench" / "work" / "nci60"  # Table II's separate runs: the breast and colon models of one task
-RESULTS = ROOT / "bench" / "results"
 SHORT = {"HIV_active": "aids", "AID83": "breast", "AID81": "colon", "AID123": "leukemia", "AID1": "lung",
          "AID33": "melanoma", "AID47": "cns", "AID145": "renal"}
 REST = ["AID123", "AID1", "AID33", "AID47", "AID145"]  # the paper's order after the first three (its yeast screen is not here)
@@ -137,17 +134,11 @@ def score(seeds: list[int], results: Path) -> list[Path]:
     return written
 
 
-def _mean_sd(values: list[float]) -> dict:
-    finite = [v for v in values if not math.isnan(v)]
-    return {"mean": float(np.mean(finite)) if finite else math.nan,
-            "sd": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan, "seeds": len(finite)}
-
-
 def summarize(results: Path) -> dict:
     """Mean ± sd of each curve's points over the scored seeds, and the verdict on the claim."""
     start = time.perf_counter()
     runs = [json.loads(p.read_text()) for p in sorted(results.glob(f"nci60-fig2-{SPLIT}-seed*.json"))]
-    curves = {SHORT[a]: [{"tasks": k + 1, "added": SHORT[o[k]], **_mean_sd([r["curves"][SHORT[a]][k]["f1"] for r in runs])}
+    curves = {SHORT[a]: [{"tasks": k + 1, "added": SHORT[o[k]], **mean_sd([r["curves"][SHORT[a]][k]["f1"] for r in runs])}
                          for k in range(len(o))] for a, o in ORDERS.items()} if runs else {}
     summary = {"figure": "GraphMem Fig. 2", "split": SPLIT, "orders": {SHORT[a]: [SHORT[m] for m in o] for a, o in ORDERS.items()},
                "f1": curves, "claim": verdict(curves), "files": [f"bench/results/nci60-fig2-{SPLIT}-seed{r['seed']}.json" for r in runs],

@@ -134,7 +134,7 @@ def run_baselines(seeds: list[int], results: Path, data_dir: str | None) -> None
                         "threshold": threshold, "hyperparameters": result.hyperparameters, "notes": result.notes}), path)
 
 
-def _mean_sd(values: list[float]) -> dict:
+def mean_sd(values: list[float]) -> dict:
     finite = [v for v in values if not math.isnan(v)]
     return {"mean": float(np.mean(finite)) if finite else math.nan,
             "sd": float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan, "seeds": len(finite)}
@@ -152,12 +152,12 @@ def summarize(results: Path) -> dict:
     for model, records in runs.items():
         table[model] = {
             "setting": SETTINGS[model],
-            **{measure: _mean_sd([r[measure] for r in records]) for measure in ("micro_f1", "macro_f1", "mean_auc")},
+            **{measure: mean_sd([r[measure] for r in records]) for measure in ("micro_f1", "macro_f1", "mean_auc")},
             "paper": dict(zip(("micro_f1", "macro_f1", "mean_auc"), PAPER_TABLE_II[model])),
             "files": [f"bench/results/nci60-{model}-{SPLIT}-seed{r['seed']}.json" for r in records],
         }
     per_assay_f1 = {
-        model: {assay: _mean_sd([r["f1"][assay] for r in runs[model]]) for assay in ASSAYS}
+        model: {assay: mean_sd([r["f1"][assay] for r in runs[model]]) for assay in ASSAYS}
         for model in ("graphmem-joint", "graphmem-separate") if model in runs
     }
     summary = {
