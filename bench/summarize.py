@@ -32,7 +32,9 @@ PEERS = [("chemprop", "Chemprop 2.3.1 D-MPNN, defaults"), ("chemprop-rdkit", "Ch
 DEPLOYMENT_RECIPE = "graphmem-descriptors-unweighted-fixed30"  # the Tox21 deployment panel's recipe (issue 26)
 # Rival recipes, the same but for one lever (`bench/deployment_recipes.sh tox21/<variant>`): benchmark name → what differs, its ensembles' names
 RIVAL_RECIPES = {"graphmem-descriptors-all-unweighted-fixed30": ("the same reading all of RDKit's descriptors (lever B1)",
-                                                                 "graphmem-all-descriptors-tox21")}
+                                                                 "graphmem-all-descriptors-tox21"),
+                 "graphmem-pretrained-descriptors-unweighted-fixed30": (
+                     "the same started from GraphMem's encoder pretrained on unlabelled molecules (lever B2)", "graphmem-pretrained-tox21")}
 
 
 def ran(record: dict, path: Path) -> str:
