@@ -119,7 +119,7 @@ def score(seeds: list[int], results: Path) -> list[Path]:
                 card = cards.setdefault(directory, read_card(directory))
                 held_out = SplitPredictions.load(directory)
                 scores = assay_scores({assay: by_assay(held_out.labels, held_out.predictions, card.tasks)[assay]})
-                points.append({"tasks": k, "added": SHORT[order[k - 1]], "f1": scores.f1[assay], "auc": scores.auc[assay],
+                points.append({"tasks": k, "added": SHORT[order[k - 1]], "f1": float(scores.f1[assay]), "auc": scores.auc[assay],
                                "checkpoint": str(directory.relative_to(ROOT))})
             curves[SHORT[assay]] = points
         record = {"figure": "GraphMem Fig. 2", "split": SPLIT, "seed": seed, "orders": {SHORT[a]: [SHORT[m] for m in o] for a, o in ORDERS.items()},
