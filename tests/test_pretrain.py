@@ -106,7 +106,18 @@ def test_a_killed_pretraining_carries_on_to_the_same_encoder(graphs, tmp_path, m
     for name, value in whole.state_dict().items():
         assert torch.equal(value, carried.state_dict()[name]), name
     with pytest.raises(ValueError, match="other settings"):  # a saved run is carried on only with its own settings
-        pretraining.pretrain(graphs, PretrainConfig(hidden=16, epochs=4, held_out=0.1), torch.device("cpu"), tmp_path / "killed", progress=False)
+        pretraining.pretrain(graphs, PretrainConfig(hidden=16, epochs=3, held_out=0.2), torch.device("cpu"), tmp_path / "killed", progress=False)
+
+
+def test_more_epochs_extend_a_finished_pretraining(graphs, tmp_path):
+    """Three epochs, then asked for five: the same encoder as five at once (the rate is constant)."""
+    short, longer = PretrainConfig(hidden=16, epochs=3, held_out=0.1), PretrainConfig(hidden=16, epochs=5, held_out=0.1)
+    pretraining.pretrain(graphs, short, torch.device("cpu"), tmp_path / "extended", progress=False)
+    extended, history = pretraining.pretrain(graphs, longer, torch.device("cpu"), tmp_path / "extended", progress=False)
+    at_once, _ = pretraining.pretrain(graphs, longer, torch.device("cpu"), tmp_path / "at-once", progress=False)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    for name, value in at_once.state_dict().items():
+        assert torch.equal(value, extended.state_dict()[name]), name
 
 
 def test_an_encoder_is_read_without_pickle_and_checked(encoder_dir, tmp_path):

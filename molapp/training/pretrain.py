@@ -11,7 +11,8 @@ standardized over the molecules (μ, σ):
 
 A share of the molecules (`held_out`) is kept out to report the loss on molecules the
 encoder never fitted. The run saves its state after every epoch (`molapp.training.resume`),
-so the same command carries on after a kill.
+so the same command carries on after a kill, and the same with more `epochs` extends a
+finished run.
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ def pretrain(graphs: Sequence[MolGraph], config: PretrainConfig, device: torch.d
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     mean, std = mean.to(device), std.to(device)
     rng = np.random.default_rng(config.seed + 1)
-    settings = {"config": dataclasses.asdict(config), "molecules": len(graphs), "targets": int(targets.shape[1])}
+    # The learning rate is constant, so N epochs and then M more are N + M epochs: a run asked
+    # for more epochs than a saved one carries on from it (the epoch count is no setting).
+    settings = {"config": {k: v for k, v in dataclasses.asdict(config).items() if k != "epochs"}, "molecules": len(graphs),
+                "targets": int(targets.shape[1])}
     state_path = resume.state_path(out)
     saved = resume.load_state(state_path, settings)
     history, start = [], 0
