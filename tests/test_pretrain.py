@@ -21,7 +21,7 @@ from molapp.models.registry import benchmark_name
 from molapp.training import pretrain as pretraining
 from molapp.training.pretrain import PretrainConfig
 
-from .conftest import FIXTURES
+from .conftest import CHECKPOINTS, FIXTURES
 
 DATA = FIXTURES / "ladder"  # 60-row bbbp with its scaffold split, 40-row clintox
 
@@ -127,3 +127,16 @@ def test_an_encoder_is_read_without_pickle_and_checked(encoder_dir, tmp_path):
         load_encoder(tmp_path)
     with pytest.raises(FileNotFoundError):
         load_encoder(tmp_path / "missing")
+
+
+def test_the_shipped_encoder_fits_the_tox21_recipe_and_left_its_splits_out():
+    """checkpoints/encoders/graphmem-rdkit-descriptors: read without pickle, the structure of the
+    Tox21 recipe's GraphMem (hidden 64, 6 hops), and pretrained without Tox21's valid and test molecules."""
+    directory = CHECKPOINTS / "encoders" / "graphmem-rdkit-descriptors"
+    state, card = load_encoder(directory)
+    model = GraphMem(GraphMemConfig(ATOM_DIM, BOND_DIM, NUM_RELATIONS, num_tasks=12, hidden=64, hops=6, descriptor_dim=70))
+    initialize_from_encoder(model, directory)
+    assert all(torch.equal(model.state_dict()[name], value) for name, value in state.items())
+    held_out = next(s for s in card.sources if "held_out_splits" in s)
+    assert held_out["held_out_splits"] == "tox21:scaffold,tox21:random" and held_out["molecules_left_out"] > 0
+    assert card.command.startswith("python -m molapp.cli.pretrain") and card.history[-1]["held_out_loss"] < card.history[0]["held_out_loss"]
