@@ -137,6 +137,25 @@ def test_a_run_whose_early_stopping_never_fired_is_the_fixed_epoch_recipe():
         reading, hyperparameters={**reading.hyperparameters, "descriptor_set": "rdkit-all"}))
 
 
+def test_a_pretrained_encoder_is_the_same_recipe_wherever_its_folder_is(tmp_path):
+    import shutil
+
+    from molapp.cli.ensemble import recipe_hyperparameters
+
+    shipped = CHECKPOINTS / "encoders" / "graphmem-rdkit-descriptors"
+    copy, other = tmp_path / "copy", tmp_path / "other"
+    shutil.copytree(shipped, copy)
+    shutil.copytree(shipped, other)
+    (other / "encoder.safetensors").write_bytes((shipped / "encoder.safetensors").read_bytes()[:-4] + b"    ")  # other weights
+    card = read_card(CHECKPOINTS / "graphmem-tox21-deployment")
+
+    def started_from(encoder) -> dict:
+        return recipe_hyperparameters(dataclasses.replace(card, hyperparameters={**card.hyperparameters, "init_encoder": str(encoder)}))
+
+    assert started_from(shipped) == started_from(copy) != started_from(other)
+    assert started_from(shipped) != recipe_hyperparameters(card)  # a pretrained start is another recipe than a random one
+
+
 def test_max_f1_threshold_picks_the_best_cut():
     labels = np.array([1, 1, 0, 1, 0, 0, 0, np.nan])
     scores = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2, 0.1, 0.95])

@@ -37,6 +37,7 @@ from torch import nn
 from molapp.cli.train import flatten_metrics
 from molapp.models.card import Card, EstimateSource, MemberSummary
 from molapp.models.checkpoint import load_checkpoint, read_card, save_checkpoint
+from molapp.models.encoder import encoder_identity
 from molapp.models.ensemble import Ensemble
 from molapp.models.outputs import PredictionModel, Sigmoid
 from molapp.models.registry import benchmark_name, model_spec
@@ -69,7 +70,8 @@ def recipe_hyperparameters(card: Card) -> dict:
     """The hyper-parameters that make a recipe: all but the seed. A run with early stopping
     that ran all its epochs and kept the last one trained exactly as a fixed number of epochs
     does (the same steps, schedule and kept weights), so it counts as that recipe; patience
-    means nothing without early stopping, nor a descriptor set to a model that reads none."""
+    means nothing without early stopping, nor a descriptor set to a model that reads none; a
+    pretrained encoder is its weights, not the folder they were read from."""
     recipe = {**BEFORE_THE_OPTION, **{k: v for k, v in card.hyperparameters.items() if k != "seed"}}
     if recipe.get("early_stopping") and card.best_epoch == card.epochs_run == recipe.get("max_epochs"):
         recipe["early_stopping"] = False
@@ -77,6 +79,8 @@ def recipe_hyperparameters(card: Card) -> dict:
         recipe.pop("patience", None)
     if not recipe.get("descriptors"):
         recipe.pop("descriptor_set", None)
+    if recipe.get("init_encoder"):  # the same pretrained encoder, wherever its folder is
+        recipe["init_encoder"] = encoder_identity(recipe["init_encoder"])
     return recipe
 
 

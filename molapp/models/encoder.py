@@ -11,6 +11,7 @@ and start fresh there.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,14 @@ def load_encoder(directory: str | Path) -> tuple[dict[str, Tensor], EncoderCard]
     if not state or not all(k.startswith(ENCODER_PREFIXES) for k in state):
         raise ValueError(f"{directory / ENCODER_FILE}: not a GraphMem encoder's weights")
     return state, card
+
+
+def encoder_identity(directory: str | Path) -> str:
+    """What makes two runs' encoders the same: the SHA-256 of its weights file, whatever folder
+    holds it (a copy shipped under checkpoints/ is the encoder it was copied from); the folder's
+    name when the file is not there to read."""
+    path = Path(directory) / ENCODER_FILE
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else str(directory)
 
 
 def initialize_from_encoder(model: GraphMem, directory: str | Path) -> None:
