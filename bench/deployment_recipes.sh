@@ -34,6 +34,8 @@ recipe() {  # dataset[/model] -> "model split epochs seeds extra-flags"
     # the Tox21 consensus's MemGNN member: the shipped checkpoints/memgnn-tox21-scaffold's best epoch (34) is its split run
     tox21/memgnn)  echo "memgnn scaffold 34 1" ;;
     tox21/all-descriptors) echo "graphmem scaffold 30 3 --descriptors --descriptor-set rdkit-all --positive-weighting unweighted" ;;
+    # the tox21 recipe started from GraphMem's pretrained encoder (lever B2): adopted on valid, its panels not rebuilt yet
+    tox21/pretrained) echo "graphmem scaffold 30 3 --descriptors --positive-weighting unweighted --init-encoder checkpoints/encoders/graphmem-rdkit-descriptors" ;;
     *) echo "no recipe for $1" >&2; exit 2 ;;
   esac
 }
