@@ -34,7 +34,7 @@ recipe() {  # dataset[/model] -> "model split epochs seeds extra-flags"
     # the Tox21 consensus's MemGNN member: the shipped checkpoints/memgnn-tox21-scaffold's best epoch (34) is its split run
     tox21/memgnn)  echo "memgnn scaffold 34 1" ;;
     tox21/all-descriptors) echo "graphmem scaffold 30 3 --descriptors --descriptor-set rdkit-all --positive-weighting unweighted" ;;
-    # the tox21 recipe started from GraphMem's pretrained encoder (lever B2): adopted on valid, its panels not rebuilt yet
+    # the tox21 recipe started from GraphMem's pretrained encoder (lever B2): adopted on valid, its panels ship
     tox21/pretrained) echo "graphmem scaffold 30 3 --descriptors --positive-weighting unweighted --init-encoder checkpoints/encoders/graphmem-rdkit-descriptors" ;;
     *) echo "no recipe for $1" >&2; exit 2 ;;
   esac
@@ -82,20 +82,26 @@ build() {  # dataset[/model-or-variant]: the deployment panel <model>-<dataset>-
   if [ "$seeds" = 1 ]; then ensemble=$estimate; fi  # a recipe of one member: its split run is the estimate
   [ -f "$ensemble/card.json" ] ||
     $PY -m molapp.cli.ensemble --out "$ensemble" --members "$estimate" --results-dir bench/results
-  $PY -m molapp.cli.ensemble --out "$panel" --results-dir bench/results --members "$members" --estimate "$ensemble"
+  local estimates=$ensemble random_run="$WORK/$stem-random-seed0"
+  # the recipe's random-split run, where one was trained, estimates the panel on that split too
+  if [ "$split" != random ] && [ -f "$random_run/card.json" ]; then estimates+=",$random_run"; fi
+  $PY -m molapp.cli.ensemble --out "$panel" --results-dir bench/results --members "$members" --estimate "$estimates"
   $PY -m molapp.cli.calls --checkpoint "$panel" --valid-from "$ensemble"
   # shellcheck disable=SC2046
   $PY -m molapp.cli.build_map --checkpoint "$panel" $(map_flags "${1%%/*}")
 }
 
+TOX21_GRAPHMEM=graphmem-pretrained-tox21  # the Tox21 GraphMem recipe that ships (tox21/pretrained: adopted on valid)
+
 consensus() {  # the Tox21 consensus panel (molapp.cli.consensus): GraphMem + MemGNN + RF on all RDKit descriptors.
   # Chosen on valid (bench/tox21_consensus.py --rule approved-percentile, its choices with forests of at most 4 MB):
   # the smallest within 0.002 of the best valid (0.8127 against 0.8140, which adds the transfer model, 2.6 MB and the
-  # slowest member, and a 3 MB ECFP forest). The split consensus gives the figures and the calibration.
+  # slowest member, and a 3 MB ECFP forest). The split consensus gives the figures and the calibration; its GraphMem
+  # is the shipped Tox21 recipe's scaffold ensemble.
   train tox21/memgnn all 0
-  local split="$WORK/consensus-tox21-scaffold" panel=checkpoints/consensus-tox21-deployment forests="desc-rf-all:10"
+  local split="$WORK/consensus-${TOX21_GRAPHMEM#graphmem-}-scaffold" panel=checkpoints/consensus-tox21-deployment forests="desc-rf-all:10"
   [ -f "$split/card.json" ] ||
-    $PY -m molapp.cli.consensus --out "$split" --members "$WORK/graphmem-tox21-scaffold-recipe-ensemble,checkpoints/memgnn-tox21-scaffold" \
+    $PY -m molapp.cli.consensus --out "$split" --members "$WORK/$TOX21_GRAPHMEM-scaffold-recipe-ensemble,checkpoints/memgnn-tox21-scaffold" \
         --forests "$forests" --results-dir bench/results
   $PY -m molapp.cli.consensus --out "$panel" --members "checkpoints/graphmem-tox21-deployment,$WORK/memgnn-tox21-all-seed0" \
       --forests "$forests" --estimate "$split" --results-dir bench/results

@@ -13,9 +13,11 @@ A checkpoint added to checkpoints/ gets its entries with
 which computes every shipped checkpoint's outputs with the current code, refuses (writing
 nothing) if a checkpoint already in the snapshot no longer matches it to 1e-6, and otherwise
 adds the new checkpoints' entries (and drops those of checkpoints no longer shipped), the
-recorded entries kept as they were.
+recorded entries kept as they were. A checkpoint retrained on purpose gets new entries with
 
-Record a new snapshot only when a change is meant to change predictions:
+    python -m tests.test_prediction_snapshot --replace graphmem-tox21-deployment,consensus-tox21-deployment
+
+(the same checks for every other checkpoint). Record a new snapshot only when a change is meant to change predictions:
 
     python -m tests.test_prediction_snapshot --record
 """
@@ -83,6 +85,12 @@ def test_shipped_checkpoint_predicts_as_recorded(directory):
         np.testing.assert_allclose(value, before[key], rtol=0, atol=TOLERANCE, err_msg=key)
 
 
+def test_replacing_a_checkpoint_not_shipped_writes_nothing(capsys):
+    before = SNAPSHOT.read_bytes()
+    assert add(frozenset({"no-such-checkpoint"})) == 1
+    assert "no-such-checkpoint not in checkpoints/" in capsys.readouterr().out and SNAPSHOT.read_bytes() == before
+
+
 def _save(snapshot: dict[str, np.ndarray]) -> None:
     save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(snapshot.items())}, str(SNAPSHOT))
     print(f"wrote {SNAPSHOT}")
@@ -95,10 +103,15 @@ def record() -> None:
     _save(snapshot)
 
 
-def add() -> int:
-    """The snapshot with the entries of checkpoints it lacks; 1 (nothing written) if a recorded
-    checkpoint's outputs changed, or the checkpoints it holds differ in what they record."""
-    before = recorded()
+def add(replaced: frozenset[str] = frozenset()) -> int:
+    """The snapshot with the entries of checkpoints it lacks, and of those `replaced` (retrained on
+    purpose) recomputed; 1 (nothing written) if another recorded checkpoint's outputs changed, or
+    the checkpoints it holds differ in what they record."""
+    unknown = replaced - {p.name for p in SHIPPED}
+    if unknown:
+        print(f"not written: {', '.join(sorted(unknown))} not in checkpoints/")
+        return 1
+    before = {key: value for key, value in recorded().items() if key.split("/")[0] not in replaced}
     names = {key.split("/")[0] for key in before}
     snapshot, added, failures = {}, [], []
     for directory in SHIPPED:
@@ -122,7 +135,7 @@ def add() -> int:
         return 1
     dropped = sorted(names - {p.name for p in SHIPPED})
     for name in added:
-        print(f"{name}: added")
+        print(f"{name}: {'recorded anew' if name in replaced else 'added'}")
     for name in dropped:
         print(f"{name}: dropped (no longer in checkpoints/)")
     if added or dropped:
@@ -136,9 +149,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--add", action="store_true", help="add the checkpoints the snapshot lacks, after checking the recorded ones still match")
+    mode.add_argument("--replace", metavar="NAMES", help="comma-separated checkpoints retrained on purpose: record them anew, check the rest")
     mode.add_argument("--record", action="store_true", help="(re)write the whole snapshot from the current code")
     arguments = parser.parse_args()
     if arguments.record:
         record()
     else:
-        raise SystemExit(add())
+        raise SystemExit(add(frozenset(arguments.replace.split(",")) if arguments.replace else frozenset()))
