@@ -193,7 +193,7 @@ def tox21_section(records: list[dict], reference: dict) -> list[str]:
             if (built["dataset"], built["split"]) == ("tox21", split):
                 sources = " + ".join(m["checkpoint"] for m in built["members"])
                 what = ("consensus as shipped (`checkpoints/consensus-tox21-deployment`'s estimate)" if built["checkpoint"] in consensus_estimates()
-                        else "the shipped consensus's recipe on this split")
+                        else "a consensus of split models the shipped one does not quote")
                 rows.append(f"| {split} | {what}: {sources}, "
                             f"calibrated mean approved-drug percentile (valid {built['valid']:.3f}; `{built['provenance']['command']}`) | – | "
                             f"{built['test']:.3f} | ≥ {target} | {chemprop} | {'yes' if built['test'] >= target else 'no'} |")
@@ -277,7 +277,7 @@ def deployment_section(records: list[dict]) -> list[str]:
                              f"{estimate['valid']:.3f} | **{estimate['test']:.3f}** |")
         for built in (b for b in assembled if (b["dataset"], b["split"]) == ("tox21", split)):
             sources = " + ".join(m["checkpoint"] for m in built["members"])
-            what = "consensus panel's estimate" if built["checkpoint"] in consensus_estimates() else "the consensus panel's recipe"
+            what = "consensus panel's estimate" if built["checkpoint"] in consensus_estimates() else "a consensus of split models, not the panel's estimate"
             lines.append(f"| {split} | {what}: {sources} (`{built['checkpoint']}`) | – | {built['valid']:.3f} | **{built['test']:.3f}** |")
         for model, title in PEERS:
             peers = [r for r in records if (r["model"], r["dataset"], r["split"]) == (model, "tox21", split)]

@@ -216,11 +216,13 @@ def test_predictions_come_with_base_rate_lift_calls_and_measured_labels(app):
 
 
 def test_one_threshold_overrides_the_per_task_calls(app):
+    per_task = results_frame(app)
     app.sidebar.toggle(key=state.THRESHOLD_OVERRIDE).set_value(True).run()
     app.sidebar.slider(key=state.THRESHOLD).set_value(0.99).run()
     assert not app.exception
     table = results_frame(app)
-    assert (table["threshold"] == 0.99).all() and (table["call"] == "inactive").all()
+    assert (table["threshold"] == 0.99).all() and ((table["probability"] >= 0.99) == (table["call"] == "active")).all()
+    assert ((per_task["call"] == "active") & (table["call"] == "inactive")).any()  # the override took calls back
 
 
 def test_models_page_leaderboard_follows_a_panel_changed_on_the_page():

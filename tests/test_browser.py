@@ -141,6 +141,20 @@ def test_models_page(page, app_url):
     page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
 
 
+def test_a_fresh_servers_first_visit_to_a_page_address_gets_the_apps_navigation(browser):
+    """Streamlit runs a page file alone, under file-name navigation ("app", "predict", …), when
+    a fresh server's first request is a page's address; the page hands over to app.py's."""
+    with running_app(health_seconds=60) as url:  # its own server: the first request must be this one
+        context = browser.new_context(viewport={"width": 1400, "height": 1200})
+        page = context.new_page()
+        page.goto(f"{url}/triage", timeout=120_000)
+        page.get_by_role("heading", name="Triage").first.wait_for(timeout=180_000)
+        wait_idle(page, timeout=180_000)
+        links = [link.inner_text().split("\n")[-1] for link in page.locator("[data-testid='stSidebarNav'] a").all()]
+        assert links == ["Predict & explain", "Triage", "Embedding map", "Models", "Papers", "Train"] and page.url.endswith("/triage")
+        context.close()
+
+
 def test_memgnn_clusters(page):
     choose_panel(page, "ESOL", "MemGNN", "random split")
     paste(page, "CC(=O)Oc1ccccc1C(=O)O")

@@ -19,7 +19,7 @@ from molapp.data.splits import dataset_split
 from molapp.inference.calls import TaskCalls, base_rates, max_f1_threshold
 from molapp.inference.domain import DomainIndex
 from molapp.models.checkpoint import read_card
-from molapp.models.registry import is_assembled
+from molapp.models.registry import architecture_summary, is_assembled
 
 from .conftest import CHECKPOINTS, FIXTURES
 
@@ -153,7 +153,9 @@ def test_a_pretrained_encoder_is_the_same_recipe_wherever_its_folder_is(tmp_path
         return recipe_hyperparameters(dataclasses.replace(card, hyperparameters={**card.hyperparameters, "init_encoder": str(encoder)}))
 
     assert started_from(shipped) == started_from(copy) != started_from(other)
-    assert started_from(shipped) != recipe_hyperparameters(card)  # a pretrained start is another recipe than a random one
+    assert started_from(shipped) != started_from("")  # a pretrained start is another recipe than a random one
+    assert "pretrained encoder" in architecture_summary(card) and "pretrained" not in architecture_summary(
+        dataclasses.replace(card, hyperparameters={**card.hyperparameters, "init_encoder": ""}))
 
 
 def test_max_f1_threshold_picks_the_best_cut():

@@ -86,6 +86,13 @@ def test_a_shipped_consensus_puts_its_split_consensus_on_the_leaderboard(tmp_pat
     (shipped / "graphmem-tox21" / "card.json").write_text(json.dumps({"model": "graphmem"}))
     assert list(leaderboard(read_results(results, shipped), "tox21", "scaffold")["model"]) == ["graphmem"]  # no consensus ships
     (shipped / "consensus-tox21").mkdir()
-    (shipped / "consensus-tox21" / "card.json").write_text(json.dumps({"model": "consensus"}))
+    (shipped / "consensus-tox21" / "card.json").write_text(json.dumps(
+        {"model": "consensus", "estimate": {"scaffold": {"checkpoint": "consensus-tox21-scaffold"}}}))
     board = leaderboard(read_results(results, shipped), "tox21", "scaffold").set_index("model")
     assert list(board.index) == ["consensus", "graphmem"] and board.loc["consensus", "train_minutes"] == pytest.approx(1.5)
+    # a consensus of split models the shipped panel does not quote is a row of its own, by its name
+    older = {**record, "checkpoint": "consensus-older-tox21-scaffold", "test": 0.78}
+    (results / "assembled-consensus-older-tox21-scaffold.json").write_text(json.dumps(older))
+    board = leaderboard(read_results(results, shipped), "tox21", "scaffold").set_index("model")
+    assert list(board.index) == ["consensus (consensus-older-tox21-scaffold)", "consensus", "graphmem"]
+    assert board.loc["consensus", "mean"] == pytest.approx(0.77) and board.loc["consensus", "seeds"] == 1

@@ -28,7 +28,23 @@ class Settings:
         return self.calls.default_threshold(task) if self.calls is not None else 0.5
 
 
+def run_inside_app_navigation() -> None:
+    """A fresh server whose first request is a page's address (…/models) runs that page's file
+    on its own, under Streamlit's older file-name navigation (its multipage v1: a `pages/`
+    folder sits beside app.py), until some visit runs app.py. Rerun through app.py's
+    `st.navigation` instead: the same page, with the app's own titles and icons. Once per
+    session: a rerun drops the click that started a run, and Streamlit's test harness starts
+    every run in that older mode."""
+    from streamlit.runtime.pages_manager import PagesManager  # Streamlit's own switch between the two
+
+    if PagesManager.uses_pages_directory and not st.session_state.get(state.NAVIGATION_HANDED_OVER):
+        st.session_state[state.NAVIGATION_HANDED_OVER] = True
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def render_sidebar() -> Settings:
+    run_inside_app_navigation()
     panels = list_panels()
     if not panels:
         st.error("No checkpoints found in `checkpoints/`. Train one with `python -m molapp.train` (see the README).")

@@ -1,6 +1,7 @@
 """Keys of st.session_state the app uses, in one place."""
 
 PANEL = "molapp.panel"  # title of the chosen assay panel
+NAVIGATION_HANDED_OVER = "molapp.navigation_handed_over"  # True once this session's page was rerun through app.py's navigation
 TASKS = "molapp.tasks"  # task queries chosen in the sidebar
 THRESHOLD = "molapp.threshold"  # the one probability above which every task is called active, when overriding
 THRESHOLD_OVERRIDE = "molapp.threshold.override"  # True: the slider's threshold replaces each task's default

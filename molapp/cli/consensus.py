@@ -3,14 +3,14 @@ from trained graph checkpoints of one dataset and split, and random forests fitt
 the same training rows.
 
     # from split models: forests fitted on the train rows, Platt fitted on valid, figures on test
-    python -m molapp.cli.consensus --out bench/work/deploy/consensus-tox21-scaffold \\
-        --members bench/work/deploy/graphmem-tox21-scaffold-recipe-ensemble,checkpoints/memgnn-tox21-scaffold \\
+    python -m molapp.cli.consensus --out bench/work/deploy/consensus-pretrained-tox21-scaffold \\
+        --members bench/work/deploy/graphmem-pretrained-tox21-scaffold-recipe-ensemble,checkpoints/memgnn-tox21-scaffold \\
         --forests desc-rf-all:10 --results-dir bench/results
     # from deployment models (trained on every row): forests on every row; the calibration
     # and the figures are those of --estimate, the same recipe's consensus of split models
     python -m molapp.cli.consensus --out checkpoints/consensus-tox21-deployment \\
         --members checkpoints/graphmem-tox21-deployment,bench/work/deploy/memgnn-tox21-all-seed0 \\
-        --forests desc-rf-all:10 --estimate bench/work/deploy/consensus-tox21-scaffold --results-dir bench/results
+        --forests desc-rf-all:10 --estimate bench/work/deploy/consensus-pretrained-tox21-scaffold --results-dir bench/results
 
 The first member must be a GraphMem (its attention is the consensus's explanation). A
 forest is `<family>:<min_samples_leaf>`: desc-rf-all (RDKit's whole descriptor list) or

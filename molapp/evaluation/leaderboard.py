@@ -20,7 +20,8 @@ def read_results(directory: str | Path, shipped: str | Path | None = None) -> pd
     (the checkpoints folder), each shipped ensemble's summary (`ensemble-<name>.json`) is a
     row too, as the model "<model> ensemble of M" (one run; its training time the members' sum),
     and, when a consensus panel ships, each consensus of split models (`assembled-<name>.json`,
-    `molapp.cli.consensus`) as the model "consensus"."""
+    `molapp.cli.consensus`): the model "consensus" where it is the shipped panel's estimate,
+    "consensus (<name>)" otherwise."""
     rows = []
     for path in sorted(Path(directory).glob("*-seed*.json")):
         record = json.loads(path.read_text())
@@ -33,10 +34,14 @@ def read_results(directory: str | Path, shipped: str | Path | None = None) -> pd
             rows.append({"model": f"{record['model']} ensemble of {len(record['members'])}", "dataset": record["dataset"],
                          "split": record["split"], "seed": 0, "metric": record["metric"], "test": record["test"], "valid": record["valid"],
                          "train_seconds": sum(m["train_seconds"] for m in record["members"])})
-    consensus_shipped = shipped and any(json.loads(p.read_text()).get("model") == "consensus" for p in Path(shipped).glob("*/card.json"))
-    for path in sorted(Path(directory).glob("assembled-*.json")) if consensus_shipped else []:
+    consensus_cards = [card for card in (json.loads(p.read_text()) for p in Path(shipped).glob("*/card.json"))
+                       if card.get("model") == "consensus"] if shipped else []
+    estimates = {source["checkpoint"] for card in consensus_cards for source in (card.get("estimate") or {}).values()}
+    for path in sorted(Path(directory).glob("assembled-*.json")) if consensus_cards else []:
         record = json.loads(path.read_text())
-        rows.append({"model": "consensus", "dataset": record["dataset"], "split": record["split"], "seed": 0, "metric": record["metric"],
+        # the shipped panel's estimate is "consensus"; another consensus of split models goes by its own name
+        model = "consensus" if record["checkpoint"] in estimates else f"consensus ({record['checkpoint']})"
+        rows.append({"model": model, "dataset": record["dataset"], "split": record["split"], "seed": 0, "metric": record["metric"],
                      "test": record["test"], "valid": record["valid"], "train_seconds": sum(m["train_seconds"] for m in record["members"])})
     columns = [*RESULT_FIELDS, "valid", "train_seconds"]
     return pd.DataFrame(rows, columns=columns)

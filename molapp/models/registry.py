@@ -136,6 +136,7 @@ def model_title(kind: str) -> str:
 
 def architecture_summary(card: Card) -> str:
     """One line for tables and captions, e.g. 'hidden 64 · 6 hops' or 'hidden 64 · e-GAT ×3 · keys 32→1 · 5 heads'
-    (followed by '· ensemble of M' for an ensemble)."""
+    (followed by '· pretrained encoder' for a model that started from one, '· ensemble of M' for an ensemble)."""
     members = card.ensemble_size
-    return model_spec(card.model).summary(card.config) + (f" · ensemble of {members}" if members > 1 else "")
+    pretrained = " · pretrained encoder" if card.hyperparameters.get("init_encoder") else ""
+    return model_spec(card.model).summary(card.config) + pretrained + (f" · ensemble of {members}" if members > 1 else "")
