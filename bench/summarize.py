@@ -318,6 +318,28 @@ def rival_decisions(recipe: list[dict], records: list[dict]) -> list[str]:
     return lines
 
 
+def panel_throughput() -> list[str]:
+    """The predict CLI on checkpoints measured side by side (`throughput-hiv10k-<checkpoint>.json`, the same
+    machine and hour), beside the first measurement; machines differ, so the × parse column compares across days."""
+    paths = [RESULTS / "throughput-hiv10k.json", *sorted(RESULTS.glob("throughput-hiv10k-*.json"))]
+    rows = []
+    for path in (p for p in paths if p.exists()):
+        t = json.loads(path.read_text())
+        block = t.get("provenance") or {}
+        when = block.get("date") or (block.get("landed_in") or {}).get("date", "–")
+        rows.append(f"| `{Path(t['checkpoint']).name}` | {when} | {t['rdkit_parse_seconds']} | {t['predict_cli_seconds']} | "
+                    f"{t['predict_cli_molecules_per_second']} | {t['predict_cli_over_parse']}× | {t['stages_one_core']['model_seconds']} | "
+                    f"{t['stages_one_core']['model_matmul_gflop']} | `{path.name}` |")
+    if len(rows) < 2:
+        return []
+    return ["", "The predict CLI on 10,000 SMILES of hiv.csv (12 Tox21 probabilities out) by checkpoint, `python bench/throughput.py "
+            "--checkpoint checkpoints/<name> --out bench/results/throughput-hiv10k-<name>.json` (the machine's other jobs paused "
+            "for the runs of 2026-11-30). Runs of one day share a machine; machines differ between days (RDKit's parse time is the yardstick), so compare days by the "
+            "× parse column:", "",
+            "| checkpoint | date | RDKit parse (s) | predict CLI (s) | molecules/s | × parse | model alone, one core (s) | GFLOP | file |",
+            "|---|---|---|---|---|---|---|---|---|", *rows]
+
+
 def descriptor_set_lines(records: list[dict]) -> list[str]:
     """Lever B1 (the descriptor set), measured with the ladder's random forest: the 70 descriptors
     GraphMem reads (desc-rf) against all of RDKit's (desc-rf-all), the same forest, on valid first."""
@@ -554,6 +576,7 @@ def main() -> int:
                 "arithmetic grows with the number of tasks asked for"
                 + (f"; asking for one task (`--tasks {t['one_task']}`) the CLI took {t['predict_cli_one_task_seconds']} s "
                    f"({t['predict_cli_one_task_seconds'] / t['rdkit_parse_seconds']:.1f}× the parse time)." if t.get("one_task") else "."))
+    lines += panel_throughput()
     latency = RESULTS / "app-latency.json"
     if latency.exists():
         a = json.loads(latency.read_text())
