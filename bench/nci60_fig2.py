@@ -162,10 +162,13 @@ def verdict(curves: dict) -> dict:
     held = sum(dips.values()) + sum(rises.values()) + aids_flat
     words = "; ".join(f"{a}: {f1[a][0]:.3f} alone, {f1[a][1]:.3f} with AIDS, best {max(f1[a][2:]):.3f} with more, "
                       f"{f1[a][-1]:.3f} with all {len(f1[a])}" for a in ("breast", "colon"))
+    parts = {**{f"{a} falls when AIDS joins": dips[a] for a in dips}, **{f"{a} rises as more join": rises[a] for a in rises},
+             "AIDS not raised": aids_flat}
+    which = "; ".join(f"{label}: {', '.join(k for k, v in parts.items() if v == ok) or 'none'}" for label, ok in (("held", True), ("not held", False)))
     return {"verdict": "reproduced" if held == 5 else ("partly reproduced" if held else "not reproduced"),
             "falls_when_aids_joins": dips, "rises_as_more_join": rises, "aids_not_raised": aids_flat,
             "seeds": min(point["seeds"] for points in curves.values() for point in points),
-            "summary": f"{words}; AIDS {f1['aids'][0]:.3f} alone, best joint {max(f1['aids'][1:]):.3f}"}
+            "summary": f"{words}; AIDS {f1['aids'][0]:.3f} alone, best joint {max(f1['aids'][1:]):.3f}. {which[0].upper()}{which[1:]}"}
 
 
 def main(argv: list[str] | None = None) -> int:

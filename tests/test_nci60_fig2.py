@@ -51,3 +51,5 @@ def test_no_dip_and_a_gain_on_aids_is_partly_reproduced_and_no_seed_is_not_teste
     claim = summarize(tmp_path)["claim"]
     assert claim["verdict"] == "partly reproduced" and claim["falls_when_aids_joins"] == {"breast": False, "colon": False}
     assert claim["rises_as_more_join"] == {"breast": True, "colon": True} and not claim["aids_not_raised"]
+    assert claim["summary"].endswith("Held: breast rises as more join, colon rises as more join; not held: breast falls when AIDS "
+                                     "joins, colon falls when AIDS joins, AIDS not raised")
