@@ -322,11 +322,13 @@ def panel_throughput() -> list[str]:
     """The predict CLI on checkpoints measured side by side (`throughput-hiv10k-<checkpoint>.json`, the same
     machine and hour), beside the first measurement; machines differ, so the × parse column compares across days."""
     paths = [RESULTS / "throughput-hiv10k.json", *sorted(RESULTS.glob("throughput-hiv10k-*.json"))]
-    rows = []
+    rows, paused = [], set()
     for path in (p for p in paths if p.exists()):
         t = json.loads(path.read_text())
         block = t.get("provenance") or {}
         when = block.get("date") or (block.get("landed_in") or {}).get("date", "–")
+        if path.name != "throughput-hiv10k.json" and block.get("date"):  # the side-by-side runs, made with other jobs paused
+            paused.add(block["date"])
         rows.append(f"| `{Path(t['checkpoint']).name}` | {when} | {t['rdkit_parse_seconds']} | {t['predict_cli_seconds']} | "
                     f"{t['predict_cli_molecules_per_second']} | {t['predict_cli_over_parse']}× | {t['stages_one_core']['model_seconds']} | "
                     f"{t['stages_one_core']['model_matmul_gflop']} | `{path.name}` |")
@@ -334,7 +336,7 @@ def panel_throughput() -> list[str]:
         return []
     return ["", "The predict CLI on 10,000 SMILES of hiv.csv (12 Tox21 probabilities out) by checkpoint, `python bench/throughput.py "
             "--checkpoint checkpoints/<name> --out bench/results/throughput-hiv10k-<name>.json` (the machine's other jobs paused "
-            "for the runs of 2026-11-30). Runs of one day share a machine; machines differ between days (RDKit's parse time is the yardstick), so compare days by the "
+            f"for the runs of {', '.join(sorted(paused))}). Runs of one day share a machine; machines differ between days (RDKit's parse time is the yardstick), so compare days by the "
             "× parse column:", "",
             "| checkpoint | date | RDKit parse (s) | predict CLI (s) | molecules/s | × parse | model alone, one core (s) | GFLOP | file |",
             "|---|---|---|---|---|---|---|---|---|", *rows]
