@@ -351,7 +351,11 @@ class Session:
         await self.wait_idle(page)
         upload = self.workdir / f"load-test-{plan.name}.csv"
         upload.write_text(plan.csv_text(), encoding="utf-8")
-        await page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(upload))
+        # As a user does (click, choose): a file set on the input before Streamlit's lazily
+        # loaded uploader is live is dropped (tests/browser_harness.py: upload_file).
+        async with page.expect_file_chooser() as chooser:
+            await page.get_by_test_id("stFileUploader").first.get_by_role("button", name="Upload", exact=True).click()
+        await (await chooser.value).set_files(str(upload))
         await self.wait_idle(page)
         score_button = page.get_by_role("button", name=f"Score {count:,} molecules")
         await score_button.wait_for(timeout=self.remaining_ms())

@@ -18,6 +18,11 @@ MT-GraphMem. A call is a Platt-calibrated probability above 0.5, as in Table II.
     python bench/nci60_fig2.py train --seeds 0,1,2   # long: trains every missing model, resumable
     python bench/nci60_fig2.py score                 # → bench/results/nci60-fig2-random-seed<k>.json
     python bench/nci60_fig2.py summary               # → bench/results/nci60-fig2-random.json
+
+Each trained model's test scores go at once to `bench/results/nci60-fig2/<model>.json` (with
+its command), so a seed's curves are drawn from committed records, not from checkpoints that
+live only on the machine that trained them. The breast and colon points of one task are
+Table II's separate runs, read from its per-seed results files.
 """
 
 from __future__ import annotations
@@ -87,51 +92,85 @@ def train_command(members: tuple[str, ...], seed: int) -> list[str]:
             "--out", str(model_dir(members, seed).relative_to(ROOT))]
 
 
-def train(seeds: list[int], limit: int | None) -> None:
-    """Train every missing model (cheapest sets first within a seed); a killed run resumes."""
+def record_path(members: tuple[str, ...], seed: int, results: Path) -> Path:
+    """The committed record of one model's test scores (singles of Table II: its per-seed file)."""
+    if len(members) == 1 and members[0] != "HIV_active":
+        return results / f"nci60-graphmem-separate-{SPLIT}-seed{seed}.json"
+    return results / "nci60-fig2" / f"{model_dir(members, seed).name}.json"
+
+
+def record_model(members: tuple[str, ...], seed: int, results: Path) -> Path:
+    """Each tracked assay's test F1 and ROC-AUC for a trained model, with its command."""
+    start, directory = time.perf_counter(), model_dir(members, seed)
+    card, held_out = read_card(directory), SplitPredictions.load(directory)
+    scores = assay_scores({a: scores for a, scores in by_assay(held_out.labels, held_out.predictions, card.tasks).items() if a in ORDERS})
+    record = {"figure": "GraphMem Fig. 2", "model": directory.name, "split": SPLIT, "seed": seed, "assays": list(members),
+              "f1": {a: float(scores.f1[a]) for a in scores.f1}, "auc": scores.auc, "training_command": card.command,
+              "train_seconds": card.train_seconds, "provenance": provenance(time.perf_counter() - start)}
+    path = record_path(members, seed, results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
+    return path
+
+
+def train(seeds: list[int], limit: int | None, results: Path) -> None:
+    """Train every model whose record is missing (cheapest sets first within a seed) and record
+    it; a killed run resumes from its last epoch."""
     todo = [(members, seed) for seed in seeds for members in sorted(training_sets(), key=len)
-            if not (model_dir(members, seed) / "card.json").exists()]
+            if not record_path(members, seed, results).exists()]
     for members, seed in tqdm(todo[:limit], desc="fig. 2 models", unit="model"):
+        if len(members) == 1 and members[0] != "HIV_active":
+            raise SystemExit(f"seed {seed} of Table II's separate runs is missing: run bench/nci60_multitask.py first")
         log = model_dir(members, seed).with_suffix(".log")
         log.parent.mkdir(parents=True, exist_ok=True)
         tqdm.write(f"{'+'.join(SHORT[m] for m in members)} seed {seed}")
-        with open(log, "a") as out:
-            if subprocess.run(train_command(members, seed), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode:
-                raise SystemExit(f"training {model_dir(members, seed).name} failed: see {log}")
+        if not (model_dir(members, seed) / "card.json").exists():
+            with open(log, "a") as out:
+                if subprocess.run(train_command(members, seed), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode:
+                    raise SystemExit(f"training {model_dir(members, seed).name} failed: see {log}")
+        tqdm.write(f"recorded {_shown(record_model(members, seed, results))}")
 
 
 def score(seeds: list[int], results: Path) -> list[Path]:
-    """Per seed whose 11 models are all trained: each tracked assay's test F1 and ROC-AUC at
+    """Per seed whose 11 models are all recorded: each tracked assay's test F1 and ROC-AUC at
     every point of its curve."""
     written = []
     for seed in seeds:
-        dirs = {members: model_dir(members, seed) for members in training_sets()}
-        missing = [d.name for d in dirs.values() if not (d / "card.json").exists()]
+        paths = {members: record_path(members, seed, results) for members in training_sets()}
+        missing = [p.name for p in paths.values() if not p.exists()]
         if missing:
-            tqdm.write(f"seed {seed}: {len(dirs) - len(missing)} of {len(dirs)} models trained; not scored yet")
+            tqdm.write(f"seed {seed}: {len(paths) - len(missing)} of {len(paths)} models recorded; not scored yet")
             continue
-        start, curves, cards = time.perf_counter(), {}, {}
+        start, records, curves = time.perf_counter(), {p: json.loads(p.read_text()) for p in set(paths.values())}, {}
         for assay, order in ORDERS.items():
             points = []
             for k in range(1, len(order) + 1):
-                members = tuple(sorted(order[:k], key=list(SHORT).index))
-                directory = dirs[members]
-                card = cards.setdefault(directory, read_card(directory))
-                held_out = SplitPredictions.load(directory)
-                scores = assay_scores({assay: by_assay(held_out.labels, held_out.predictions, card.tasks)[assay]})
-                points.append({"tasks": k, "added": SHORT[order[k - 1]], "f1": float(scores.f1[assay]), "auc": scores.auc[assay],
-                               "checkpoint": str(directory.relative_to(ROOT))})
+                path = paths[tuple(sorted(order[:k], key=list(SHORT).index))]
+                record = records[path]
+                points.append({"tasks": k, "added": SHORT[order[k - 1]], "f1": record["f1"][assay], "auc": record["auc"][assay],
+                               "record": _shown(path)})
             curves[SHORT[assay]] = points
+        commands = {model_dir(members, seed).name: _command(records[path], members) for members, path in paths.items()}
         record = {"figure": "GraphMem Fig. 2", "split": SPLIT, "seed": seed, "orders": {SHORT[a]: [SHORT[m] for m in o] for a, o in ORDERS.items()},
-                  "curves": curves, "departures": DEPARTURES,
-                  "training_commands": {d.name: c.command for d, c in cards.items()},
-                  "train_seconds": round(sum(c.train_seconds for c in cards.values()), 1),
+                  "curves": curves, "departures": DEPARTURES, "training_commands": commands,
+                  "train_seconds_of_its_own_models": round(sum(r["train_seconds"] for r in records.values() if "training_command" in r), 1),
                   "provenance": provenance(time.perf_counter() - start)}
         path = results / f"nci60-fig2-{SPLIT}-seed{seed}.json"
         path.write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
         tqdm.write(f"{path.name}: " + "; ".join(f"{a} F1 " + " ".join(f"{p['f1']:.2f}" for p in c) for a, c in curves.items()))
         written.append(path)
     return written
+
+
+def _command(record: dict, members: tuple[str, ...]) -> str:
+    """A model's training command from its record (Table II's file lists all nine of a seed)."""
+    if "training_command" in record:
+        return record["training_command"]
+    return next(c for c in record["training_commands"] if f"--targets {members[0]} " in c)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
 
 
 def summarize(results: Path) -> dict:
@@ -180,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.step == "train":
-        train(seeds, args.limit)
+        train(seeds, args.limit, args.results_dir)
     elif args.step == "score":
         score(seeds, args.results_dir)
     else:

@@ -68,3 +68,17 @@ def running_app(health_seconds: float) -> Iterator[str]:
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def upload_file(page, path: Path, uploader=None) -> None:
+    """Choose `path` in a file uploader (the first on the page unless `uploader` is given) as a
+    user does: click its Upload button and pick the file. Streamlit loads its uploader lazily,
+    and a file set on the input before the uploader is live is dropped without a trace; a
+    click that opens the file chooser proves it is live. Waits until the file is listed."""
+    from playwright.sync_api import expect
+
+    uploader = uploader if uploader is not None else page.get_by_test_id("stFileUploader").first
+    with page.expect_file_chooser() as chooser:
+        uploader.get_by_role("button", name="Upload", exact=True).click()
+    chooser.value.set_files(str(path))
+    expect(uploader.get_by_test_id("stFileChipName").filter(has_text=path.name)).to_be_visible()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_harness import CHROMIUM, launch_chromium, running_app
+from tests.browser_harness import CHROMIUM, launch_chromium, running_app, upload_file
 
 from .conftest import ROOT
 
@@ -203,7 +203,7 @@ def test_map_shows_the_molecule_among_known_compounds(page):
 def test_triage_upload_and_score(page):
     page.locator("[data-testid='stSidebarNav']").get_by_text("Triage").click()
     wait_idle(page)
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(ROOT / "tests" / "fixtures" / "triage.csv"))
+    upload_file(page, ROOT / "tests" / "fixtures" / "triage.csv")
     wait_idle(page)
     page.get_by_role("button", name="Score 10 molecules").click()
     wait_idle(page, timeout=120_000)

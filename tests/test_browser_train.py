@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser_harness import CHROMIUM, launch_chromium, running_app
+from .browser_harness import CHROMIUM, launch_chromium, running_app, upload_file
 
 from .conftest import FIXTURES, ROOT
 
@@ -44,10 +44,10 @@ def test_upload_train_predict_and_delete(app_url):
         page.set_default_navigation_timeout(300_000)  # a loaded machine serves the first page slowly
         page.set_default_timeout(180_000)  # each rerun, on a machine shared with training jobs
         page.goto(f"{app_url}/train")
-        wait_idle(page, 300_000)  # a cold server
-        expect(page.get_by_text("Train a panel on your data")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Train a panel on your data")).to_be_visible(timeout=300_000)  # a cold server
+        wait_idle(page)
 
-        page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(FIXTURES / "user_assay.csv"))
+        upload_file(page, FIXTURES / "user_assay.csv")
         wait_idle(page)
         targets = page.locator("[data-testid='stMultiSelect']").filter(has_text="Targets")
         expect(targets).to_be_visible(timeout=60_000)  # the upload was read: its columns are offered (slowly on a loaded machine)

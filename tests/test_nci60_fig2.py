@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench.nci60_fig2 import ORDERS, SHORT, TABLE_II_WORK, WORK, model_dir, summarize, train_command, training_sets
+from bench.nci60_fig2 import ORDERS, SHORT, TABLE_II_WORK, WORK, model_dir, record_path, score, summarize, train_command, training_sets
 
 
 def test_every_prefix_of_every_order_is_trained_once():
@@ -53,3 +53,27 @@ def test_no_dip_and_a_gain_on_aids_is_partly_reproduced_and_no_seed_is_not_teste
     assert claim["rises_as_more_join"] == {"breast": True, "colon": True} and not claim["aids_not_raised"]
     assert claim["summary"].endswith("Held: breast rises as more join, colon rises as more join; not held: breast falls when AIDS "
                                      "joins, colon falls when AIDS joins, AIDS not raised")
+
+
+def test_a_seed_is_scored_from_committed_records_once_all_are_there(tmp_path):
+    """Curves come from each model's record (Table II's per-seed file for breast or colon alone),
+    so a seed is scored on any machine; a seed with a record missing is left unscored."""
+    seed = 1
+    table_ii = {"training_commands": [f"python -m molapp.train --dataset nci60_balanced --targets {a} --model graphmem" for a in ("AID83", "AID81")],
+                "f1": {"AID83": 0.70, "AID81": 0.60}, "auc": {"AID83": 0.77, "AID81": 0.70}}
+    (tmp_path / f"nci60-graphmem-separate-random-seed{seed}.json").write_text(json.dumps(table_ii))
+    joint = [members for members in training_sets() if record_path(members, seed, tmp_path).parent.name == "nci60-fig2"]
+    assert len(joint) == 9
+    for members in joint:  # F1 of each tracked assay: 0.5 plus 0.01 per task trained with it
+        if members == joint[-1]:
+            assert score([seed], tmp_path) == []  # one record still missing
+        path = record_path(members, seed, tmp_path)
+        path.parent.mkdir(exist_ok=True)
+        f1 = {a: 0.5 + 0.01 * len(members) for a in members if a in ORDERS}
+        path.write_text(json.dumps({"f1": f1, "auc": f1, "training_command": f"train {'+'.join(members)}", "train_seconds": 10.0}))
+    assert score([seed], tmp_path) == [tmp_path / "nci60-fig2-random-seed1.json"]
+    written = json.loads((tmp_path / "nci60-fig2-random-seed1.json").read_text())
+    assert [p["f1"] for p in written["curves"]["breast"]] == pytest.approx([0.70] + [0.5 + 0.01 * k for k in range(2, 9)])
+    assert [p["f1"] for p in written["curves"]["aids"]] == pytest.approx([0.5 + 0.01 * k for k in range(1, 9)])
+    assert written["training_commands"][model_dir(("AID81",), seed).name].endswith("--targets AID81 --model graphmem")
+    assert written["train_seconds_of_its_own_models"] == 90.0
