@@ -3,8 +3,8 @@
 # patience 20; bench/ladder.py) on BBBP and BACE (scaffold split) and Tox21 (random split):
 # GraSeq, -R, -RF and the single readings (GraphSAGE alone, the BiLSTM alone). GraSeq-F, molapp's
 # GraSeq, and the GCN are the ladder's graseq-* and gcn-* files on the same cases.
-#   bench/graseq_variants.sh             # every run not done yet (a run whose checkpoint exists is skipped;
-#                                        one killed midway carries on from its last saved epoch)
+#   bench/graseq_variants.sh             # every run not done yet (a run whose results file or checkpoint
+#                                        exists is skipped; one killed midway carries on from its last saved epoch)
 #   SEEDS="0" bench/graseq_variants.sh   # some seeds
 # One thread per run; Tox21's R variants are the long ones (their SMILES decoder). Results:
 # bench/results/graseq-<variant>-<dataset>-<split>-seed<k>.json (names from ModelSpec.ablation_suffix);
@@ -25,7 +25,8 @@ for case in bbbp:scaffold bace:scaffold tox21:random; do
   for seed in $SEEDS; do
     for variant in $VARIANTS; do
       out="$WORK/graseq-$variant-$dataset-$split-seed$seed"
-      [ -f "$out/card.json" ] && continue
+      # done here or on another machine (results are committed; checkpoints are not)
+      [ -f "$out/card.json" ] || [ -f "bench/results/graseq-$variant-$dataset-$split-seed$seed.json" ] && continue
       $PY -m molapp.train --dataset "$dataset" --split "$split" --seed "$seed" --model graseq --variant "$variant" \
           --max-epochs 100 --patience 20 --threads 1 --out "$out" --results-dir bench/results > "$out.log" 2>&1
     done
