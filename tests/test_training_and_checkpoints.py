@@ -332,3 +332,10 @@ def test_a_descriptor_set_needs_descriptors(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         train_cli.main(["--dataset", "bbbp", "--descriptor-set", "rdkit-all", "--out", str(tmp_path / "ck")])
     assert stopped.value.code == 2 and "--descriptor-set chooses what --descriptors reads" in capsys.readouterr().err
+def test_the_halving_schedule_halves_the_learning_rate_every_period_after_the_warm_up():
+    from molapp.training.trainer import _lr_factor
+
+    warmup, period = 10, 100
+    assert _lr_factor(0, warmup, 10_000, period) == pytest.approx(0.1)
+    assert [_lr_factor(warmup + k, warmup, 10_000, period) for k in (0, 99, 100, 250, 499, 500)] == [1.0, 1.0, 0.5, 0.25, 0.0625, 0.03125]
+    assert _lr_factor(warmup + 4_995, warmup, 10_000) == pytest.approx(0.525)  # cosine: half-way is half-way down to 0.05

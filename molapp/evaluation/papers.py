@@ -201,6 +201,7 @@ def memgnn_claims(results: Results) -> list[ClaimCheck]:
             REPRODUCED if ok else NOT_REPRODUCED, LADDER_COMMAND.format(model="memgnn", dataset=dataset), files,
             ["training 150 epochs (patience 40) against the paper's 2,000", "the project's canonical split, not the paper's rows"],
         ))
+    checks.append(paper_setting_claim(results))
     clusters = results.get("clusters-gmn-esol-random.json"), results.get("clusters-memgnn-esol-random.json")
     for record, name in zip(clusters, ("clusters-gmn-esol-random.json", "clusters-memgnn-esol-random.json")):
         if record is None:
@@ -216,6 +217,27 @@ def memgnn_claims(results: Results) -> list[ClaimCheck]:
     checks += [ablation_claim(results, *ablation) for ablation in MEMGNN_ABLATIONS]
     checks += cluster_ablation_claims(results)
     return checks
+
+
+PAPER_SETTING_COMMAND = "bench/memgnn_paper_esol.sh"
+PAPER_SETTING_DEPARTURES = ["the project's canonical random split, not the paper's rows",
+                            "the e-GAT query network's depth is not in the paper: molapp's 3 layers",
+                            "weights kept at the best valid RMSE; a run ends after 500 epochs without improvement"]
+
+
+def paper_setting_claim(results: Results) -> ClaimCheck:
+    """ESOL's figure again in the paper's own setting: Table 4's hyper-parameters for ESOL and
+    Appendix A.1's budget (2,000 epochs, learning rate halved every 500), three seeds."""
+    figure = paper_figures("esol", "random")["memgnn"]
+    claim = f"MemGNN reaches RMSE {figure.value} on esol in the paper's setting (Table 4's hyper-parameters, 2,000 epochs)"
+    paper_figure = f"{figure.value} ({figure.source}; keys 64 → 1, 5 heads, hidden 16, batch 32, Appendix A.1's schedule)"
+    values, files = results.seeds("memgnn-halving500", "esol", "random")
+    if len(values) < 3:
+        ours = f"{len(values)} of 3 seeds run" + (f" so far: RMSE {_fmt(values)}" if values else "")
+        return ClaimCheck("MemGNN", claim, paper_figure, ours, NOT_TESTED, PAPER_SETTING_COMMAND, files, PAPER_SETTING_DEPARTURES)
+    ok = float(np.mean(values)) <= figure.value * 1.10  # the same rule as the ladder's claims
+    return ClaimCheck("MemGNN", claim, paper_figure, f"RMSE {_fmt(values)}", REPRODUCED if ok else NOT_REPRODUCED,
+                      PAPER_SETTING_COMMAND, files, PAPER_SETTING_DEPARTURES)
 
 
 # The paper's ablations (its 4.4.1, 4.4.2 and Fig. 4): the design, its ablation (benchmark

@@ -95,15 +95,17 @@ def benchmark_name(card: Card) -> str:
     "-descriptors" when it also reads descriptors (a different model from the paper's),
     "-sqrt" or "-unweighted" when trained with positive weights other than the default
     balanced ones (`molapp.metrics.positive_weights`), and "-fixedN" when trained a
-    fixed N epochs without early stopping (a deployment recipe's split models). A variant of
+    fixed N epochs without early stopping (a deployment recipe's split models), "-halvingN"
+    when its learning rate halves every N epochs (the MemGNN paper's schedule). A variant of
     the kind adds its own suffix (`ModelSpec.ablation_suffix`: MemGNN's "-gat", an ablation of
     the paper's design; the transfer model's "-pool", the slides' Stage I pooling)."""
     hyperparameters = card.hyperparameters
     ablation = MODEL_KINDS[card.model].ablation_suffix(card.config, hyperparameters) if card.model in MODEL_KINDS else ""
     weighting = hyperparameters.get("positive_weighting", "balanced")
     fixed = "" if hyperparameters.get("early_stopping", True) else f"-fixed{hyperparameters['max_epochs']}"
+    halving = f"-halving{hyperparameters['halving_epochs']}" if hyperparameters.get("learning_rate_schedule") == "halving" else ""
     descriptors = ("-descriptors" + ("-all" if card.descriptors == ALL_RDKIT_DESCRIPTORS_VERSION else "")) if descriptors_added(card) else ""
-    return card.model + ablation + descriptors + ("" if weighting == "balanced" else f"-{weighting}") + fixed
+    return card.model + ablation + descriptors + ("" if weighting == "balanced" else f"-{weighting}") + fixed + halving
 
 
 def ladder_models() -> list[str]:

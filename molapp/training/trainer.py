@@ -52,6 +52,9 @@ TRAINING_OPTIONS = (
     Hyperparameter("patience", 12),
     Hyperparameter("early_stopping", True, "False: train max_epochs and keep the last weights (a fixed recipe; split all)"),
     Hyperparameter("warmup_epochs", 2),
+    Hyperparameter("learning_rate_schedule", "cosine", "after the warm-up: cosine decay to a twentieth over max_epochs, or halving "
+                   "every halving_epochs epochs (the MemGNN paper's: 0.5 every 500)", choices=("cosine", "halving")),
+    Hyperparameter("halving_epochs", 500, "with --learning-rate-schedule halving: epochs between halvings"),
     Hyperparameter("positive_weighting", "balanced", "classification: pos_weight = negatives/positives (balanced), "
                    "its square root (sqrt) or 1 (unweighted)", choices=POSITIVE_WEIGHTINGS),
     Hyperparameter("seed", 0),
@@ -128,9 +131,13 @@ def positive_weights(groups: list[TaskGroup], num_tasks: int, weighting: str = "
     return weights
 
 
-def _lr_factor(step: int, warmup: int, total: int) -> float:
+def _lr_factor(step: int, warmup: int, total: int, halving_steps: int | None = None) -> float:
+    """The learning rate's multiplier at `step`: a linear warm-up from 0.1, then cosine decay to
+    0.05 at `total`, or (with `halving_steps`) 0.5 ** (completed periods of that many steps)."""
     if step < warmup:
         return 0.1 + 0.9 * step / max(1, warmup)
+    if halving_steps is not None:
+        return 0.5 ** ((step - warmup) // halving_steps)
     progress = (step - warmup) / max(1, total - warmup)
     return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
@@ -210,6 +217,7 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
     batches_per_epoch = sum(math.ceil(len(g.train) / config.batch_size) for g in groups)
     total_steps = batches_per_epoch * config.max_epochs
     warmup_steps = batches_per_epoch * config.warmup_epochs
+    halving_steps = batches_per_epoch * config.halving_epochs if config.learning_rate_schedule == "halving" else None
     best_score, best_state, best_epoch, step = None, None, 0, 0
     epochs_run = 0
     history: list[dict] = []
@@ -254,7 +262,7 @@ def train(groups: list[TaskGroup], num_tasks: int, atom_dim: int, bond_dim: int,
                 loss = loss + config.reconstruction_weight * auxiliary
                 running_auxiliary += auxiliary.detach().item()
             for param_group in optimizer.param_groups:
-                param_group["lr"] = config.learning_rate * _lr_factor(step, warmup_steps, total_steps)
+                param_group["lr"] = config.learning_rate * _lr_factor(step, warmup_steps, total_steps, halving_steps)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
