@@ -115,9 +115,9 @@ def record_model(members: tuple[str, ...], seed: int, results: Path) -> Path:
 
 def train(seeds: list[int], limit: int | None, results: Path) -> None:
     """Train every model whose record is missing (cheapest sets first within a seed) and record
-    it; a killed run resumes from its last epoch."""
-    todo = [(members, seed) for seed in seeds for members in sorted(training_sets(), key=len)
-            if not record_path(members, seed, results).exists()]
+    it; a killed run resumes from its last epoch. A seed already scored needs none."""
+    todo = [(members, seed) for seed in seeds if not (results / f"nci60-fig2-{SPLIT}-seed{seed}.json").exists()
+            for members in sorted(training_sets(), key=len) if not record_path(members, seed, results).exists()]
     for members, seed in tqdm(todo[:limit], desc="fig. 2 models", unit="model"):
         if len(members) == 1 and members[0] != "HIV_active":
             raise SystemExit(f"seed {seed} of Table II's separate runs is missing: run bench/nci60_multitask.py first")
