@@ -6,8 +6,9 @@ list. A batch holds molecules of one group and queries only that group's tasks, 
 molecule is trained only on the assays it was measured in, and a dataset with one task
 costs one query per molecule. Classification: masked BCE with per-task positive
 weights (negatives/positives, its square root, or 1: `molapp.metrics.positive_weights`);
-regression: MSE on standardized targets. Adam, warm-up then cosine learning
-rate, early stopping on the validation metric, best weights kept. Without early stopping
+regression: MSE on standardized targets. Adam, warm-up then a cosine learning rate, or
+the rate halved every N epochs (`learning_rate_schedule="halving"`, MemGNN's Appendix A.1
+schedule), early stopping on the validation metric, best weights kept. Without early stopping
 (`early_stopping=False`: a deployment recipe's fixed number of epochs, and the only way to
 train on split "all", which has no validation molecules) the last epoch's weights are kept.
 
