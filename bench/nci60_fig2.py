@@ -22,7 +22,9 @@ MT-GraphMem. A call is a Platt-calibrated probability above 0.5, as in Table II.
 Each trained model's test scores go at once to `bench/results/nci60-fig2/<model>.json` (with
 its command), so a seed's curves are drawn from committed records, not from checkpoints that
 live only on the machine that trained them. The breast and colon points of one task are
-Table II's separate runs, read from its per-seed results files.
+Table II's separate runs, read from its per-seed results files. `summary` averages every seed
+that has records, over the points all of them have so far; the claim gets a verdict once three
+seeds are complete, and until then the page shows the reading so far.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ def record_path(members: tuple[str, ...], seed: int, results: Path) -> Path:
     return results / "nci60-fig2" / f"{model_dir(members, seed).name}.json"
 
 
+def scored_path(seed: int, results: Path) -> Path:
+    """A complete seed's curves (`score`)."""
+    return results / f"nci60-fig2-{SPLIT}-seed{seed}.json"
+
+
 def record_model(members: tuple[str, ...], seed: int, results: Path) -> Path:
     """Each tracked assay's test F1 and ROC-AUC for a trained model, with its command."""
     start, directory = time.perf_counter(), model_dir(members, seed)
@@ -116,7 +123,7 @@ def record_model(members: tuple[str, ...], seed: int, results: Path) -> Path:
 def train(seeds: list[int], limit: int | None, results: Path) -> None:
     """Train every model whose record is missing (cheapest sets first within a seed) and record
     it; a killed run resumes from its last epoch. A seed already scored needs none."""
-    todo = [(members, seed) for seed in seeds if not (results / f"nci60-fig2-{SPLIT}-seed{seed}.json").exists()
+    todo = [(members, seed) for seed in seeds if not scored_path(seed, results).exists()
             for members in sorted(training_sets(), key=len) if not record_path(members, seed, results).exists()]
     for members, seed in tqdm(todo[:limit], desc="fig. 2 models", unit="model"):
         if len(members) == 1 and members[0] != "HIV_active":
@@ -131,31 +138,42 @@ def train(seeds: list[int], limit: int | None, results: Path) -> None:
         tqdm.write(f"recorded {_shown(record_model(members, seed, results))}")
 
 
+def seed_points(seed: int, results: Path) -> dict[str, list[dict]]:
+    """One seed's curves from its models' records, each up to its first model not recorded yet."""
+    curves = {}
+    for assay, order in ORDERS.items():
+        points = []
+        for k in range(1, len(order) + 1):
+            path = record_path(tuple(sorted(order[:k], key=list(SHORT).index)), seed, results)
+            if not path.exists():
+                break
+            record = json.loads(path.read_text())
+            points.append({"tasks": k, "added": SHORT[order[k - 1]], "f1": record["f1"][assay], "auc": record["auc"][assay],
+                           "record": _shown(path)})
+        curves[SHORT[assay]] = points
+    return curves
+
+
+def recorded_count(seed: int, results: Path) -> int:
+    return sum(record_path(members, seed, results).exists() for members in training_sets())
+
+
 def score(seeds: list[int], results: Path) -> list[Path]:
     """Per seed whose 11 models are all recorded: each tracked assay's test F1 and ROC-AUC at
     every point of its curve."""
     written = []
     for seed in seeds:
         paths = {members: record_path(members, seed, results) for members in training_sets()}
-        missing = [p.name for p in paths.values() if not p.exists()]
-        if missing:
-            tqdm.write(f"seed {seed}: {len(paths) - len(missing)} of {len(paths)} models recorded; not scored yet")
+        if recorded_count(seed, results) < len(paths):
+            tqdm.write(f"seed {seed}: {recorded_count(seed, results)} of {len(paths)} models recorded; not scored yet")
             continue
-        start, records, curves = time.perf_counter(), {p: json.loads(p.read_text()) for p in set(paths.values())}, {}
-        for assay, order in ORDERS.items():
-            points = []
-            for k in range(1, len(order) + 1):
-                path = paths[tuple(sorted(order[:k], key=list(SHORT).index))]
-                record = records[path]
-                points.append({"tasks": k, "added": SHORT[order[k - 1]], "f1": record["f1"][assay], "auc": record["auc"][assay],
-                               "record": _shown(path)})
-            curves[SHORT[assay]] = points
+        start, records, curves = time.perf_counter(), {p: json.loads(p.read_text()) for p in set(paths.values())}, seed_points(seed, results)
         commands = {model_dir(members, seed).name: _command(records[path], members) for members, path in paths.items()}
         record = {"figure": "GraphMem Fig. 2", "split": SPLIT, "seed": seed, "orders": {SHORT[a]: [SHORT[m] for m in o] for a, o in ORDERS.items()},
                   "curves": curves, "departures": DEPARTURES, "training_commands": commands,
                   "train_seconds_of_its_own_models": round(sum(r["train_seconds"] for r in records.values() if "training_command" in r), 1),
                   "provenance": provenance(time.perf_counter() - start)}
-        path = results / f"nci60-fig2-{SPLIT}-seed{seed}.json"
+        path = scored_path(seed, results)
         path.write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
         tqdm.write(f"{path.name}: " + "; ".join(f"{a} F1 " + " ".join(f"{p['f1']:.2f}" for p in c) for a, c in curves.items()))
         written.append(path)
@@ -173,41 +191,64 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
 
 
+SEEDS_NEEDED = 3  # a verdict on a stochastic run rests on three seeds
+
+
 def summarize(results: Path) -> dict:
-    """Mean ± sd of each curve's points over the scored seeds, and the verdict on the claim."""
+    """Mean ± sd of each curve's points over every seed with records, at the points all of those
+    seeds have (a complete seed's scored file, a partial seed's records so far), and the verdict
+    on the claim: given once SEEDS_NEEDED seeds are complete, "not tested" with the reading so
+    far before that."""
     start = time.perf_counter()
-    runs = [json.loads(p.read_text()) for p in sorted(results.glob(f"nci60-fig2-{SPLIT}-seed*.json"))]
-    curves = {SHORT[a]: [{"tasks": k + 1, "added": SHORT[o[k]], **mean_sd([r["curves"][SHORT[a]][k]["f1"] for r in runs])}
-                         for k in range(len(o))] for a, o in ORDERS.items()} if runs else {}
+    found = [*results.glob(f"nci60-fig2-{SPLIT}-seed*.json"), *(results / "nci60-fig2").glob("*.json")]
+    seeds = sorted({int(p.stem.rsplit("seed", 1)[1]) for p in found})
+    complete = [seed for seed in seeds if scored_path(seed, results).exists()]
+    per_seed = {seed: json.loads(scored_path(seed, results).read_text())["curves"] if seed in complete else seed_points(seed, results)
+                for seed in seeds}
+    lengths = {SHORT[a]: min(len(per_seed[seed][SHORT[a]]) for seed in seeds) for a in ORDERS} if seeds else {}
+    curves = {SHORT[a]: [{"tasks": k + 1, "added": SHORT[o[k]], **mean_sd([per_seed[seed][SHORT[a]][k]["f1"] for seed in seeds])}
+                         for k in range(lengths[SHORT[a]])] for a, o in ORDERS.items()} if seeds else {}
+    partial = [seed for seed in seeds if seed not in complete]
+    records = sorted({point["record"] for seed in partial for points in per_seed[seed].values() for point in points})
+    files = [f"bench/results/{scored_path(seed, results).name}" for seed in complete] + records
+    progress = ", ".join(f"seed {seed}: {recorded_count(seed, results)} of {len(training_sets())} models recorded" for seed in partial)
     summary = {"figure": "GraphMem Fig. 2", "split": SPLIT, "orders": {SHORT[a]: [SHORT[m] for m in o] for a, o in ORDERS.items()},
-               "f1": curves, "claim": verdict(curves), "files": [f"bench/results/nci60-fig2-{SPLIT}-seed{r['seed']}.json" for r in runs],
-               "departures": DEPARTURES, "provenance": provenance(time.perf_counter() - start)}
+               "f1": curves, "claim": verdict(curves, complete=len(complete) >= SEEDS_NEEDED and not partial, progress=progress),
+               "files": files, "departures": DEPARTURES, "provenance": provenance(time.perf_counter() - start)}
     path = results / f"nci60-fig2-{SPLIT}.json"
     path.write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
     print(f"wrote {path}: {summary['claim']['summary']}")
     return summary
 
 
-def verdict(curves: dict) -> dict:
+def verdict(curves: dict, complete: bool, progress: str = "") -> dict:
     """The paper: breast and colon F1 fall when AIDS joins (2 tasks below 1), then rise as
     more join (the best of 3 or more tasks above 2); AIDS's F1 is not raised by joint
-    training (its best joint point within 0.02 of, or below, its own)."""
-    if not curves:
-        return {"verdict": "not tested", "summary": "no seed has all its models trained yet"}
+    training (its best joint point within 0.02 of, or below, its own). Until the seeds are
+    complete (`complete`), the same reading on the points so far, with the verdict "not tested"."""
+    if not curves or min(len(points) for points in curves.values()) < 3:
+        return {"verdict": "not tested", "summary": "no seed has the first three points of every curve yet", "seeds": 0,
+                "seeds_in_words": progress or "no seed run"}
     f1 = {assay: [point["mean"] for point in points] for assay, points in curves.items()}
     dips = {a: f1[a][1] < f1[a][0] for a in ("breast", "colon")}
     rises = {a: max(f1[a][2:]) > f1[a][1] for a in ("breast", "colon")}
     aids_flat = max(f1["aids"][1:]) - f1["aids"][0] <= 0.02
     held = sum(dips.values()) + sum(rises.values()) + aids_flat
     words = "; ".join(f"{a}: {f1[a][0]:.3f} alone, {f1[a][1]:.3f} with AIDS, best {max(f1[a][2:]):.3f} with more, "
-                      f"{f1[a][-1]:.3f} with all {len(f1[a])}" for a in ("breast", "colon"))
+                      f"{f1[a][-1]:.3f} with {'all ' if complete else ''}{len(f1[a])}" for a in ("breast", "colon"))
     parts = {**{f"{a} falls when AIDS joins": dips[a] for a in dips}, **{f"{a} rises as more join": rises[a] for a in rises},
              "AIDS not raised": aids_flat}
     which = "; ".join(f"{label}: {', '.join(k for k, v in parts.items() if v == ok) or 'none'}" for label, ok in (("held", True), ("not held", False)))
-    return {"verdict": "reproduced" if held == 5 else ("partly reproduced" if held else "not reproduced"),
+    seeds = min(point["seeds"] for points in curves.values() for point in points)
+    points_so_far = min(len(points) for points in curves.values())
+    seeds_in_words = f"{seeds} seed{'s' if seeds != 1 else ''}" + (
+        "" if complete else f", curves to {points_so_far} of {len(ORDERS['HIV_active'])} tasks so far" + (f"; {progress}" if progress else ""))
+    reading = "reproduced" if held == 5 else ("partly reproduced" if held else "not reproduced")
+    return {"verdict": reading if complete else "not tested", "reading_so_far": None if complete else reading,
             "falls_when_aids_joins": dips, "rises_as_more_join": rises, "aids_not_raised": aids_flat,
-            "seeds": min(point["seeds"] for points in curves.values() for point in points),
-            "summary": f"{words}; AIDS {f1['aids'][0]:.3f} alone, best joint {max(f1['aids'][1:]):.3f}. {which[0].upper()}{which[1:]}"}
+            "seeds": seeds, "seeds_in_words": seeds_in_words,
+            "summary": ("" if complete else f"So far (it would read {reading}): ") +
+                       f"{words}; AIDS {f1['aids'][0]:.3f} alone, best joint {max(f1['aids'][1:]):.3f}. {which[0].upper()}{which[1:]}"}
 
 
 def main(argv: list[str] | None = None) -> int:

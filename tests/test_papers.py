@@ -205,3 +205,13 @@ def test_esol_in_the_papers_own_setting_needs_three_seeds_and_follows_the_ladder
     assert claim().verdict == REPRODUCED and claim().evidence[0] == "bench/results/memgnn-halving500-esol-random-seed0.json"
     _seeds(tmp_path, "memgnn-halving500", "esol", "random", [0.60, 0.61, 0.62])
     assert claim().verdict == NOT_REPRODUCED
+
+
+def test_a_curve_is_drawn_over_task_counts_as_categories_each_line_to_its_own_last_point():
+    from molapp.app.papers_views import claim_figure
+    from molapp.evaluation.papers import ClaimPlot
+
+    plot = ClaimPlot("F1", "F1", ["1", "2", "3"], {"breast": [0.7, 0.66, 0.72], "aids": [0.8, 0.79]}, lines=True)
+    figure = claim_figure(plot)
+    assert [list(trace.x) for trace in figure.data] == [["1", "2", "3"], ["1", "2"]]
+    assert figure.layout.xaxis.type == "category"

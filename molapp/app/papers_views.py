@@ -70,9 +70,10 @@ def claim_figure(plot: ClaimPlot) -> go.Figure:
         errors = plot.errors.get(name)
         error_y = dict(type="data", array=errors, visible=True) if errors else None
         if plot.lines:
-            figure.add_scatter(name=name, x=plot.categories, y=values, mode="lines+markers", error_y=error_y)
+            figure.add_scatter(name=name, x=plot.categories[:len(values)], y=values, mode="lines+markers", error_y=error_y)
         else:
             figure.add_bar(name=name, x=plot.categories, y=values, error_y=error_y)
     figure.update_layout(title=plot.title, xaxis_title=plot.x_title or None, yaxis_title=plot.y_title, barmode="group", height=380,
                          margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25))
+    figure.update_xaxes(type="category")  # "1", "2", … are counts of tasks, not a continuous axis
     return figure
