@@ -33,6 +33,7 @@ def test_predict_page_renders_default_molecule(app):
     assert table["probability"].between(0, 1).all()
 
 
+@pytest.mark.slow
 def test_smiles_gives_predictions_and_task_choice_changes_outputs(app):
     app.text_input(key=state.SMILES_TEXT).input(CAFFEINE).run()
     assert not app.exception and not app.error
@@ -66,6 +67,7 @@ def test_metal_complexes_and_unreadable_forms_give_a_message_not_an_exception(ap
         assert "Predictions" not in [s.value for s in app.subheader]
 
 
+@pytest.mark.slow
 def test_a_stripped_salt_is_a_warning_naming_what_was_removed(app):
     app.text_input(key=state.SMILES_TEXT).input("CC(=O)[O-].[Na+]").run()
     assert not app.exception and not app.error
@@ -73,6 +75,7 @@ def test_a_stripped_salt_is_a_warning_naming_what_was_removed(app):
     assert "Predictions" in [s.value for s in app.subheader]
 
 
+@pytest.mark.slow
 def test_example_picker_shows_note(app):
     app.radio(key=state.INPUT_MODE).set_value("Examples").run()
     app.selectbox(key=state.EXAMPLE).set_value("Benzo[a]pyrene").run()
@@ -170,6 +173,7 @@ def test_layer_selector_for_several_memory_layers(tiny_memgnn_checkpoint, monkey
     assert sorted(a for row in second["atoms"] for a in row.split(", ")) == sorted(a for row in first["atoms"] for a in row.split(", "))
 
 
+@pytest.mark.slow
 def test_graseq_panel_shows_the_fusion_gate_and_its_three_maps(app):
     choose_panel(app, "BBBP", "GraSeq")
     assert not app.exception
@@ -282,6 +286,7 @@ def test_a_deployment_model_of_one_member_says_how_it_was_trained_and_shows_its_
     assert not any("**Ensemble** of 1" in m.value for m in app.markdown)
 
 
+@pytest.mark.slow
 def test_the_consensus_panel_says_what_it_combines_and_whose_attention_it_shows(app):
     """The Tox21 consensus: its predictions are its own (the panel's, not its GraphMem's), the
     explanation is its GraphMem member's attention and says so, with no descriptor chart (its

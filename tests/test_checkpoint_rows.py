@@ -21,7 +21,8 @@ EXPECTED = expected()["checkpoints"]
 SHIPPED = sorted(p.parent for p in CHECKPOINTS.glob("*/card.json"))
 # Ensembles of many members and the joint panel take several times a single model's time.
 SLOW = {"graphmem-tox21-random-ensemble", "graphmem-tox21-scaffold-ensemble", "memgnn-lipophilicity-random-ensemble",
-        "graphmem-tox21-deployment", "mt-graphmem-scaffold"}
+        "graphmem-tox21-deployment", "mt-graphmem-scaffold", "mt-graphmem-joint-deployment", "consensus-tox21-deployment",
+        "transfer-tox21-scaffold"}
 
 
 def kind_of(card: Card) -> str:

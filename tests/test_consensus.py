@@ -81,6 +81,7 @@ def _approved_as_given() -> list[str]:
     return [s for s, m in zip(approved, featurize_smiles(approved)) if m.ok]
 
 
+@pytest.mark.slow
 def test_the_consensus_is_the_mean_approved_drug_percentile_of_its_sources(built):
     model, card = load_checkpoint(built / "split")
     consensus = model.network
@@ -140,6 +141,7 @@ def test_the_approved_percentile_is_the_tie_half_rank_at_references_and_continuo
     assert np.abs(nudged[:, 1] - got[:, 1]).max() < 1e-5  # float noise moves a prediction by as little
 
 
+@pytest.mark.slow
 def test_a_split_consensus_card_has_its_figures_calibration_and_members(built):
     card = read_card(built / "split")
     assert card.model == "consensus" and is_assembled(card.model) and card.output == "platt" and card.calibration.fitted_on == "valid"
@@ -152,6 +154,7 @@ def test_a_split_consensus_card_has_its_figures_calibration_and_members(built):
     assert (built / "split" / "test_predictions.safetensors").exists() and (built / "results" / "assembled-split.json").exists()
 
 
+@pytest.mark.slow
 def test_a_deployment_consensus_carries_its_estimates_calibration_and_figures(built):
     deployed, card = load_checkpoint(built / "deployment")
     estimate, estimate_card = load_checkpoint(built / "split")
@@ -169,6 +172,7 @@ def test_a_deployment_consensus_carries_its_estimates_calibration_and_figures(bu
     assert values.status == ["ok"] * 4 + ["error"] and np.isnan(values.values[4]).all() and np.all((values.values[:4] > 0) & (values.values[:4] < 1))
 
 
+@pytest.mark.slow
 def test_the_explanation_is_the_graphmem_members_attention(built):
     predictor = Predictor.load(built / "deployment", "cpu")
     result = explain(predictor, QUERIES[0])
@@ -190,6 +194,7 @@ def test_consensus_features_hold_each_readers_block():
     assert features.shape[1] == max(stop for _, stop in CONSENSUS_BLOCKS.values())
 
 
+@pytest.mark.slow
 def test_assembly_refuses_what_it_cannot_build(built, tmp_path):
     def run(*args: str) -> int:
         return consensus_cli.main([*args, "--out", str(tmp_path / f"out{len(list(tmp_path.iterdir()))}"), "--data-dir", str(DATA)])

@@ -174,6 +174,7 @@ def test_targets_can_come_from_several_datasets(tmp_path):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_the_balanced_aids_assay_is_every_active_of_hiv_and_as_many_inactives():
     from molapp.data.dataset import load_dataset
 

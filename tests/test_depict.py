@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from rdkit import Chem
 
 from molapp.explain.depict import conformer
@@ -16,6 +17,7 @@ def test_a_conformer_keeps_heavy_atoms_first():
     assert mol.GetConformer().Is3D()
 
 
+@pytest.mark.slow  # waits out the time limit
 def test_a_conformer_that_takes_too_long_is_skipped_in_time():
     """This macrocycle of 62 stereocentres took 535 s to embed; RDKit's own timeout is only
     checked between stages (one attempt ran 30 s with a 3 s timeout)."""

@@ -86,6 +86,7 @@ def test_shipped_maps_cover_their_datasets():
         assert np.isfinite(reference.coordinates).all()
 
 
+@pytest.mark.slow
 def test_map_page_places_the_predicted_molecule():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     panel = at.sidebar.selectbox(key=state.PANEL)
@@ -104,6 +105,7 @@ def test_map_page_places_the_predicted_molecule():
     assert {"train", "valid", "test", "your molecules"} <= names and not at.exception
 
 
+@pytest.mark.slow
 def test_two_models_side_by_side_on_the_same_molecules():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     panel = at.sidebar.selectbox(key=state.PANEL)
@@ -118,6 +120,7 @@ def test_two_models_side_by_side_on_the_same_molecules():
     assert counts[0] == counts[1] == 7820  # the same reference molecules under both models
 
 
+@pytest.mark.slow
 def test_joint_panel_map_colours_by_source_dataset():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     panel = at.sidebar.selectbox(key=state.PANEL)

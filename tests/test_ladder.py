@@ -45,7 +45,7 @@ def test_ecfp_is_deterministic_and_tells_molecules_apart():
     assert set(np.unique(first)) <= {0, 1} and first.sum(1).min() > 0
 
 
-@pytest.mark.parametrize("model", ["ecfp-svm", "ecfp-rf", "ecfp-gb", "mt-nn"])
+@pytest.mark.parametrize("model", ["ecfp-svm", "ecfp-rf", pytest.param("ecfp-gb", marks=pytest.mark.slow), "mt-nn"])
 def test_masked_labels_are_not_used(model):
     """Task 0 is labelled on half the rows only: its model must ignore the others, whatever
     their (NaN) label, so poisoning the unlabelled rows' features changes nothing; task 1 has a
@@ -194,6 +194,7 @@ def test_a_killed_run_is_reported_as_killed():
     assert "out-of-memory" in ladder.how_it_ended(-9) and ladder.how_it_ended(-15) == "was killed by signal 15"
 
 
+@pytest.mark.slow
 def test_the_all_descriptor_forest_reads_all_of_rdkits_descriptors_of_the_standardized_molecules(tmp_path):
     ladder = _load("ladder")
     described = ladder.featurize_dataset("bbbp", str(LADDER_DATA), {"all-descriptors"})

@@ -105,6 +105,7 @@ print(json.dumps({"kinds": list(MODEL_KINDS), "flag": "--pool-width" in help_tex
 """
 
 
+@pytest.mark.slow
 def test_a_new_model_kind_is_one_module(tmp_path):
     """The worked example of CONTRIBUTING.md (tests/fixtures/model_kind_example/meanpool.py),
     with no other file changed: it is a kind, a train flag, a card's hyper-parameters; it trains,

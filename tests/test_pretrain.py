@@ -40,6 +40,7 @@ def encoder_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_pretraining_learns_the_descriptors(encoder_dir):
     """On standardized targets, predicting every molecule's mean scores about 1: the encoder
     ends well below, on the molecules fitted and on those held out, and below its first epoch."""
@@ -54,6 +55,7 @@ def test_pretraining_learns_the_descriptors(encoder_dir):
     assert card.targets.startswith(ALL_RDKIT_DESCRIPTORS_VERSION) and card.command.startswith("python -m molapp.cli.pretrain")
 
 
+@pytest.mark.slow
 def test_a_graphmem_takes_the_encoder_and_keeps_its_task_parts(encoder_dir):
     state, _ = load_encoder(encoder_dir)
     torch.manual_seed(1)
@@ -70,6 +72,7 @@ def test_a_graphmem_takes_the_encoder_and_keeps_its_task_parts(encoder_dir):
         initialize_from_encoder(GraphMem(GraphMemConfig(ATOM_DIM, BOND_DIM, NUM_RELATIONS, 3, hidden=32)), encoder_dir)
 
 
+@pytest.mark.slow
 def test_fine_tuning_from_the_encoder_through_the_train_cli(encoder_dir, tmp_path):
     out = tmp_path / "tuned"
     assert train_cli.main(["--dataset", "bbbp", "--data-dir", str(DATA), "--model", "graphmem", "--hidden", "16", "--max-epochs", "1",
@@ -120,6 +123,7 @@ def test_more_epochs_extend_a_finished_pretraining(graphs, tmp_path):
         assert torch.equal(value, extended.state_dict()[name]), name
 
 
+@pytest.mark.slow
 def test_an_encoder_is_read_without_pickle_and_checked(encoder_dir, tmp_path):
     assert set(load_file(str(encoder_dir / "encoder.safetensors"))) == set(load_encoder(encoder_dir)[0])
     (tmp_path / "encoder.json").write_text(json.dumps({"kind": "something else"}))

@@ -150,6 +150,7 @@ def test_a_bad_argument_is_one_line_before_ray_starts(shards, tmp_path, capsys, 
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1 and problem in err
 
 
+@pytest.mark.slow
 def test_every_row_comes_back_as_the_local_cli_writes_it(ray_session, shards, local_engine, tmp_path, capsys):
     """The CLI on a directory of three kinds of file, CSV shards: for the files the local CLI
     reads, cell for cell what it writes (IDs a spreadsheet would run quoted, 6 significant
@@ -193,6 +194,7 @@ def dies_once(marker: Path) -> type[ScoringActor]:
     return ScorerThatDiesOnce
 
 
+@pytest.mark.slow
 def test_a_killed_actor_loses_and_duplicates_nothing(ray_session, shards, local_engine, tmp_path):
     """Through the Python API, Parquet shards: every row once, the local engine's values to 1e-6."""
     marker = tmp_path / "died"
@@ -204,6 +206,7 @@ def test_a_killed_actor_loses_and_duplicates_nothing(ray_session, shards, local_
     assert_matches_local_engine(scored, local_engine)
 
 
+@pytest.mark.slow
 def test_a_file_that_fails_on_a_worker_is_one_line(ray_session, shards, tmp_path, capsys):
     directory = tmp_path / "mixed"
     directory.mkdir()
@@ -217,6 +220,7 @@ def test_a_file_that_fails_on_a_worker_is_one_line(ray_session, shards, tmp_path
     assert "b-latin1.smi: line 3 is not UTF-8" in lines[0]
 
 
+@pytest.mark.slow
 def test_one_large_file_is_read_in_blocks_and_featurized_by_many_tasks(ray_session, shards, monkeypatch):
     """A single file must not become a single block: Ray Data gathers a task's output up to
     its target block size, and one featurization task takes one block, so a million-row file

@@ -43,7 +43,7 @@ def run(group, kind, state_file=None, stop_at=None, **overrides):
                  on_epoch=on_epoch, state_file=state_file, save_every_s=0.0)
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.slow) if k == "graseq" else k for k in sorted(KINDS)])  # graseq: its LSTMs
 def test_a_run_interrupted_and_carried_on_ends_where_an_uninterrupted_one_does(tiny_dataset, tmp_path, kind):
     group = group_of(tiny_dataset)
     straight = run(group, kind)

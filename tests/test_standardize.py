@@ -230,6 +230,7 @@ def mutated(smiles: list[str], count: int, seed: int = 0) -> list[str]:
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_no_ok_row_has_a_canonical_smiles_that_does_not_read_back():
     source = pd.read_csv(shared_data_dir() / "moleculenet" / "hiv.csv")["smiles"].tolist()
     damaged = mutated(source, 5000)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pytest
+
 from molapp.cli import readme_figures
 
 from .conftest import FIXTURES, ROOT
@@ -19,6 +21,7 @@ def _load():
     return module
 
 
+@pytest.mark.slow
 def test_a_preset_run_is_recorded_with_its_figures_and_provenance(tmp_path, monkeypatch):
     monkeypatch.setenv("MOLAPP_DATA", str(FIXTURES / "ladder"))
     output = tmp_path / "results" / "train-presets.json"

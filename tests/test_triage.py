@@ -42,6 +42,7 @@ ALERT_HITS = [
 ]
 
 
+@pytest.mark.slow
 def test_screened_alerts_and_qed_are_rdkits():
     """The pattern-fingerprint screen only skips matches that cannot succeed: PAINS, Brenk and
     QED come out exactly as RDKit's FilterCatalog.GetMatches and QED.qed give them."""
@@ -77,7 +78,7 @@ def test_every_alert_pattern_is_read_for_the_screen():
         assert in_set.sum() > 100 and (alerts.screen.query_bits[in_set] != 0).any(axis=1).all(), name
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: a worker pool's start-up
 def test_score_keeps_every_row_in_order(workers):
     checkpoint = CHECKPOINTS / "graphmem-tox21-scaffold"
     predictor = Predictor.load(checkpoint, "cpu")
@@ -221,6 +222,7 @@ def test_an_ensemble_panel_ranks_by_its_members_disagreement():
     assert not at.exception and len(spread) == 7 and (np.diff(spread) <= 0).all() and (spread > 0).all()
 
 
+@pytest.mark.slow
 def test_scoring_leaves_the_process_torch_threads_alone_and_never_forks_the_server(monkeypatch):
     """Triage runs inside a multi-threaded server: its workers start from a clean process
     (never fork), and it sets no process-wide torch threads another session would inherit."""

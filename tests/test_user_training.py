@@ -117,6 +117,7 @@ def test_sdf_targets_come_from_sd_properties(tmp_path):
     assert data.report.ok and len(data.smiles) == 80 and data.spec.task_type == "classification"
 
 
+@pytest.mark.slow
 def test_cli_trains_on_a_csv_and_writes_a_full_panel(tmp_path, capsys):
     out = tmp_path / "panel"
     code = train_cli.main(["--data", str(ASSAY), "--smiles-column", "smiles", "--targets", "log_solubility", "--units", "log mol/L",
@@ -169,6 +170,7 @@ def quick_args(*extra: str) -> list[str]:
     return ["--data", "{data}", "--smiles-column", "smiles", "--targets", "activity", "--split", "random", "--threads", "1", *extra]
 
 
+@pytest.mark.slow
 def test_a_job_survives_a_server_restart_and_becomes_a_panel(tmp_path):
     from molapp.app.panels import list_user_panels
     from molapp.jobs.manager import DONE, JobManager
@@ -187,6 +189,7 @@ def test_a_job_survives_a_server_restart_and_becomes_a_panel(tmp_path):
     assert not finished.out.exists()
 
 
+@pytest.mark.slow
 def test_jobs_queue_beyond_the_slots_and_cancelling_stops_the_process(tmp_path):
     from molapp.jobs.manager import CANCELLED, QUEUED, RUNNING, JobManager, process_alive
 
@@ -210,6 +213,7 @@ def test_jobs_queue_beyond_the_slots_and_cancelling_stops_the_process(tmp_path):
     assert not (tmp_path / "panels").exists() or not any((tmp_path / "panels").iterdir())
 
 
+@pytest.mark.slow
 def test_a_failing_job_shows_its_reason_not_a_traceback(tmp_path):
     from molapp.jobs.manager import FAILED, JobManager
 
