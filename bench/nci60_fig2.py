@@ -164,8 +164,9 @@ def score(seeds: list[int], results: Path) -> list[Path]:
     written = []
     for seed in seeds:
         paths = {members: record_path(members, seed, results) for members in training_sets()}
-        if recorded_count(seed, results) < len(paths):
-            tqdm.write(f"seed {seed}: {recorded_count(seed, results)} of {len(paths)} models recorded; not scored yet")
+        recorded = recorded_count(seed, results)
+        if recorded < len(paths):
+            tqdm.write(f"seed {seed}: {recorded} of {len(paths)} models recorded; not scored yet")
             continue
         start, records, curves = time.perf_counter(), {p: json.loads(p.read_text()) for p in set(paths.values())}, seed_points(seed, results)
         commands = {model_dir(members, seed).name: _command(records[path], members) for members, path in paths.items()}
