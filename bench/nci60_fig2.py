@@ -24,7 +24,9 @@ its command), so a seed's curves are drawn from committed records, not from chec
 live only on the machine that trained them. The breast and colon points of one task are
 Table II's separate runs, read from its per-seed results files. `summary` averages every seed
 that has records, over the points all of them have so far; the claim gets a verdict once three
-seeds are complete, and until then the page shows the reading so far.
+seeds are complete, and until then the page shows the reading so far. The verdict reads the
+seeds' mean curves; beside each part of the claim it says in how many seeds that part holds
+on its own, as a seed-to-seed spread larger than a fall shows there.
 """
 
 from __future__ import annotations
@@ -214,7 +216,9 @@ def summarize(results: Path) -> dict:
     files = [f"bench/results/{scored_path(seed, results).name}" for seed in complete] + records
     progress = ", ".join(f"seed {seed}: {recorded_count(seed, results)} of {len(training_sets())} models recorded" for seed in partial)
     summary = {"figure": "GraphMem Fig. 2", "split": SPLIT, "orders": {SHORT[a]: [SHORT[m] for m in o] for a, o in ORDERS.items()},
-               "f1": curves, "claim": verdict(curves, complete=len(complete) >= SEEDS_NEEDED and not partial, progress=progress),
+               "f1": curves, "claim": verdict(curves, complete=len(complete) >= SEEDS_NEEDED and not partial, progress=progress,
+                                              per_seed_f1=[{SHORT[a]: [p["f1"] for p in per_seed[seed][SHORT[a]][:lengths[SHORT[a]]]] for a in ORDERS}
+                                                           for seed in seeds]),
                "files": files, "departures": DEPARTURES, "provenance": provenance(time.perf_counter() - start)}
     path = results / f"nci60-fig2-{SPLIT}.json"
     path.write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
@@ -222,34 +226,48 @@ def summarize(results: Path) -> dict:
     return summary
 
 
-def verdict(curves: dict, complete: bool, progress: str = "") -> dict:
-    """The paper: breast and colon F1 fall when AIDS joins (2 tasks below 1), then rise as
-    more join (the best of 3 or more tasks above 2); AIDS's F1 is not raised by joint
-    training (its best joint point within 0.02 of, or below, its own). Until the seeds are
+def claim_parts(f1: dict[str, list[float]]) -> dict[str, bool]:
+    """The paper's five statements on one set of curves (the seeds' means, or one seed's):
+    breast and colon F1 fall when AIDS joins (2 tasks below 1), then rise as more join (the
+    best of 3 or more tasks above 2); AIDS's F1 is not raised by joint training (its best joint
+    point within 0.02 of, or below, its own)."""
+    return {**{f"{a} falls when AIDS joins": f1[a][1] < f1[a][0] for a in ("breast", "colon")},
+            **{f"{a} rises as more join": max(f1[a][2:]) > f1[a][1] for a in ("breast", "colon")},
+            "AIDS not raised": max(f1["aids"][1:]) - f1["aids"][0] <= 0.02}
+
+
+def verdict(curves: dict, complete: bool, progress: str = "", per_seed_f1: list[dict[str, list[float]]] = ()) -> dict:
+    """The claim_parts on the seeds' mean curves, each with the number of seeds in which it
+    holds on its own (`per_seed_f1`: each seed's curves at the same points). Until the seeds are
     complete (`complete`), the same reading on the points so far, with the verdict "not tested"."""
     if not curves or min(len(points) for points in curves.values()) < 3:
         return {"verdict": "not tested", "summary": "no seed has the first three points of every curve yet", "seeds": 0,
                 "seeds_in_words": progress or "no seed run"}
     f1 = {assay: [point["mean"] for point in points] for assay, points in curves.items()}
-    dips = {a: f1[a][1] < f1[a][0] for a in ("breast", "colon")}
-    rises = {a: max(f1[a][2:]) > f1[a][1] for a in ("breast", "colon")}
-    aids_flat = max(f1["aids"][1:]) - f1["aids"][0] <= 0.02
-    held = sum(dips.values()) + sum(rises.values()) + aids_flat
+    parts = claim_parts(f1)
+    seeds_holding = {part: sum(claim_parts(seed_f1)[part] for seed_f1 in per_seed_f1) for part in parts}
+    held = sum(parts.values())
     words = "; ".join(f"{a}: {f1[a][0]:.3f} alone, {f1[a][1]:.3f} with AIDS, best {max(f1[a][2:]):.3f} with more, "
                       f"{f1[a][-1]:.3f} with {'all ' if complete else ''}{len(f1[a])}" for a in ("breast", "colon"))
-    parts = {**{f"{a} falls when AIDS joins": dips[a] for a in dips}, **{f"{a} rises as more join": rises[a] for a in rises},
-             "AIDS not raised": aids_flat}
-    which = "; ".join(f"{label}: {', '.join(k for k, v in parts.items() if v == ok) or 'none'}" for label, ok in (("held", True), ("not held", False)))
+
+    def listed(ok: bool) -> str:
+        return ", ".join(part + (f" (in {seeds_holding[part]} of {len(per_seed_f1)} seeds)" if per_seed_f1 else "")
+                         for part, holds in parts.items() if holds == ok) or "none"
+
     seeds = min(point["seeds"] for points in curves.values() for point in points)
     points_so_far = min(len(points) for points in curves.values())
     seeds_in_words = f"{seeds} seed{'s' if seeds != 1 else ''}" + (
         "" if complete else f", curves to {points_so_far} of {len(ORDERS['HIV_active'])} tasks so far" + (f"; {progress}" if progress else ""))
     reading = "reproduced" if held == 5 else ("partly reproduced" if held else "not reproduced")
     return {"verdict": reading if complete else "not tested", "reading_so_far": None if complete else reading,
-            "falls_when_aids_joins": dips, "rises_as_more_join": rises, "aids_not_raised": aids_flat,
+            "falls_when_aids_joins": {a: parts[f"{a} falls when AIDS joins"] for a in ("breast", "colon")},
+            "rises_as_more_join": {a: parts[f"{a} rises as more join"] for a in ("breast", "colon")},
+            "aids_not_raised": parts["AIDS not raised"], "seeds_holding_each_part": seeds_holding,
             "seeds": seeds, "seeds_in_words": seeds_in_words,
             "summary": ("" if complete else f"So far (it would read {reading}): ") +
-                       f"{words}; AIDS {f1['aids'][0]:.3f} alone, best joint {max(f1['aids'][1:]):.3f}. {which[0].upper()}{which[1:]}"}
+                       f"{words}; AIDS {f1['aids'][0]:.3f} alone, best joint {max(f1['aids'][1:]):.3f}. "
+                       f"Held on the means: {listed(True)}; not held: {listed(False)}" +
+                       ("; a seed count applies the same test to that seed's curve alone" if per_seed_f1 else "")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,8 +53,23 @@ def test_no_dip_and_a_gain_on_aids_is_partly_reproduced_and_no_seed_is_not_teste
     claim = summarize(tmp_path)["claim"]
     assert claim["verdict"] == "partly reproduced" and claim["falls_when_aids_joins"] == {"breast": False, "colon": False}
     assert claim["rises_as_more_join"] == {"breast": True, "colon": True} and not claim["aids_not_raised"]
-    assert claim["summary"].endswith("Held: breast rises as more join, colon rises as more join; not held: breast falls when AIDS "
-                                     "joins, colon falls when AIDS joins, AIDS not raised")
+    assert claim["summary"].endswith("Held on the means: breast rises as more join (in 3 of 3 seeds), colon rises as more join "
+                                     "(in 3 of 3 seeds); not held: breast falls when AIDS joins (in 0 of 3 seeds), colon falls "
+                                     "when AIDS joins (in 0 of 3 seeds), AIDS not raised (in 0 of 3 seeds); a seed count applies "
+                                     "the same test to that seed's curve alone")
+
+
+def test_a_fall_on_the_means_that_one_seed_lacks_is_held_and_says_in_how_many_seeds(tmp_path):
+    """The verdict reads the means; a seed whose breast F1 does not fall when AIDS joins is
+    counted, so the reader sees the fall holds in 2 of 3 seeds."""
+    dip_then_rise, rise = [0.70, 0.60, 0.72, 0.74, 0.75, 0.76, 0.76, 0.75], [0.70, 0.71, 0.72, 0.74, 0.75, 0.76, 0.76, 0.75]
+    for seed, breast in ((0, rise), (1, dip_then_rise), (2, dip_then_rise)):
+        _seed(tmp_path, seed, {"breast": breast, "colon": dip_then_rise, "aids": [0.80] + [0.79] * 7})
+    claim = summarize(tmp_path)["claim"]
+    assert claim["verdict"] == "reproduced"
+    assert claim["seeds_holding_each_part"] == {"breast falls when AIDS joins": 2, "colon falls when AIDS joins": 3,
+                                                "breast rises as more join": 3, "colon rises as more join": 3, "AIDS not raised": 3}
+    assert "Held on the means: breast falls when AIDS joins (in 2 of 3 seeds), colon falls when AIDS joins (in 3 of 3 seeds)," in claim["summary"]
 
 
 def _table_ii(directory, seed):
