@@ -26,7 +26,7 @@ Table II's separate runs, read from its per-seed results files. `summary` averag
 that has records, over the points all of them have so far; the claim gets a verdict once three
 seeds are complete, and until then the page shows the reading so far. The verdict reads the
 seeds' mean curves; beside each part of the claim it says in how many seeds that part holds
-on its own, as a seed-to-seed spread larger than a fall shows there.
+on its own, so a fall smaller than the seeds' spread shows.
 """
 
 from __future__ import annotations
