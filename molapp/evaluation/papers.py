@@ -172,7 +172,7 @@ def figure_2_claim(results: Results) -> ClaimCheck:
                      {names[a]: [p["sd"] if not math.isnan(p["sd"]) else 0.0 for p in c] for a, c in curves.items()},
                      lines=True, x_title="tasks trained jointly")
     orders = "; ".join(f"{a}: {', '.join(order)}" for a, order in summary["orders"].items())
-    return ClaimCheck("GraphMem", claim, paper_figure, f"{summary['claim']['summary']} ({seeds_in_words}). "
+    return ClaimCheck("GraphMem", claim, paper_figure, f"Over {seeds_in_words}: {summary['claim']['summary']}. "
                       f"Orders: {orders}", summary["claim"]["verdict"], FIGURE_2_COMMAND,
                       ["bench/results/nci60-fig2-random.json", *summary["files"]], summary["departures"], plot)
 
