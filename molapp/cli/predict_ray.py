@@ -131,16 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     started_here = False
     try:
-        ray = require_ray()
-        quiet_console()
-        # Everything that can be checked on this machine is, before Ray starts (it takes
-        # seconds to tens of seconds on a busy machine).
+        # Everything that can be checked on this machine is, before Ray is even imported (so a
+        # bad argument is named whether or not Ray is installed) or started (it takes seconds
+        # to tens of seconds on a busy machine).
         predictor = Predictor.load(args.checkpoint, "cpu")
         tasks = tasks or predictor.tasks
         predictor.task_ids(tasks)
         files = list_input_files(args.input)
         check_input_file(files[0], args.smiles_column, args.id_column)
         check_output_directory(args.output)
+        ray = require_ray()
+        quiet_console()
         started_here = not ray.is_initialized() and not args.address
         start_ray(args.address, args.num_cpus, args.object_store_mb)
         device, available = scoring_resources(args.device)
