@@ -153,8 +153,10 @@ def test_a_bad_argument_is_one_line_before_ray_starts(shards, tmp_path, capsys, 
 @pytest.mark.slow
 def test_every_row_comes_back_as_the_local_cli_writes_it(ray_session, shards, local_engine, tmp_path, capsys):
     """The CLI on a directory of three kinds of file, CSV shards: for the files the local CLI
-    reads, cell for cell what it writes (IDs a spreadsheet would run quoted, 6 significant
-    digits, empty cells where no value); the Parquet file's rows too."""
+    reads, cell for cell what it writes (IDs a spreadsheet would run quoted, empty cells where
+    no value), values written to 6 significant digits as it writes them; the Parquet file's rows
+    too. A value may differ in its 6th digit: Ray's batches are not the local engine's, and on
+    some CPUs float32 kernels round differently by batch."""
     output = tmp_path / "scored"
     code = predict_cli.main(["--engine", "ray", "--checkpoint", str(CHECKPOINT), "--input", str(shards), "--output", str(output),
                              "--format", "csv"])
@@ -170,7 +172,12 @@ def test_every_row_comes_back_as_the_local_cli_writes_it(ray_session, shards, lo
                                  "--workers", "0"]) == 0
         written = scored[scored.source == str(shards / name)].drop(columns="source")
         written = written.sort_values("row", key=lambda r: r.astype(int)).reset_index(drop=True)
-        pd.testing.assert_frame_equal(written, pd.read_csv(local_csv, dtype=str, keep_default_na=False))
+        local = pd.read_csv(local_csv, dtype=str, keep_default_na=False)
+        pd.testing.assert_frame_equal(written.drop(columns=TASK), local.drop(columns=TASK))
+        assert ((written[TASK] == "") == (local[TASK] == "")).all()
+        values = written[TASK][written[TASK] != ""]
+        assert (values == values.map(lambda v: f"{float(v):.6g}")).all()
+        np.testing.assert_allclose(values.astype(float), local[TASK][local[TASK] != ""].astype(float), rtol=1e-5, atol=0)
     assert written["id"].tolist()[:4] == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'+1+2", "'@SUM(A1)", "'-2+3"]
     assert len(scored[scored.source == str(shards / "part-c.parquet")]) == 600
     capsys.readouterr()
