@@ -193,6 +193,21 @@ def test_papers_page_shows_each_paper_with_verdicts(tmp_path, monkeypatch):
     assert len(at.get("plotly_chart")) >= 2  # Fig. 3's bars and GraSeq vs GCN
 
 
+
+def test_two_claims_answered_by_one_plot_both_show_it(tmp_path, monkeypatch):
+    # GraSeq's two Table 4 claims share one chart once every variant has three seeds in every case
+    for dataset, split in (("bbbp", "scaffold"), ("bace", "scaffold"), ("tox21", "random")):
+        for name in ("graseq-plain", "graseq", "graseq-r", "graseq-rf", "graseq-graph", "graseq-sequence"):
+            _seeds(tmp_path, name, dataset, split, [0.75, 0.76, 0.77])
+    graseq = _claims(tmp_path, "graseq")
+    sharing = [c for c in graseq.values() if c.plot is not None and c.verdict != NOT_TESTED and "variants" in c.plot.title]
+    assert len(sharing) == 2 and sharing[0].plot is sharing[1].plot
+    monkeypatch.setenv("MOLAPP_RESULTS", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page("pages/papers.py").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) >= 2
+
 def test_readme_papers_block_is_generated_from_the_results_files():
     from molapp.cli.papers_table import END, START, table
 

@@ -42,18 +42,20 @@ def papers() -> None:
         st.header(paper.title, anchor=paper.key)
         counts = Counter(claim.verdict for claim in paper.claims)
         st.caption(f"{paper.reference} · " + " · ".join(f"{counts[v]} {v}" for v in VERDICT_BADGES if counts[v]))
-        for claim in paper.claims:
-            _claim(claim)
+        for index, claim in enumerate(paper.claims):
+            _claim(claim, key=f"{paper.key}-claim-{index}")
 
 
-def _claim(claim: ClaimCheck) -> None:
+def _claim(claim: ClaimCheck, key: str) -> None:
+    """One claim's card. `key` names its chart: two claims may answer with the same plot (GraSeq's
+    two Table 4 claims share one), and Streamlit refuses two identical charts without keys."""
     with st.container(border=True):
         st.markdown(f"{VERDICT_BADGES[claim.verdict]} **{escape_markdown(claim.claim)}**")
         paper_column, ours_column = st.columns(2)
         paper_column.markdown(f"**Paper:** {escape_markdown(claim.paper_figure)}")
         ours_column.markdown(f"**Ours:** {escape_markdown(claim.ours)}")
         if claim.plot is not None:
-            st.plotly_chart(claim_figure(claim.plot), width="stretch")
+            st.plotly_chart(claim_figure(claim.plot), width="stretch", key=f"{key}-plot")
         if claim.departures:
             st.markdown("**What differs from the paper:**\n" + "\n".join(f"- {escape_markdown(d)}" for d in claim.departures))
         if claim.command or claim.evidence:
