@@ -193,7 +193,6 @@ def test_papers_page_shows_each_paper_with_verdicts(tmp_path, monkeypatch):
     assert len(at.get("plotly_chart")) >= 2  # Fig. 3's bars and GraSeq vs GCN
 
 
-
 def test_two_claims_answered_by_one_plot_both_show_it(tmp_path, monkeypatch):
     # GraSeq's two Table 4 claims share one chart once every variant has three seeds in every case
     for dataset, split in (("bbbp", "scaffold"), ("bace", "scaffold"), ("tox21", "random")):
@@ -207,6 +206,7 @@ def test_two_claims_answered_by_one_plot_both_show_it(tmp_path, monkeypatch):
     at.switch_page("pages/papers.py").run()
     assert not at.exception
     assert len(at.get("plotly_chart")) >= 2
+
 
 def test_readme_papers_block_is_generated_from_the_results_files():
     from molapp.cli.papers_table import END, START, table
