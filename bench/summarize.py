@@ -202,7 +202,7 @@ def tox21_section(records: list[dict], reference: dict) -> list[str]:
     return ["", "## Tox21 against the targets", "",
             "Mean test ROC-AUC over the 12 tasks; seeds: runs averaged (mean ± std). GraphMem + descriptors: the controller",
             "starts from the molecule's 70 RDKit descriptors, h0 = g(W_q q + W_d z(d)) (`python -m molapp.train --descriptors`;",
-            "where they enter was chosen on valid, see `descriptor-variants-tox21.json` below). √ positive weights: the BCE's",
+            "the variants compared on valid are in `descriptor-variants-tox21.json`, below). √ positive weights: the BCE's",
             "per-task positive weight is √(negatives/positives) instead of negatives/positives (`--positive-weighting sqrt`);",
             "unweighted BCE: weight 1 (`--positive-weighting unweighted`), better still on valid on the random split, where the",
             "shipped checkpoints use it; on the scaffold split neither beat the balanced weights on valid, and those ship.",
@@ -404,15 +404,40 @@ def deployment_panels_section(checkpoints: Path = ROOT / "checkpoints") -> list[
 
 
 def descriptor_variants() -> list[str]:
+    """The study `bench/descriptor_variants.py assemble` writes: each variant's means, the choices made
+    on valid with what the files give now, and every run with its results file."""
     path = RESULTS / "descriptor-variants-tox21.json"
     if not path.exists():
         return []
     study = json.loads(path.read_text())
-    lines = ["", f"### {study['benchmark']}", "", f"Selected by {study['selection']}. The flags of the placements and of weight averaging, not kept, were",
-             "removed from `molapp.train` afterwards (their commands are in the file).", "",
-             "| variant | what | split | seed | valid | test | best epoch |", "|---|---|---|---|---|---|---|"]
+    lines = ["", f"### {study['benchmark']}", "",
+             f"`{study['provenance']['command']}` assembles it from the runs' own results files (`bench/descriptor_variants.py run` "
+             "trains the missing ones). Each variant adds flags to `" + study["variants"][0]["command"] + "`:", "",
+             *[f"- {v['variant']}: {v['what']}" + (f" (`{v['command'].split('--descriptors ')[1]}`)" if "--descriptors " in v["command"] else "")
+               for v in study["variants"]],
+             "", f"Also, {study['not_reproducible']}.", "",
+             "Chosen on valid, each against the variant it beat; mean valid ROC-AUC over the seeds both have run, from the files as they are "
+             "now (\"holds\": the kept one is still no worse):", "",
+             "| split | kept | against | seeds | valid, kept | valid, against | holds? |", "|---|---|---|---|---|---|---|"]
+    for d in study["decisions"]:
+        seeds = ",".join(map(str, d["seeds"]))
+        lines.append(f"| {d['split']} | {d['kept']} | {d['rival']} | {seeds} | {d['kept_valid']:.4f} | {d['rival_valid']:.4f} | "
+                     f"{'yes' if d['holds'] else 'no'} |")
+    lines += ["", "Each variant over its seeds, and the ensemble of its seeds where one was built (`python -m molapp.cli.ensemble`; "
+              "its members are the runs of the time its file landed):", "",
+              "| variant | split | seeds | mean valid | mean test | ensemble: valid / test |", "|---|---|---|---|---|---|"]
+    for m in study["means"]:
+        ensembles = "; ".join(f"×{e['members']} {e['valid']:.4f} / {e['test']:.4f} (`{e['results']}`)" for e in m["ensembles"]) or "–"
+        lines.append(f"| {m['variant']} | {m['split']} | {','.join(map(str, m['seeds']))} | {m['valid']:.4f} | {m['test']:.4f} | {ensembles} |")
+    lines += ["", "Every run; its results file says how it was made (recorded by the current code, which trains and scores the "
+              "standardized rows only, or landed before provenance was recorded, on the rows of its time):", "",
+              "| variant | split | seed | valid | test | results file | run |", "|---|---|---|---|---|---|---|"]
     for r in study["runs"]:
-        lines.append(f"| {r['variant']} | {r['what']} | {r['split']} | {r['seed']} | {r['valid']:.4f} | {r['test']:.4f} | {r['best_epoch']} |")
+        run = f"recorded, commit {r['commit'][:10]}" if r["recorded"] else f"not recorded, landed in commit {str(r['commit'])[:10]}"
+        lines.append(f"| {r['variant']} | {r['split']} | {r['seed']} | {r['valid']:.4f} | {r['test']:.4f} | `{r['results']}` | {run} |")
+    if study["missing"]:
+        lines += ["", f"Not run yet ({len(study['missing'])}; a choice against a variant with no runs is not in the table above):", "",
+                  *[f"- `{command}`" for command in study["missing"]]]
     return lines
 
 
