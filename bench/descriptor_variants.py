@@ -113,13 +113,15 @@ DECISIONS = (
 
 def decision(rows: list[dict], split: str, kept: str, rival: str) -> dict | None:
     """Mean valid of the kept variant and its rival over the seeds both have run (None before both have)."""
-    valid = {label: {r["seed"]: r["valid"] for r in rows if r["variant"] == label and r["split"] == split} for label in (kept, rival)}
-    seeds = sorted(set(valid[kept]) & set(valid[rival]))
+    found = {label: {r["seed"]: r for r in rows if r["variant"] == label and r["split"] == split} for label in (kept, rival)}
+    seeds = sorted(set(found[kept]) & set(found[rival]))
     if not seeds:
         return None
-    kept_valid, rival_valid = (float(np.mean([valid[label][s] for s in seeds])) for label in (kept, rival))
+    kept_valid, rival_valid = (float(np.mean([found[label][s]["valid"] for s in seeds])) for label in (kept, rival))
+    # runs written by the current code beside ones landed before provenance was recorded (other rows then)
+    recorded = sum(found[label][s]["recorded"] for label in (kept, rival) for s in seeds)
     return {"split": split, "kept": kept, "rival": rival, "seeds": seeds, "kept_valid": kept_valid, "rival_valid": rival_valid,
-            "holds": kept_valid >= rival_valid}
+            "holds": kept_valid >= rival_valid, "recorded_runs": recorded, "runs": 2 * len(seeds)}
 
 
 def traced(record: dict) -> dict:

@@ -53,6 +53,7 @@ def test_the_study_averages_the_runs_found_compares_the_choices_and_lists_the_re
     [choice] = assembled["decisions"]  # the only pair with runs on both sides
     assert (choice["kept"], choice["rival"], choice["seeds"]) == ("start", "start, hidden 128", [0])
     assert choice["kept_valid"] == pytest.approx(0.80) and choice["rival_valid"] == pytest.approx(0.83) and not choice["holds"]
+    assert (choice["recorded_runs"], choice["runs"]) == (0, 2)  # neither file records its run
     expected_missing = len(study.runs()) - 4
     assert len(assembled["missing"]) == expected_missing
     assert start.command("random", 3) in assembled["missing"] and start.command("random", 0) not in assembled["missing"]
