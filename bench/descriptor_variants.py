@@ -118,10 +118,12 @@ def decision(rows: list[dict], split: str, kept: str, rival: str) -> dict | None
     if not seeds:
         return None
     kept_valid, rival_valid = (float(np.mean([found[label][s]["valid"] for s in seeds])) for label in (kept, rival))
+    # as the joint-training table does: a gap smaller than the larger std over the seeds is within noise
+    noise = max(float(np.std([found[label][s]["valid"] for s in seeds], ddof=1)) if len(seeds) > 1 else 0.0 for label in (kept, rival))
     # runs written by the current code beside ones landed before provenance was recorded (other rows then)
     recorded = sum(found[label][s]["recorded"] for label in (kept, rival) for s in seeds)
     return {"split": split, "kept": kept, "rival": rival, "seeds": seeds, "kept_valid": kept_valid, "rival_valid": rival_valid,
-            "holds": kept_valid >= rival_valid, "recorded_runs": recorded, "runs": 2 * len(seeds)}
+            "holds": kept_valid >= rival_valid, "within_noise": abs(kept_valid - rival_valid) < noise, "recorded_runs": recorded, "runs": 2 * len(seeds)}
 
 
 def traced(record: dict) -> dict:

@@ -417,14 +417,15 @@ def descriptor_variants() -> list[str]:
                for v in study["variants"]],
              "", f"Also, {study['not_reproducible']}.", "",
              "Chosen on valid, each against the variant it beat; mean valid ROC-AUC over the seeds both have run, from the files as they are "
-             "now (\"holds\": the kept one is still no worse; \"recorded\": how many of the runs compared the current code wrote, "
+             "now (\"holds\": the kept one is still no worse, \"within noise\" where the gap is smaller than the larger "
+             "std over the seeds; \"recorded\": how many of the runs compared the current code wrote, "
              "the others landed before provenance was recorded and trained on the rows of their time, so a comparison mixing "
              "the two is not like for like):", "",
              "| split | kept | against | seeds | valid, kept | valid, against | holds? | recorded |", "|---|---|---|---|---|---|---|---|"]
     for d in study["decisions"]:
         seeds = ",".join(map(str, d["seeds"]))
         lines.append(f"| {d['split']} | {d['kept']} | {d['rival']} | {seeds} | {d['kept_valid']:.4f} | {d['rival_valid']:.4f} | "
-                     f"{'yes' if d['holds'] else 'no'} | {d['recorded_runs']} of {d['runs']} |")
+                     f"{'yes' if d['holds'] else 'no'}{' (within noise)' if d['within_noise'] else ''} | {d['recorded_runs']} of {d['runs']} |")
     lines += ["", "Each variant over its seeds, and the ensemble of its seeds where one was built (`python -m molapp.cli.ensemble`; "
               "its members are the runs of the time its file landed):", "",
               "| variant | split | seeds | mean valid | mean test | ensemble: valid / test |", "|---|---|---|---|---|---|"]

@@ -54,10 +54,20 @@ def test_the_study_averages_the_runs_found_compares_the_choices_and_lists_the_re
     assert (choice["kept"], choice["rival"], choice["seeds"]) == ("start", "start, hidden 128", [0])
     assert choice["kept_valid"] == pytest.approx(0.80) and choice["rival_valid"] == pytest.approx(0.83) and not choice["holds"]
     assert (choice["recorded_runs"], choice["runs"]) == (0, 2)  # neither file records its run
+    assert not choice["within_noise"]  # one seed: no spread to call it noise
     expected_missing = len(study.runs()) - 4
     assert len(assembled["missing"]) == expected_missing
     assert start.command("random", 3) in assembled["missing"] and start.command("random", 0) not in assembled["missing"]
     assert all(r["results"].startswith("descriptor-variants/hidden128/") for r in assembled["runs"] if r["variant"] == "start, hidden 128")
+
+
+def test_a_gap_smaller_than_the_seeds_spread_is_within_noise():
+    rows = [{"variant": v, "split": "random", "seed": s, "valid": valid, "recorded": True}
+            for v, values in (("a", (0.80, 0.84)), ("b", (0.83, 0.82))) for s, valid in enumerate(values)]
+    choice = study.decision(rows, "random", "a", "b")
+    assert choice["holds"] is False and choice["within_noise"] is True  # 0.82 vs 0.825; std of a: 0.028
+    rows[1]["valid"] = 0.81  # a: 0.805, std 0.007 < the gap 0.02
+    assert study.decision(rows, "random", "a", "b")["within_noise"] is False
 
 
 def test_the_committed_study_is_what_the_results_files_give():
