@@ -62,10 +62,12 @@ class Variant:
     def results_file(self, split: str, seed: int) -> Path:
         return RESULTS / self.results_folder / f"{self.results_name}-tox21-{split}-seed{seed}.json"
 
+    def work_dir(self, split: str, seed: int) -> Path:
+        """The run's checkpoint folder (its log beside it), relative to the repository root."""
+        return WORK / f"{self.subdir or self.results_name}-tox21-{split}-seed{seed}"
+
     def command(self, split: str, seed: int) -> str:
-        slug = self.subdir or self.results_name
-        out = WORK / f"{slug}-tox21-{split}-seed{seed}"
-        return (f"{BASE} {self.flags} --split {split} --seed {seed} --threads 1 --out {out} "
+        return (f"{BASE} {self.flags} --split {split} --seed {seed} --threads 1 --out {self.work_dir(split, seed)} "
                 f"--results-dir {Path('bench/results') / self.results_folder}").replace("  ", " ")
 
 
@@ -140,7 +142,7 @@ def runs() -> list[tuple[Variant, str, int]]:
 
 
 def train(variant: Variant, split: str, seed: int) -> int:
-    out = ROOT / variant.command(split, seed).split("--out ")[1].split()[0]
+    out = ROOT / variant.work_dir(split, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     words = shlex.split(variant.command(split, seed))[1:]  # run with this interpreter
     with open(f"{out}.log", "w") as log:

@@ -76,3 +76,15 @@ def test_the_committed_study_is_what_the_results_files_give():
     for record in (committed, assembled):
         record.pop("provenance")
     assert committed == assembled, "rerun `python bench/descriptor_variants.py assemble` and `make readme`"
+
+
+def test_run_trains_only_the_runs_without_a_results_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(study, "RESULTS", tmp_path)
+    start = study.VARIANTS[0]
+    _write_run(start, "random", 0, 0.8)
+    trained = []
+    monkeypatch.setattr(study, "train", lambda variant, split, seed: trained.append((variant.label, split, seed)) or 0)
+    assert study.run(jobs=2) == 0
+    assert len(trained) == len(study.runs()) - 1 and ("start", "random", 0) not in trained and ("start", "random", 1) in trained
+    monkeypatch.setattr(study, "train", lambda variant, split, seed: 1)  # a run that fails makes the command fail
+    assert study.run(jobs=1) == 1
