@@ -18,12 +18,14 @@ import bench.summarize as summarize
 from bench import ladder
 from bench import transfer_experiment
 from molapp.cli import readme_figures
+from molapp.cli import train as train_cli
+from molapp.evaluation import provenance as provenance_module
 from molapp.data.registry import DATASETS
 from molapp.evaluation.provenance import describe, kind, provenance, provenance_counts
 from molapp.models.checkpoint import read_card
 from molapp.models.registry import MODEL_KINDS
 
-from .conftest import ROOT
+from .conftest import FIXTURES, ROOT
 
 RESULTS_DIR = ROOT / "bench" / "results"
 # the top level and the study folders whose runs' names would collide there (bench/descriptor_variants.py)
@@ -48,6 +50,18 @@ def _full_history() -> bool:
 
 
 needs_git_history = pytest.mark.skipif(not _full_history(), reason="needs a git checkout with its full history")
+
+
+def test_a_training_run_records_the_commit_it_started_from(tmp_path, monkeypatch):
+    """A commit landed while a long run trains is not the code that ran: the results file names the
+    checkout's commit when the run started."""
+    card = tmp_path / "run" / "card.json"  # a commit "lands" once the run has written its checkpoint
+    monkeypatch.setattr(provenance_module, "git_commit", lambda: "b" * 40 if card.exists() else "a" * 40)
+    assert train_cli.main(["--dataset", "bbbp", "--data-dir", str(FIXTURES / "ladder"), "--model", "graphmem", "--hidden", "8",
+                           "--hops", "2", "--max-epochs", "1", "--threads", "1", "--workers", "1", "--split", "scaffold",
+                           "--out", str(tmp_path / "run"), "--results-dir", str(tmp_path / "results")]) == 0
+    (results_file,) = (tmp_path / "results").glob("*.json")
+    assert json.loads(results_file.read_text())["provenance"]["commit"] == "a" * 40
 
 
 def test_a_provenance_block_names_the_run():

@@ -42,7 +42,7 @@ import torch
 from molapp.chem.io import SMILES_COLUMN_NAMES, csv_columns, guess_column
 from molapp.data.splits import SPLIT_KINDS
 from molapp.data.user_data import USER_SPLITS, check_user_data
-from molapp.evaluation.provenance import package_versions, provenance
+from molapp.evaluation.provenance import RunStart, package_versions, provenance
 from molapp.featurizers.descriptors import DESCRIPTOR_SET_CHOICES
 from molapp.featurizers.graph import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, NUM_RELATIONS
 from molapp.featurizers.fingerprints import FP_BITS, FP_RADIUS
@@ -65,7 +65,7 @@ DOMAIN_INDEX_LIMIT = 12_000  # training molecules kept in the applicability-doma
 
 
 def main(argv: list[str] | None = None) -> int:
-    start = time.time()
+    start = RunStart.now()
     parser = argparse.ArgumentParser(prog="python -m molapp.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="a dataset name, or a comma-separated list for joint training")
@@ -169,7 +169,7 @@ def finish_panel(out: Path, groups: list, data, args: argparse.Namespace, progre
     print(f"wrote the map of {count} molecules and the calls into {out}", file=sys.stderr)
 
 
-def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None, started: float) -> int:
+def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None, started: RunStart) -> int:
     """`--data FILE`: check the file, train on its generated split, write the checkpoint
     with its map and calls."""
     if not args.targets:
@@ -215,9 +215,9 @@ def train_on_file(parser: argparse.ArgumentParser, args: argparse.Namespace, arg
 
 def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: str | list[str], groups: list, tasks: list[str],
                    task_type: str, split_sources: dict, config: TrainConfig, device: torch.device, card_extra: dict,
-                   started: float, progress: ProgressLog | None = None) -> int:
+                   started: RunStart, progress: ProgressLog | None = None) -> int:
     """Train on `groups` and write the checkpoint: card, weights, domain index, test predictions.
-    `started`: when the command started (the results file's wall time counts from then)."""
+    `started`: when the command started and its commit (the results file's wall time counts from then)."""
     names = [dataset] if isinstance(dataset, str) else list(dataset)
     progress = progress or ProgressLog(args.progress)
     print(f"training {args.model} on {', '.join(names)} ({len(tasks)} tasks, {args.split} split) on {device}", file=sys.stderr)
@@ -288,7 +288,7 @@ def train_and_save(args: argparse.Namespace, argv: list[str] | None, dataset: st
     print(f"wrote {out}: test {card.metric} {metrics['test']['mean']:.4f}, valid {metrics['valid']['mean']:.4f}", file=sys.stderr)
     if args.results_dir:
         saved = read_card(out)  # the card as saved, config included
-        write_results(saved, Path(args.results_dir), result.metrics, provenance(time.time() - started, saved.command, saved.packages))
+        write_results(saved, Path(args.results_dir), result.metrics, provenance(time.time() - started.time, saved.command, saved.packages, started.commit))
     return 0
 
 

@@ -18,6 +18,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,11 +68,25 @@ def machine() -> str:
     return f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs ({cpu_model()})"
 
 
-def provenance(wall_seconds: float, command: str | None = None, packages: dict | None = None) -> dict:
-    """A results file's `"provenance"` block; `command` defaults to this process's command line."""
+@dataclass(frozen=True)
+class RunStart:
+    """When a run started and the commit checked out then: a long run's results file names the
+    code it started from, not a commit made while it ran."""
+
+    time: float
+    commit: str
+
+    @classmethod
+    def now(cls) -> RunStart:
+        return cls(time.time(), git_commit())
+
+
+def provenance(wall_seconds: float, command: str | None = None, packages: dict | None = None, commit: str | None = None) -> dict:
+    """A results file's `"provenance"` block; `command` defaults to this process's command line,
+    `commit` to the checkout's now."""
     return {
         "command": command or " ".join(["python", *sys.argv]),
-        "commit": git_commit(),
+        "commit": commit or git_commit(),
         "packages": packages if packages is not None else package_versions(),
         "machine": machine(),
         "wall_seconds": round(wall_seconds, 1),
