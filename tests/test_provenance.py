@@ -267,6 +267,9 @@ def test_summaries_tell_the_four_kinds_apart_and_name_a_reconstructed_command(tm
         f"`bench/results/c.json`: `{command}` (command reconstructed) (provenance not recorded at run time; its content landed in "
         "commit 04b9abe3ed, 2026-11-23)")
     assert summarize.ran(records["e.json"], tmp_path / "e.json").startswith("`bench/results/e.json`: command not recorded (")
+    (tmp_path / "e.json").unlink()  # once every landed file names a command, the sentence says so
+    (text,) = summarize.provenance_summary(tmp_path)
+    assert "and each of them a command: 1 their own, 1 reconstructed" in text and "name none" not in text
 
 
 def test_readme_figures_are_generated_from_the_results_files():

@@ -138,14 +138,17 @@ def provenance_sentence(results_dir: Path) -> str:
     """One sentence on where the results files' figures come from (RESULTS.md and README say it alike)."""
     counts = provenance_counts(results_dir)
     own, rebuilt = counts["landed, own command"], counts["landed, command reconstructed"]
+    without_command = counts["landed"] - own - rebuilt
+    sources = (f"{own} their own, {rebuilt} reconstructed from the script that writes that file name "
+               "(`command_source` says which)")
+    commands = (f"{own + rebuilt} of them a command: {sources}; the other {without_command} name none"
+                if without_command else f"each of them a command: {sources}")
     text = (f"of {sum(counts[k] for k in KINDS)} results files, {counts['recorded']} record the command, commit, "
             f"packages, machine and wall time of the run that wrote them; {counts['derived']} (written before that) take them "
             f"from the checkpoint card of the run behind their figure; {counts['landed']} were written before provenance was "
             "recorded (`\"recorded\": false`): their figures stand as measured then and their packages are not known, but each "
             "names the commit in which its content landed in the repository (`landed_in`; the code that ran it is that "
-            f"commit's or an earlier one's), and {own + rebuilt} of them a command: {own} their own, {rebuilt} reconstructed "
-            f"from the script that writes that file name (`command_source` says which); the other "
-            f"{counts['landed'] - own - rebuilt} name none")
+            f"commit's or an earlier one's), and {commands}")
     if counts["not recorded"]:
         text += f"; {counts['not recorded']} cannot be traced at all (not recorded, and git does not say where they landed)"
     return text + "."
