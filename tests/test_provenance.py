@@ -64,6 +64,13 @@ def test_a_training_run_records_the_commit_it_started_from(tmp_path, monkeypatch
     assert json.loads(results_file.read_text())["provenance"]["commit"] == "a" * 40
 
 
+def test_a_provenance_block_names_the_commit_its_process_started_from(monkeypatch):
+    """Every bench script's results file, like molapp.train's, names the code it loaded, not a
+    commit landed while it ran."""
+    monkeypatch.setattr(provenance_module, "git_commit", lambda: "b" * 40)  # a commit lands mid-run
+    assert provenance(1.0)["commit"] == provenance_module.PROCESS_COMMIT != "b" * 40
+
+
 def test_a_provenance_block_names_the_run():
     block = provenance(3.25, "python bench/example.py --flag")
     assert RECORDED <= set(block) and block["command"] == "python bench/example.py --flag" and block["wall_seconds"] == 3.2

@@ -81,12 +81,17 @@ class RunStart:
         return cls(time.time(), git_commit())
 
 
+# The commit a results file names unless told: the checkout when this process loaded its code
+# (scripts import this module as they start), not one landed while a long run worked.
+PROCESS_COMMIT = git_commit()
+
+
 def provenance(wall_seconds: float, command: str | None = None, packages: dict | None = None, commit: str | None = None) -> dict:
     """A results file's `"provenance"` block; `command` defaults to this process's command line,
-    `commit` to the checkout's now."""
+    `commit` to the checkout's when the process started (PROCESS_COMMIT)."""
     return {
         "command": command or " ".join(["python", *sys.argv]),
-        "commit": commit or git_commit(),
+        "commit": commit or PROCESS_COMMIT,
         "packages": packages if packages is not None else package_versions(),
         "machine": machine(),
         "wall_seconds": round(wall_seconds, 1),
